@@ -1,0 +1,1 @@
+// dwconv kernels that need the relaxed feature level (see assembly/relaxed.ts). Filled in by the dwconv family.

@@ -1,0 +1,1 @@
+// eltwise kernels that need the scalar feature level (see assembly/scalar.ts). Filled in by the eltwise family.

@@ -1,0 +1,1 @@
+// f32 kernels that need the relaxed feature level (see assembly/relaxed.ts). Filled in by the f32 family.

@@ -1,0 +1,1 @@
+// f32 kernels that need the scalar feature level (see assembly/scalar.ts). Filled in by the f32 family.

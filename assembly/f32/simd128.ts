@@ -1,0 +1,1 @@
+// f32 kernels that need the simd128 feature level (see assembly/simd128.ts). Filled in by the f32 family.

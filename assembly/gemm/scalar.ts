@@ -1,0 +1,1 @@
+// gemm kernels that need the scalar feature level (see assembly/scalar.ts). Filled in by the gemm family.

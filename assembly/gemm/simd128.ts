@@ -1,0 +1,1 @@
+// gemm kernels that need the simd128 feature level (see assembly/simd128.ts). Filled in by the gemm family.

@@ -1,0 +1,1 @@
+// pool kernels that need the relaxed feature level (see assembly/relaxed.ts). Filled in by the pool family.

@@ -1,0 +1,1 @@
+// pool kernels that need the scalar feature level (see assembly/scalar.ts). Filled in by the pool family.

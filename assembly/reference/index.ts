@@ -1,0 +1,1 @@
+// Naive scalar oracles, one file per family, exported by every build. Never optimized.

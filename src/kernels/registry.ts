@@ -1,0 +1,7 @@
+// The one registry of kernel families. Each family module (src/kernels/<family>.ts) lists its variants;
+// this file gathers them so tests, benchmarks and the selector iterate every family in one place.
+// Adding a family: export its variant list from its module and add one line below.
+import type { KernelVariant } from './types.js';
+
+export const FAMILIES: Record<string, readonly KernelVariant[]> = {
+};

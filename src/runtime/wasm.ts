@@ -1,0 +1,152 @@
+// Loads one Octet wasm build (scalar | simd128 | relaxed, private or shared memory) over a host-owned
+// WebAssembly.Memory. The kernels never allocate: callers place data at byte offsets >= heapBase.
+import { instantiate } from '@assemblyscript/loader';
+
+export type BuildLevel = 'scalar' | 'simd128' | 'relaxed';
+export const BUILD_LEVELS: readonly BuildLevel[] = ['scalar', 'simd128', 'relaxed'];
+
+/** Where wasm bytes come from: default (next to this file, via import.meta.url), explicit bytes, or URLs. */
+export type WasmSource = Partial<Record<string, Uint8Array | ArrayBuffer | string | URL>>;
+
+const PAGE = 65536;
+
+export function wasmFileName(level: BuildLevel, shared: boolean): string {
+  return `octet-${level}${shared ? '-mt' : ''}.wasm`;
+}
+
+function isNode(): boolean {
+  return typeof process !== 'undefined' && !!(process as any).versions?.node;
+}
+
+const bytesCache = new Map<string, Promise<Uint8Array>>();
+
+/** Reads a build's bytes. Cached per file name (and per explicit source). */
+export function loadWasmBytes(level: BuildLevel, shared = false, source?: WasmSource): Promise<Uint8Array> {
+  const file = wasmFileName(level, shared);
+  const given = source?.[file] ?? source?.[level];
+  if (given instanceof Uint8Array) return Promise.resolve(given);
+  if (given instanceof ArrayBuffer) return Promise.resolve(new Uint8Array(given));
+  const key = given ? String(given) : file;
+  let p = bytesCache.get(key);
+  if (!p) {
+    const url = given ? new URL(String(given), import.meta.url) : new URL(`../../build/wasm/${file}`, import.meta.url);
+    p = readUrl(url);
+    bytesCache.set(key, p);
+    p.catch(() => bytesCache.delete(key));
+  }
+  return p;
+}
+
+async function readUrl(url: URL): Promise<Uint8Array> {
+  if (url.protocol === 'file:' && isNode()) {
+    const fs = await import('node:fs/promises');
+    try {
+      return new Uint8Array(await fs.readFile(url));
+    } catch (e: any) {
+      throw new Error(`octet: cannot read wasm build ${url.pathname} (${e.code ?? e.message}); run \`npm run build:wasm\``);
+    }
+  }
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`octet: cannot fetch wasm build ${url.href}: HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+const moduleCache = new Map<Uint8Array, Promise<WebAssembly.Module>>();
+function compile(bytes: Uint8Array): Promise<WebAssembly.Module> {
+  let m = moduleCache.get(bytes);
+  if (!m) {
+    m = WebAssembly.compile(bytes as unknown as BufferSource);
+    moduleCache.set(bytes, m);
+  }
+  return m;
+}
+
+export interface WasmInstanceOptions {
+  shared?: boolean;
+  /** Initial size in bytes (rounded up to pages). */
+  initialBytes?: number;
+  /** Upper bound in bytes; growth beyond it fails with an error. */
+  maxBytes?: number;
+  source?: WasmSource;
+  /** Reuse an existing memory (worker threads instantiate the same module over one shared memory). */
+  memory?: WebAssembly.Memory;
+}
+
+/** One instantiated build with its memory. `exports` holds the raw kernel functions (offsets in, offsets out). */
+export class WasmKernels {
+  readonly heapBase: number;
+  private constructor(
+    readonly level: BuildLevel,
+    readonly shared: boolean,
+    readonly module: WebAssembly.Module,
+    readonly memory: WebAssembly.Memory,
+    readonly exports: Record<string, any>,
+    readonly maxBytes: number,
+  ) {
+    this.heapBase = (exports.heap_base() + 63) & ~63;
+  }
+
+  static async create(level: BuildLevel, opts: WasmInstanceOptions = {}): Promise<WasmKernels> {
+    const shared = !!opts.shared;
+    const bytes = await loadWasmBytes(level, shared, opts.source);
+    const module = await compile(bytes);
+    const maxBytes = Math.min(opts.maxBytes ?? (shared ? 1 << 30 : 4 * 1024 * 1024 * 1024 - PAGE), shared ? 1 << 30 : 65536 * PAGE);
+    const maxPages = Math.floor(maxBytes / PAGE);
+    const initialPages = Math.min(maxPages, Math.max(1, Math.ceil((opts.initialBytes ?? PAGE * 16) / PAGE)));
+    const memory =
+      opts.memory ??
+      new WebAssembly.Memory({ initial: initialPages, maximum: maxPages, shared } as WebAssembly.MemoryDescriptor);
+    const { exports } = await instantiate(module, { env: { memory } });
+    return new WasmKernels(level, shared, module, memory, exports as any, maxPages * PAGE);
+  }
+
+  get byteLength(): number {
+    return this.memory.buffer.byteLength;
+  }
+
+  /** Grows memory so that [0, bytes) is addressable. Throws a clear error past maxBytes. */
+  ensure(bytes: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (bytes <= have) return;
+    if (bytes > this.maxBytes) {
+      throw new Error(`octet: needs ${bytes} bytes of wasm memory, above the limit of ${this.maxBytes} bytes`);
+    }
+    this.memory.grow(Math.ceil((bytes - have) / PAGE));
+  }
+
+  // Views are created per call: growing memory detaches old (non-shared) views.
+  u8(offset: number, length: number): Uint8Array { return new Uint8Array(this.memory.buffer, offset, length); }
+  i8(offset: number, length: number): Int8Array { return new Int8Array(this.memory.buffer, offset, length); }
+  i16(offset: number, length: number): Int16Array { return new Int16Array(this.memory.buffer, offset, length); }
+  i32(offset: number, length: number): Int32Array { return new Int32Array(this.memory.buffer, offset, length); }
+  f32(offset: number, length: number): Float32Array { return new Float32Array(this.memory.buffer, offset, length); }
+}
+
+/**
+ * A bump allocator over a WasmKernels instance, for tests, benchmarks and one-off calls.
+ * The runtime proper plans offsets ahead of time (src/runtime/arena.ts) instead.
+ */
+export class BumpAllocator {
+  private top: number;
+  constructor(readonly wasm: WasmKernels, start = wasm.heapBase) {
+    this.top = start;
+  }
+  alloc(bytes: number, align = 64): number {
+    const at = Math.ceil(this.top / align) * align;
+    this.top = at + bytes;
+    this.wasm.ensure(this.top);
+    return at;
+  }
+  /** Copies a typed array into fresh wasm memory and returns its offset. */
+  put(data: ArrayBufferView, align = 64): number {
+    const at = this.alloc(data.byteLength, align);
+    this.wasm.u8(at, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    return at;
+  }
+  reset(to = this.wasm.heapBase): void {
+    this.top = to;
+  }
+  get used(): number {
+    return this.top;
+  }
+}
