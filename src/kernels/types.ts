@@ -59,3 +59,37 @@ export function pickVariant<V extends KernelVariant>(variants: readonly V[], pat
   if (!best) throw new Error(`octet: no ${variants[0]?.family ?? 'kernel'} variant runs on path '${path}'`);
   return best;
 }
+
+/**
+ * What a family's host module hands the runtime for one node, after weights are known (load time):
+ * constants to place once in the session's weights region, scratch the kernel needs while running,
+ * and a run function that touches only the offsets it is given (so the arena planner owns all memory
+ * and the worker pool can split the work).
+ */
+export interface PreparedKernel {
+  /** Variant chosen (for session.profile()). */
+  variant: string;
+  /** Bytes to copy into wasm memory once (packed weights, folded bias, requantization params). */
+  constants: Uint8Array;
+  /** Alignment the constants need (bytes). */
+  constantsAlign?: number;
+  /** Scratch bytes needed during run (im2col buffer, indirection buffer, ...). */
+  scratchBytes: number;
+  /**
+   * Number of independent work items (output row blocks / channel blocks). `run` with a range
+   * [begin, end) of them computes only that part; disjoint ranges write disjoint memory.
+   */
+  workItems: number;
+  run(wasm: import('../runtime/wasm.js').WasmKernels, io: KernelIO, begin?: number, end?: number): void;
+}
+
+export interface KernelIO {
+  /** Byte offsets of the inputs (activations), in the order the family documents. */
+  inputs: number[];
+  /** Byte offsets of the outputs. */
+  outputs: number[];
+  /** Byte offset where `constants` were placed. */
+  constants: number;
+  /** Byte offset of this node's scratch (scratchBytes long, per worker when run in parallel). */
+  scratch: number;
+}
