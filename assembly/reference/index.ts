@@ -1,1 +1,2 @@
 // Naive scalar oracles, one file per family, exported by every build. Never optimized.
+export * from './requant';

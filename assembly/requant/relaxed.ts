@@ -1,1 +1,1 @@
-// requant kernels that need the relaxed feature level (see assembly/relaxed.ts). Filled in by the requant family.
+// Requantization needs no relaxed-SIMD instruction: the relaxed build uses the simd128 kernels (./simd128.ts).

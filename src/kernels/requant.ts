@@ -1,0 +1,100 @@
+// Host side of requantization: multiplier decomposition and the per-channel tables the kernels read.
+// Semantics and table layouts are documented at the top of assembly/requant/core.ts; in short:
+//   'fixed-point' (default): gemmlowp/TFLite. real = q * 2^shift / 2^31, q in [2^30, 2^31), see quantizeMultiplier.
+//   'float': ONNX QLinear* reference. y = round_half_even(f32(acc) * f32(scale)) + zp, saturated.
+// Other families use: quantizeMultiplier, fixedTable / floatTable (bytes to place in wasm memory, 16-byte aligned),
+// outputRange (qmin/qmax after an activation clamp).
+
+export type RequantMode = 'fixed-point' | 'float';
+export type QuantType = 'int8' | 'uint8';
+
+export interface QuantizedMultiplier {
+  /** int32 multiplier in [2^30, 2^31), or 0. */
+  multiplier: number;
+  /** Power of two: positive = left shift, negative = right shift (>= -31). */
+  shift: number;
+}
+
+/**
+ * TFLite QuantizeMultiplier: real = multiplier * 2^shift / 2^31. frexp, round half away from zero on the
+ * 31-bit mantissa; a mantissa that rounds up to 2^31 is halved (shift + 1); below 2^-31 (shift < -31) the
+ * result is 0. Multipliers >= 2^30 are rejected (the left shift is limited to 30).
+ */
+export function quantizeMultiplier(real: number): QuantizedMultiplier {
+  if (!(real >= 0) || !Number.isFinite(real)) throw new Error(`octet: requantization multiplier ${real} must be finite and >= 0`);
+  if (real === 0) return { multiplier: 0, shift: 0 };
+  // frexp: real = q * 2^e, q in [0.5, 1)
+  let e = Math.floor(Math.log2(real)) + 1;
+  let q = real / 2 ** e;
+  while (q >= 1) { q /= 2; e++; }
+  while (q < 0.5) { q *= 2; e--; }
+  let qFixed = Math.round(q * 2 ** 31); // q > 0: Math.round is half away from zero
+  if (qFixed === 2 ** 31) { qFixed /= 2; e++; }
+  if (e < -31) return { multiplier: 0, shift: 0 };
+  if (e > 30) throw new Error(`octet: requantization multiplier ${real} is too large (>= 2^30)`);
+  return { multiplier: qFixed, shift: e };
+}
+
+/** FIXED table for per-channel real multipliers (length = channels), padded to a multiple of `pad` channels. */
+export function fixedTable(reals: ArrayLike<number>, pad = 4): Uint8Array {
+  const n = reals.length;
+  const np = Math.ceil(Math.max(n, 1) / pad) * pad;
+  const t = new Int32Array((np / 4) * 24);
+  for (let c = 0; c < np; c++) {
+    const { multiplier, shift } = quantizeMultiplier(c < n ? reals[c] : 0);
+    const l = Math.max(shift, 0);
+    const e = Math.max(-shift, 0);
+    const b = (c >> 2) * 24 + (c & 3);
+    t[b] = multiplier;
+    t[b + 4] = -0x80000000 >> l;
+    t[b + 8] = 0x7fffffff >> l;
+    t[b + 12] = 2 ** l;
+    t[b + 16] = e === 0 ? 0 : 2 ** (31 - e);
+    t[b + 20] = e === 0 ? -1 : 0;
+  }
+  return new Uint8Array(t.buffer);
+}
+
+/** FLOAT table: per-channel float32 scales, padded to a multiple of `pad` channels with 0. */
+export function floatTable(scales: ArrayLike<number>, pad = 4): Uint8Array {
+  const n = scales.length;
+  const t = new Float32Array(Math.ceil(Math.max(n, 1) / pad) * pad);
+  for (let c = 0; c < n; c++) t[c] = scales[c];
+  return new Uint8Array(t.buffer);
+}
+
+/**
+ * Per-channel real multipliers for a node, as each mode computes them: 'fixed-point' in double precision
+ * (TFLite), 'float' in float32 (ONNX Runtime: a_scale * w_scale[n] / y_scale in float).
+ */
+export function requantScales(mode: RequantMode, inScale: number, weightScales: ArrayLike<number>, outScale: number): Float64Array {
+  const out = new Float64Array(weightScales.length);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = mode === 'float'
+      ? Math.fround(Math.fround(Math.fround(inScale) * Math.fround(weightScales[i])) / Math.fround(outScale))
+      : (inScale * weightScales[i]) / outScale;
+  }
+  return out;
+}
+
+export function typeRange(t: QuantType): [number, number] {
+  return t === 'int8' ? [-128, 127] : [0, 255];
+}
+
+/**
+ * Quantized output bounds after an activation clamp given in real units (ReLU: {min: 0}; ReLU6: {min: 0, max: 6};
+ * Clip: any). Bounds are quantized as the output would be: round half to even (min/scale) + zp, saturated.
+ */
+export function outputRange(t: QuantType, zeroPoint: number, scale: number, clamp?: { min?: number; max?: number }): { qmin: number; qmax: number } {
+  let [qmin, qmax] = typeRange(t);
+  const q = (x: number) => Math.min(Math.max(roundHalfEven(x / scale) + zeroPoint, qmin), qmax);
+  if (clamp?.min !== undefined && clamp.min > -Infinity) qmin = Math.max(qmin, q(clamp.min));
+  if (clamp?.max !== undefined && clamp.max < Infinity) qmax = Math.min(qmax, q(clamp.max));
+  if (qmin > qmax) qmax = qmin;
+  return { qmin, qmax };
+}
+
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
