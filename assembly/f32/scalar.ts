@@ -1,1 +1,2 @@
-// f32 kernels that need the scalar feature level (see assembly/scalar.ts). Filled in by the f32 family.
+// f32 kernels of the scalar feature level (see assembly/scalar.ts). One file per kernel group.
+export * from './gemm-scalar';

@@ -1,2 +1,3 @@
 // Naive scalar oracles, one file per family, exported by every build. Never optimized.
 export * from './requant';
+export * from './f32';

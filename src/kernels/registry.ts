@@ -2,6 +2,8 @@
 // this file gathers them so tests, benchmarks and the selector iterate every family in one place.
 // Adding a family: export its variant list from its module and add one line below.
 import type { KernelVariant } from './types.js';
+import { F32_GEMM_VARIANTS } from './f32.js';
 
 export const FAMILIES: Record<string, readonly KernelVariant[]> = {
+  'f32-gemm': F32_GEMM_VARIANTS,
 };
