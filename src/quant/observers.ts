@@ -151,7 +151,7 @@ export class HistogramObserver implements Observer {
     if (this.R === 0) return { h: Float64Array.of(this.zeros), w: 0 };
     const amax = Math.max(-this.min, this.max);
     const w = this.binWidth;
-    const used = Math.min(this.n, Math.max(1, Math.ceil(amax / w)));
+    const used = Math.min(this.n, Math.floor(amax / w) + 1);
     const h = new Float64Array(used);
     for (let j = 0; j < used; j++) h[j] = this.pos[j] + this.neg[j];
     h[0] += this.zeros;
@@ -256,7 +256,7 @@ export class HistogramObserver implements Observer {
     const n = this.n;
     const w = this.binWidth;
     const amax = Math.max(-this.min, this.max);
-    const used = Math.min(n, Math.max(1, Math.ceil(amax / w)));
+    const used = Math.min(n, Math.floor(amax / w) + 1);
     const levels = this.opts.levels ?? 256;
     // Candidate thresholds: bin edges, at most ~1000 of them, from 1% of |x|max to |x|max.
     const step = Math.max(1, Math.floor(used / 1000));
