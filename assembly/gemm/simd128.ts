@@ -1,1 +1,196 @@
-// gemm kernels that need the simd128 feature level (see assembly/simd128.ts). Filled in by the gemm family.
+// qs8 GEMM, SIMD128 kernels. Calling convention and epilogues: ./epilogue.ts. MR = 4 rows, NR = 8 columns.
+// Rows beyond `rows` in the last tile alias the previous row (they recompute and rewrite the same values).
+//
+// x86 path, qs8_gemm_4x8c2__simd128_dot16 (FBGEMM/XNNPACK dot16-like): A rows widened to int16 8 bytes at a
+//   time (v128.load8x8_s/_u: uint8 A needs no conversion), each k-pair broadcast (i32 lane shuffle) and
+//   multiplied with i32x4.dot_i16x8_s (pmaddwd) against pre-widened weights. Packed `dot16` layout:
+//   16-byte header (unused), then per block of 8 columns: int32 init[8] (bias - za*colsum), then ceil(k/2)
+//   k-pairs of 16 int16 [c0k0 c0k1 c1k0 c1k1 c2k0 c2k1 c3k0 c3k1 | c4k0 c4k1 ... c7k0 c7k1], zero padded.
+//   Weights are stored minus their zero point (int16), so uint8 weights with any zero point work here.
+//
+// ARM path, qs8_gemm_4x8c2__simd128_extmul (QNNPACK-like): a k-pair of A (int8; uint8 is xor'ed with 0x80 and
+//   its zero point shifted by 128 on the host) broadcast as an i16 lane, i16x8.extmul_{low,high}_i8x16_s with
+//   the int8 weights (smull/smull2), i32x4.extadd_pairwise_i16x8_s (saddlp) and add. Packed `extmul` layout:
+//   16-byte header (unused), per block of 8 columns: int32 init[8], then ceil(k/2) k-pairs of 16 int8
+//   [c0k0 c0k1 c1k0 c1k1 ... c7k0 c7k1], zero padded. Weights minus zero point must fit int8.
+import { epi_store8 } from './epilogue_simd';
+
+// Column-chunk size for cache blocking: about 256 KiB of packed weights stay hot while all rows stream by.
+const WCHUNK: i32 = 262144;
+
+@inline function pair_i32<T>(p: usize, has2: bool): i32 {
+  const x0 = <i32>load<T>(p) & 0xffff;
+  const x1 = has2 ? <i32>load<T>(p, 1) : 0;
+  return x0 | (x1 << 16);
+}
+
+
+@inline function dot16_impl<T>(
+  rows: i32, n: i32, k: i32, a: usize, a_stride: i32, w: usize,
+  c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32,
+): void {
+  const kp = (k + 1) >> 1;
+  const bstride = 32 + kp * 32;
+  const k8 = k & ~7;
+  const nblocks = (n + 7) >> 3;
+  let chunk = WCHUNK / bstride;
+  if (chunk < 1) chunk = 1;
+  for (let cb = 0; cb < nblocks; cb += chunk) {
+    const cbe = cb + chunk < nblocks ? cb + chunk : nblocks;
+    for (let m = 0; m < rows; m += 4) {
+      const a0 = a + <usize>(m * a_stride);
+      const a1 = rows - m > 1 ? a0 + <usize>a_stride : a0;
+      const a2 = rows - m > 2 ? a1 + <usize>a_stride : a1;
+      const a3 = rows - m > 3 ? a2 + <usize>a_stride : a2;
+      const c0 = c + <usize>(m * c_stride);
+      const c1 = rows - m > 1 ? c0 + <usize>c_stride : c0;
+      const c2 = rows - m > 2 ? c1 + <usize>c_stride : c1;
+      const c3 = rows - m > 3 ? c2 + <usize>c_stride : c2;
+      for (let nb = cb; nb < cbe; nb++) {
+        let wp = w + 16 + <usize>(nb * bstride);
+        let acc00 = v128.load(wp), acc01 = v128.load(wp, 16);
+        let acc10 = acc00, acc11 = acc01, acc20 = acc00, acc21 = acc01, acc30 = acc00, acc31 = acc01;
+        wp += 32;
+        let kk = 0;
+        for (; kk < k8; kk += 8) {
+          let x0: v128, x1: v128, x2: v128, x3: v128;
+          if (isSigned<T>()) {
+            x0 = v128.load8x8_s(a0 + <usize>kk); x1 = v128.load8x8_s(a1 + <usize>kk);
+            x2 = v128.load8x8_s(a2 + <usize>kk); x3 = v128.load8x8_s(a3 + <usize>kk);
+          } else {
+            x0 = v128.load8x8_u(a0 + <usize>kk); x1 = v128.load8x8_u(a1 + <usize>kk);
+            x2 = v128.load8x8_u(a2 + <usize>kk); x3 = v128.load8x8_u(a3 + <usize>kk);
+          }
+          let b0 = v128.load(wp), b1 = v128.load(wp, 16);
+          let t = v128.shuffle<i32>(x0, x0, 0, 0, 0, 0); acc00 = i32x4.add(acc00, i32x4.dot_i16x8_s(t, b0)); acc01 = i32x4.add(acc01, i32x4.dot_i16x8_s(t, b1));
+          t = v128.shuffle<i32>(x1, x1, 0, 0, 0, 0); acc10 = i32x4.add(acc10, i32x4.dot_i16x8_s(t, b0)); acc11 = i32x4.add(acc11, i32x4.dot_i16x8_s(t, b1));
+          t = v128.shuffle<i32>(x2, x2, 0, 0, 0, 0); acc20 = i32x4.add(acc20, i32x4.dot_i16x8_s(t, b0)); acc21 = i32x4.add(acc21, i32x4.dot_i16x8_s(t, b1));
+          t = v128.shuffle<i32>(x3, x3, 0, 0, 0, 0); acc30 = i32x4.add(acc30, i32x4.dot_i16x8_s(t, b0)); acc31 = i32x4.add(acc31, i32x4.dot_i16x8_s(t, b1));
+          b0 = v128.load(wp, 32); b1 = v128.load(wp, 48);
+          t = v128.shuffle<i32>(x0, x0, 1, 1, 1, 1); acc00 = i32x4.add(acc00, i32x4.dot_i16x8_s(t, b0)); acc01 = i32x4.add(acc01, i32x4.dot_i16x8_s(t, b1));
+          t = v128.shuffle<i32>(x1, x1, 1, 1, 1, 1); acc10 = i32x4.add(acc10, i32x4.dot_i16x8_s(t, b0)); acc11 = i32x4.add(acc11, i32x4.dot_i16x8_s(t, b1));
+          t = v128.shuffle<i32>(x2, x2, 1, 1, 1, 1); acc20 = i32x4.add(acc20, i32x4.dot_i16x8_s(t, b0)); acc21 = i32x4.add(acc21, i32x4.dot_i16x8_s(t, b1));
+          t = v128.shuffle<i32>(x3, x3, 1, 1, 1, 1); acc30 = i32x4.add(acc30, i32x4.dot_i16x8_s(t, b0)); acc31 = i32x4.add(acc31, i32x4.dot_i16x8_s(t, b1));
+          b0 = v128.load(wp, 64); b1 = v128.load(wp, 80);
+          t = v128.shuffle<i32>(x0, x0, 2, 2, 2, 2); acc00 = i32x4.add(acc00, i32x4.dot_i16x8_s(t, b0)); acc01 = i32x4.add(acc01, i32x4.dot_i16x8_s(t, b1));
+          t = v128.shuffle<i32>(x1, x1, 2, 2, 2, 2); acc10 = i32x4.add(acc10, i32x4.dot_i16x8_s(t, b0)); acc11 = i32x4.add(acc11, i32x4.dot_i16x8_s(t, b1));
+          t = v128.shuffle<i32>(x2, x2, 2, 2, 2, 2); acc20 = i32x4.add(acc20, i32x4.dot_i16x8_s(t, b0)); acc21 = i32x4.add(acc21, i32x4.dot_i16x8_s(t, b1));
+          t = v128.shuffle<i32>(x3, x3, 2, 2, 2, 2); acc30 = i32x4.add(acc30, i32x4.dot_i16x8_s(t, b0)); acc31 = i32x4.add(acc31, i32x4.dot_i16x8_s(t, b1));
+          b0 = v128.load(wp, 96); b1 = v128.load(wp, 112);
+          t = v128.shuffle<i32>(x0, x0, 3, 3, 3, 3); acc00 = i32x4.add(acc00, i32x4.dot_i16x8_s(t, b0)); acc01 = i32x4.add(acc01, i32x4.dot_i16x8_s(t, b1));
+          t = v128.shuffle<i32>(x1, x1, 3, 3, 3, 3); acc10 = i32x4.add(acc10, i32x4.dot_i16x8_s(t, b0)); acc11 = i32x4.add(acc11, i32x4.dot_i16x8_s(t, b1));
+          t = v128.shuffle<i32>(x2, x2, 3, 3, 3, 3); acc20 = i32x4.add(acc20, i32x4.dot_i16x8_s(t, b0)); acc21 = i32x4.add(acc21, i32x4.dot_i16x8_s(t, b1));
+          t = v128.shuffle<i32>(x3, x3, 3, 3, 3, 3); acc30 = i32x4.add(acc30, i32x4.dot_i16x8_s(t, b0)); acc31 = i32x4.add(acc31, i32x4.dot_i16x8_s(t, b1));
+          wp += 128;
+        }
+        for (; kk < k; kk += 2) {
+          const has2 = kk + 1 < k;
+          const b0 = v128.load(wp), b1 = v128.load(wp, 16);
+          let t = i32x4.splat(pair_i32<T>(a0 + <usize>kk, has2));
+          acc00 = i32x4.add(acc00, i32x4.dot_i16x8_s(t, b0)); acc01 = i32x4.add(acc01, i32x4.dot_i16x8_s(t, b1));
+          t = i32x4.splat(pair_i32<T>(a1 + <usize>kk, has2));
+          acc10 = i32x4.add(acc10, i32x4.dot_i16x8_s(t, b0)); acc11 = i32x4.add(acc11, i32x4.dot_i16x8_s(t, b1));
+          t = i32x4.splat(pair_i32<T>(a2 + <usize>kk, has2));
+          acc20 = i32x4.add(acc20, i32x4.dot_i16x8_s(t, b0)); acc21 = i32x4.add(acc21, i32x4.dot_i16x8_s(t, b1));
+          t = i32x4.splat(pair_i32<T>(a3 + <usize>kk, has2));
+          acc30 = i32x4.add(acc30, i32x4.dot_i16x8_s(t, b0)); acc31 = i32x4.add(acc31, i32x4.dot_i16x8_s(t, b1));
+          wp += 32;
+        }
+        const n0 = nb << 3;
+        const cols = n - n0 < 8 ? n - n0 : 8;
+        epi_store8(acc00, acc01, n0, cols, c0, kind, table, table2, zp, qmin, qmax);
+        epi_store8(acc10, acc11, n0, cols, c1, kind, table, table2, zp, qmin, qmax);
+        epi_store8(acc20, acc21, n0, cols, c2, kind, table, table2, zp, qmin, qmax);
+        epi_store8(acc30, acc31, n0, cols, c3, kind, table, table2, zp, qmin, qmax);
+      }
+    }
+  }
+}
+
+function dot16_s8(rows: i32, n: i32, k: i32, a: usize, a_stride: i32, w: usize, c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32): void {
+  dot16_impl<i8>(rows, n, k, a, a_stride, w, c, c_stride, kind, table, table2, zp, qmin, qmax);
+}
+function dot16_u8(rows: i32, n: i32, k: i32, a: usize, a_stride: i32, w: usize, c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32): void {
+  dot16_impl<u8>(rows, n, k, a, a_stride, w, c, c_stride, kind, table, table2, zp, qmin, qmax);
+}
+
+export function qs8_gemm_4x8c2__simd128_dot16(
+  rows: i32, n: i32, k: i32, a: usize, a_stride: i32, a_unsigned: i32, w: usize,
+  c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32,
+): void {
+  if (a_unsigned) dot16_u8(rows, n, k, a, a_stride, w, c, c_stride, kind, table, table2, zp, qmin, qmax);
+  else dot16_s8(rows, n, k, a, a_stride, w, c, c_stride, kind, table, table2, zp, qmin, qmax);
+}
+
+
+export function qs8_gemm_4x8c2__simd128_extmul(
+  rows: i32, n: i32, k: i32, a: usize, a_stride: i32, a_unsigned: i32, w: usize,
+  c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32,
+): void {
+  const kp = (k + 1) >> 1;
+  const bstride = 32 + kp * 16;
+  const k2 = k & ~1;
+  const xr: i32 = a_unsigned ? 0x8080 : 0;
+  const nblocks = (n + 7) >> 3;
+  let chunk = WCHUNK / bstride;
+  if (chunk < 1) chunk = 1;
+  for (let cb = 0; cb < nblocks; cb += chunk) {
+    const cbe = cb + chunk < nblocks ? cb + chunk : nblocks;
+    for (let m = 0; m < rows; m += 4) {
+      const a0 = a + <usize>(m * a_stride);
+      const a1 = rows - m > 1 ? a0 + <usize>a_stride : a0;
+      const a2 = rows - m > 2 ? a1 + <usize>a_stride : a1;
+      const a3 = rows - m > 3 ? a2 + <usize>a_stride : a2;
+      const c0 = c + <usize>(m * c_stride);
+      const c1 = rows - m > 1 ? c0 + <usize>c_stride : c0;
+      const c2 = rows - m > 2 ? c1 + <usize>c_stride : c1;
+      const c3 = rows - m > 3 ? c2 + <usize>c_stride : c2;
+      for (let nb = cb; nb < cbe; nb++) {
+        let wp = w + 16 + <usize>(nb * bstride);
+        let acc00 = v128.load(wp), acc01 = v128.load(wp, 16);
+        let acc10 = acc00, acc11 = acc01, acc20 = acc00, acc21 = acc01, acc30 = acc00, acc31 = acc01;
+        wp += 32;
+        let kk = 0;
+        for (; kk < k2; kk += 2) {
+          const b = v128.load(wp);
+          let x = i16x8.splat(<i16>(<i32>load<u16>(a0 + <usize>kk) ^ xr));
+          acc00 = i32x4.add(acc00, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_low_i8x16_s(x, b)));
+          acc01 = i32x4.add(acc01, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_high_i8x16_s(x, b)));
+          x = i16x8.splat(<i16>(<i32>load<u16>(a1 + <usize>kk) ^ xr));
+          acc10 = i32x4.add(acc10, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_low_i8x16_s(x, b)));
+          acc11 = i32x4.add(acc11, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_high_i8x16_s(x, b)));
+          x = i16x8.splat(<i16>(<i32>load<u16>(a2 + <usize>kk) ^ xr));
+          acc20 = i32x4.add(acc20, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_low_i8x16_s(x, b)));
+          acc21 = i32x4.add(acc21, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_high_i8x16_s(x, b)));
+          x = i16x8.splat(<i16>(<i32>load<u16>(a3 + <usize>kk) ^ xr));
+          acc30 = i32x4.add(acc30, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_low_i8x16_s(x, b)));
+          acc31 = i32x4.add(acc31, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_high_i8x16_s(x, b)));
+          wp += 16;
+        }
+        if (kk < k) {
+          // odd k: the last A byte alone (its pair partner's weight is zero padding)
+          const b = v128.load(wp);
+          const xb = xr & 0xff;
+          let x = i16x8.splat(<i16>((<i32>load<u8>(a0 + <usize>kk) ^ xb)));
+          acc00 = i32x4.add(acc00, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_low_i8x16_s(x, b)));
+          acc01 = i32x4.add(acc01, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_high_i8x16_s(x, b)));
+          x = i16x8.splat(<i16>((<i32>load<u8>(a1 + <usize>kk) ^ xb)));
+          acc10 = i32x4.add(acc10, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_low_i8x16_s(x, b)));
+          acc11 = i32x4.add(acc11, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_high_i8x16_s(x, b)));
+          x = i16x8.splat(<i16>((<i32>load<u8>(a2 + <usize>kk) ^ xb)));
+          acc20 = i32x4.add(acc20, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_low_i8x16_s(x, b)));
+          acc21 = i32x4.add(acc21, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_high_i8x16_s(x, b)));
+          x = i16x8.splat(<i16>((<i32>load<u8>(a3 + <usize>kk) ^ xb)));
+          acc30 = i32x4.add(acc30, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_low_i8x16_s(x, b)));
+          acc31 = i32x4.add(acc31, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_high_i8x16_s(x, b)));
+        }
+        const n0 = nb << 3;
+        const cols = n - n0 < 8 ? n - n0 : 8;
+        epi_store8(acc00, acc01, n0, cols, c0, kind, table, table2, zp, qmin, qmax);
+        epi_store8(acc10, acc11, n0, cols, c1, kind, table, table2, zp, qmin, qmax);
+        epi_store8(acc20, acc21, n0, cols, c2, kind, table, table2, zp, qmin, qmax);
+        epi_store8(acc30, acc31, n0, cols, c3, kind, table, table2, zp, qmin, qmax);
+      }
+    }
+  }
+}

@@ -1,3 +1,4 @@
 // Naive scalar oracles, one file per family, exported by every build. Never optimized.
 export * from './requant';
 export * from './f32';
+export * from './gemm';

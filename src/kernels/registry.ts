@@ -3,7 +3,9 @@
 // Adding a family: export its variant list from its module and add one line below.
 import type { KernelVariant } from './types.js';
 import { F32_GEMM_VARIANTS } from './f32.js';
+import { QGEMM_VARIANTS } from './qgemm.js';
 
 export const FAMILIES: Record<string, readonly KernelVariant[]> = {
   'f32-gemm': F32_GEMM_VARIANTS,
+  'qs8-gemm': QGEMM_VARIANTS,
 };

@@ -1,0 +1,34 @@
+// GEMM epilogues shared by the qs8 GEMM/conv kernels (scalar and v128 forms), and the kernel calling convention.
+//
+// Every qs8 GEMM kernel has the signature
+//   (rows, n, k, a, a_stride, a_unsigned, w, c, c_stride, kind, table, table2, zp, qmin, qmax)
+// rows x n outputs from A rows a + m*a_stride (k bytes each, int8, or uint8 when a_unsigned != 0) and the packed
+// weights w (layout in each kernel file; all start with a 16-byte header then one block per NR columns, each
+// block starting with NR int32 initial accumulators = bias[n] - za*colsum[n]). Output row m at c + m*c_stride
+// (bytes). `kind` selects the epilogue:
+//   EPI_FIXED (0): int8/uint8 output, fixed-point requantization, table = FIXED table (assembly/requant/core.ts)
+//   EPI_FLOAT (1): int8/uint8 output, float (ONNX) requantization, table = FLOAT table
+//   EPI_I32   (2): int32 output (ConvInteger / MatMulInteger), no table
+//   EPI_F32   (3): float32 output = f32(acc) * table[n] + table2[n] (dynamic quantization: table = sa*sw[n])
+// zp/qmin/qmax: output zero point and clamp (kinds 0 and 1). Tables are padded to a multiple of 8 channels.
+import { rq_fixed_out, rq_float_out, rq_float_scale, FIXED_BLOCK, MAGIC_I } from '../requant/core';
+
+export const EPI_FIXED: i32 = 0;
+export const EPI_FLOAT: i32 = 1;
+export const EPI_I32: i32 = 2;
+export const EPI_F32: i32 = 3;
+
+/** Scalar epilogue of one output (column `col`) at byte address `cp` of its row. */
+@inline export function epi_scalar(acc: i32, col: i32, cp: usize, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32): void {
+  if (kind == EPI_FIXED) {
+    store<u8>(cp + <usize>col, <u8>rq_fixed_out(acc, table, col, zp, qmin, qmax));
+  } else if (kind == EPI_FLOAT) {
+    store<u8>(cp + <usize>col, <u8>rq_float_out(acc, rq_float_scale(table, col), zp, qmin, qmax));
+  } else if (kind == EPI_I32) {
+    store<i32>(cp + (<usize>col << 2), acc);
+  } else {
+    store<f32>(cp + (<usize>col << 2), <f32>acc * load<f32>(table + (<usize>col << 2)) + load<f32>(table2 + (<usize>col << 2)));
+  }
+}
+
+export { FIXED_BLOCK, MAGIC_I };

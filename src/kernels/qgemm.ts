@@ -1,0 +1,312 @@
+// qs8 GEMM family: variant list, weight packing, and the host API the runtime calls.
+//
+// Host API (for the runtime / ops):
+//   prepareQGemm(p: QGemmParams): PreparedKernel
+//     QLinearMatMul / Gemm / fully connected / MatMulInteger. A = activations [M, K] row-major (int8 or uint8),
+//     B = weights, given as [K, N] ('kn', MatMul) or [N, K] ('nk', Gemm transB=1 / conv OIHW flattened),
+//     int8 or uint8 with per-tensor or per-output-channel zero points and scales.
+//     Output [M, N] row-major: int8/uint8 (requantized, 'fixed-point' or 'float' mode, activation clamp fused),
+//     int32 (raw accumulators + int32 bias), or float32 (acc * aScale * wScale[n] + float bias[n]).
+//     io.inputs = [A offset], io.outputs = [C offset]. workItems = ceil(M / ROWS_PER_ITEM) row blocks.
+//     Bad parameters throw an Error naming `p.name` and the problem.
+//   planQGemm(...) is the lower-level piece the convolution family reuses (packed weights + tables + a call).
+//
+// Numerics (every variant is bit-exact with assembly/reference/gemm.ts):
+//   acc[m,n] = bias[n] + sum_k (A[m,k] - za) * (B[k,n] - zb[n])  in int32, exact for K <= 16384
+//   (|A - za|, |B - zb| <= 255 -> |acc - bias| < 2^30.1). The activation zero point is folded into the packed
+//   per-column initial value bias[n] - za * sum_k (B[k,n] - zb[n]), so the inner loop never sees it.
+//   uint8 A: the dot16 and scalar kernels read it as is; extmul/rdot xor it with 0x80 and use za - 128.
+//   Weights with zb != 0 whose B - zb leaves int8 (ONNX uint8 weights) run on the dot16 layout (int16 weights)
+//   on every SIMD path; the relaxed kernel also needs the weights not to contain both -128 and 127.
+import type { KernelVariant, PreparedKernel, KernelPath, KernelIO } from './types.js';
+import { pickVariant } from './types.js';
+import type { Arch } from '../runtime/features.js';
+import type { WasmKernels } from '../runtime/wasm.js';
+import { fixedTable, floatTable, requantScales, outputRange, type QuantType, type RequantMode } from './requant.js';
+
+export type QGemmLayout = 'dot16' | 'extmul' | 'rdot';
+
+export interface QGemmVariant extends KernelVariant {
+  layout: QGemmLayout;
+  mr: number;
+  nr: number;
+  kr: number;
+}
+
+export const QGEMM_VARIANTS: readonly QGemmVariant[] = [
+  { family: 'qs8-gemm', name: 'qs8_gemm_1x8c2__scalar', build: 'scalar', flavor: 'any', layout: 'dot16', mr: 1, nr: 8, kr: 2 },
+  { family: 'qs8-gemm', name: 'qs8_gemm_4x8c2__simd128_dot16', build: 'simd128', flavor: 'x86', layout: 'dot16', mr: 4, nr: 8, kr: 2 },
+  { family: 'qs8-gemm', name: 'qs8_gemm_4x8c2__simd128_extmul', build: 'simd128', flavor: 'arm', layout: 'extmul', mr: 4, nr: 8, kr: 2 },
+  { family: 'qs8-gemm', name: 'qs8_gemm_4x8c4__relaxed_rdot', build: 'relaxed', flavor: 'any', layout: 'rdot', mr: 4, nr: 8, kr: 4 },
+];
+
+export const DOT16 = QGEMM_VARIANTS[1];
+
+/** Epilogue kinds (assembly/gemm/epilogue.ts). */
+export const EPI = { fixed: 0, float: 1, int32: 2, float32: 3 } as const;
+
+export const ROWS_PER_ITEM = 8;
+
+export type QOutput =
+  | { type: QuantType; scale: number; zeroPoint: number; clamp?: { min?: number; max?: number } }
+  | { type: 'int32' }
+  | { type: 'float32' };
+
+export interface QWeights {
+  /** Raw weight bytes. */
+  data: Int8Array | Uint8Array;
+  type: QuantType;
+  /** 'kn' = [K, N] row-major (MatMul B); 'nk' = [N, K] (Gemm with transB, conv weights [OC, KH*KW*C]). */
+  layout: 'kn' | 'nk';
+  zeroPoints?: number | ArrayLike<number>;
+  scales: number | ArrayLike<number>;
+}
+
+export interface QGemmParams {
+  /** Node name, for error messages. */
+  name?: string;
+  m: number;
+  k: number;
+  n: number;
+  aType: QuantType;
+  aScale: number;
+  aZeroPoint: number;
+  weights: QWeights;
+  /** int32 bias (accumulator scale) for int8/uint8/int32 outputs; float bias for float32 output. */
+  bias?: Int32Array | Float32Array | ArrayLike<number>;
+  output: QOutput;
+  requant?: RequantMode;
+  path: KernelPath;
+  arch?: Arch;
+  /** Force a variant by name (tests, benchmarks). */
+  variant?: string;
+}
+
+function err(name: string | undefined, msg: string): Error {
+  return new Error(`octet: ${name ? `node '${name}': ` : ''}${msg}`);
+}
+
+function perChannel(v: number | ArrayLike<number> | undefined, n: number, what: string, name?: string): Float64Array {
+  const out = new Float64Array(n);
+  if (v === undefined) return out;
+  if (typeof v === 'number') return out.fill(v);
+  if (v.length === 1) return out.fill(v[0]);
+  if (v.length !== n) throw err(name, `${what} has ${v.length} values, expected 1 or ${n}`);
+  for (let i = 0; i < n; i++) out[i] = v[i];
+  return out;
+}
+
+const align16 = (x: number) => (x + 15) & ~15;
+
+/** B - zb as int32, in [N][K] order. */
+export function centeredWeights(w: QWeights, n: number, k: number, name?: string): Int32Array {
+  if (w.data.length !== n * k) throw err(name, `weights have ${w.data.length} values, expected ${n}x${k}`);
+  const zb = perChannel(w.zeroPoints, n, 'weight zero point', name);
+  const [lo, hi] = w.type === 'int8' ? [-128, 127] : [0, 255];
+  for (let j = 0; j < n; j++) if (!(zb[j] >= lo && zb[j] <= hi && Number.isInteger(zb[j]))) throw err(name, `weight zero point ${zb[j]} is not a valid ${w.type}`);
+  const src = w.type === 'int8' ? new Int8Array(w.data.buffer, w.data.byteOffset, w.data.length) : new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.length);
+  const out = new Int32Array(n * k);
+  for (let j = 0; j < n; j++) {
+    for (let kk = 0; kk < k; kk++) out[j * k + kk] = (w.layout === 'kn' ? src[kk * n + j] : src[j * k + kk]) - zb[j];
+  }
+  return out;
+}
+
+/** Can `layout` hold these centered weights? Returns the rdot offset (127/128) or 0 for other layouts; -1 = no. */
+export function layoutFits(layout: QGemmLayout, wc: Int32Array): number {
+  if (layout === 'dot16') return 0;
+  let mn = 0, mx = 0;
+  for (let i = 0; i < wc.length; i++) { if (wc[i] < mn) mn = wc[i]; if (wc[i] > mx) mx = wc[i]; }
+  if (mn < -128 || mx > 127) return -1;
+  if (layout === 'extmul') return 0;
+  if (mn >= -127) return 127;
+  if (mx <= 126) return 128;
+  return -1;
+}
+
+/**
+ * Packs centered weights wc ([N][K], values B - zb) for `layout` with initial accumulators bias - zaEff*colsum.
+ * Layouts are documented in assembly/gemm/simd128.ts (dot16, extmul) and assembly/gemm/relaxed.ts (rdot).
+ */
+export function packWeights(layout: QGemmLayout, wc: Int32Array, n: number, k: number, bias: Int32Array | undefined, zaEff: number, rdotOffset = 0): Uint8Array {
+  const nb = Math.ceil(n / 8);
+  const kp = Math.ceil(k / 2), kq = Math.ceil(k / 4);
+  const bstride = layout === 'dot16' ? 32 + kp * 32 : layout === 'extmul' ? 32 + kp * 16 : 32 + kq * 64;
+  const bytes = new Uint8Array(16 + nb * bstride);
+  const dv = new DataView(bytes.buffer);
+  dv.setInt32(0, rdotOffset, true);
+  for (let b = 0; b < nb; b++) {
+    const base = 16 + b * bstride;
+    for (let j = 0; j < 8; j++) {
+      const col = b * 8 + j;
+      if (col >= n) continue;
+      let cs = 0;
+      for (let kk = 0; kk < k; kk++) cs += wc[col * k + kk];
+      dv.setInt32(base + 4 * j, ((bias ? bias[col] : 0) - Math.imul(zaEff, cs)) | 0, true);
+      for (let kk = 0; kk < k; kk++) {
+        const v = wc[col * k + kk];
+        if (layout === 'dot16') {
+          // pair kk>>1, half j>>2, position ((j&3)*2 + (kk&1)) int16
+          dv.setInt16(base + 32 + (kk >> 1) * 32 + (j >> 2) * 16 + ((j & 3) * 2 + (kk & 1)) * 2, v, true);
+        } else if (layout === 'extmul') {
+          dv.setInt8(base + 32 + (kk >> 1) * 16 + j * 2 + (kk & 1), v);
+        } else {
+          const u = v + rdotOffset;
+          const ua = u >> 1, ub = u - ua;
+          const q = base + 32 + (kk >> 2) * 64 + (j >> 2) * 16 + (j & 3) * 4 + (kk & 3);
+          bytes[q] = ua;
+          bytes[q + 32] = ub;
+        }
+      }
+    }
+  }
+  return bytes;
+}
+
+/** Packed weights + epilogue tables of one GEMM (one conv group), ready to place in wasm memory. */
+export interface QGemmPlan {
+  variant: QGemmVariant;
+  n: number;
+  k: number;
+  aUnsigned: boolean;
+  kind: number;
+  zp: number;
+  qmin: number;
+  qmax: number;
+  /** constants = packed weights | table | table2, at these offsets (16-aligned). */
+  constants: Uint8Array;
+  tableOffset: number;
+  table2Offset: number;
+}
+
+export interface QGemmPlanParams {
+  name?: string;
+  n: number;
+  k: number;
+  aType: QuantType;
+  aScale: number;
+  aZeroPoint: number;
+  /** Centered weights [N][K] (B - zb). */
+  wc: Int32Array;
+  wScales: Float64Array;
+  bias?: ArrayLike<number>;
+  output: QOutput;
+  requant?: RequantMode;
+  variant: QGemmVariant;
+}
+
+export function planQGemm(p: QGemmPlanParams): QGemmPlan {
+  const { n, k, name } = p;
+  let variant = p.variant;
+  let off = layoutFits(variant.layout, p.wc);
+  if (off < 0) {
+    variant = DOT16;
+    off = 0;
+  }
+  const [alo, ahi] = p.aType === 'int8' ? [-128, 127] : [0, 255];
+  if (!Number.isInteger(p.aZeroPoint) || p.aZeroPoint < alo || p.aZeroPoint > ahi) throw err(name, `input zero point ${p.aZeroPoint} is not a valid ${p.aType}`);
+  if (k < 1 || n < 1) throw err(name, `empty GEMM (K=${k}, N=${n})`);
+  if (k > 16384) throw err(name, `K=${k} exceeds 16384 (int32 accumulation would not be exact)`);
+  const aUnsigned = p.aType === 'uint8';
+  const zaEff = aUnsigned && variant.layout !== 'dot16' ? p.aZeroPoint - 128 : p.aZeroPoint;
+  const out = p.output;
+  let intBias: Int32Array | undefined;
+  let table: Uint8Array = new Uint8Array(0), table2: Uint8Array = new Uint8Array(0);
+  let kind: number, zp = 0, qmin = 0, qmax = 0;
+  const npad = Math.ceil(n / 8) * 8;
+  if (out.type === 'float32') {
+    kind = EPI.float32;
+    const s = new Float64Array(n);
+    for (let j = 0; j < n; j++) s[j] = Math.fround(Math.fround(p.aScale) * Math.fround(p.wScales[j]));
+    table = floatTable(s, 8);
+    const fb = new Float32Array(npad);
+    if (p.bias) {
+      if (p.bias.length !== n) throw err(name, `bias has ${p.bias.length} values, expected ${n}`);
+      for (let j = 0; j < n; j++) fb[j] = p.bias[j];
+    }
+    table2 = new Uint8Array(fb.buffer);
+  } else {
+    if (p.bias) {
+      if (p.bias.length !== n) throw err(name, `bias has ${p.bias.length} values, expected ${n}`);
+      intBias = new Int32Array(n);
+      for (let j = 0; j < n; j++) {
+        if (!Number.isInteger(p.bias[j])) throw err(name, `bias must be int32 for ${out.type} output`);
+        intBias[j] = p.bias[j];
+      }
+    }
+    if (out.type === 'int32') {
+      kind = EPI.int32;
+    } else {
+      if (!(out.scale > 0) || !Number.isFinite(out.scale)) throw err(name, `output scale ${out.scale} must be finite and > 0`);
+      if (!(p.aScale > 0) || !Number.isFinite(p.aScale)) throw err(name, `input scale ${p.aScale} must be finite and > 0`);
+      const mode = p.requant ?? 'fixed-point';
+      const reals = requantScales(mode, p.aScale, p.wScales, out.scale);
+      for (const r of reals) if (!(r >= 0) || !Number.isFinite(r)) throw err(name, `weight scales must be finite and >= 0`);
+      try {
+        table = mode === 'float' ? floatTable(reals, 8) : fixedTable(reals, 8);
+      } catch (e: any) {
+        throw err(name, e.message.replace(/^octet: /, ''));
+      }
+      kind = mode === 'float' ? EPI.float : EPI.fixed;
+      const [tlo, thi] = out.type === 'int8' ? [-128, 127] : [0, 255];
+      if (!Number.isInteger(out.zeroPoint) || out.zeroPoint < tlo || out.zeroPoint > thi) throw err(name, `output zero point ${out.zeroPoint} is not a valid ${out.type}`);
+      zp = out.zeroPoint;
+      ({ qmin, qmax } = outputRange(out.type, zp, out.scale, out.clamp));
+    }
+  }
+  const packed = packWeights(variant.layout, p.wc, n, k, intBias, zaEff, off);
+  const tableOffset = align16(packed.length);
+  const table2Offset = align16(tableOffset + table.length);
+  const constants = new Uint8Array(align16(table2Offset + table2.length));
+  constants.set(packed, 0);
+  constants.set(table, tableOffset);
+  constants.set(table2, table2Offset);
+  return { variant, n, k, aUnsigned, kind, zp, qmin, qmax, constants, tableOffset, table2Offset };
+}
+
+/** Runs a plan whose constants sit at `constants`: rows x n outputs from A rows at a (stride in bytes). */
+export function runPlan(wasm: WasmKernels, plan: QGemmPlan, constants: number, rows: number, a: number, aStride: number, c: number, cStride: number): void {
+  const fn = wasm.exports[plan.variant.name];
+  if (!fn) throw new Error(`octet: kernel ${plan.variant.name} is missing from the ${wasm.level} build`);
+  fn(rows, plan.n, plan.k, a, aStride, plan.aUnsigned ? 1 : 0, constants, c, cStride, plan.kind,
+    constants + plan.tableOffset, constants + plan.table2Offset, plan.zp, plan.qmin, plan.qmax);
+}
+
+export function outputElementSize(o: QOutput): number {
+  return o.type === 'int32' || o.type === 'float32' ? 4 : 1;
+}
+
+export function chooseQGemmVariant(path: KernelPath, arch: Arch = 'x86', name?: string): QGemmVariant {
+  if (name) {
+    const v = QGEMM_VARIANTS.find((x) => x.name === name);
+    if (!v) throw new Error(`octet: unknown qs8-gemm variant '${name}'`);
+    return v;
+  }
+  return pickVariant(QGEMM_VARIANTS, path, arch);
+}
+
+export function prepareQGemm(p: QGemmParams): PreparedKernel {
+  const { m, k, n, name } = p;
+  if (!(m >= 1 && k >= 1 && n >= 1 && [m, k, n].every(Number.isInteger))) throw err(name, `bad GEMM shape M=${m} K=${k} N=${n}`);
+  const wc = centeredWeights(p.weights, n, k, name);
+  const wScales = perChannel(p.weights.scales, n, 'weight scale', name);
+  const plan = planQGemm({
+    name, n, k, aType: p.aType, aScale: p.aScale, aZeroPoint: p.aZeroPoint, wc, wScales, bias: p.bias,
+    output: p.output, requant: p.requant, variant: chooseQGemmVariant(p.path, p.arch, p.variant),
+  });
+  const es = outputElementSize(p.output);
+  const items = Math.ceil(m / ROWS_PER_ITEM);
+  return {
+    variant: plan.variant.name,
+    constants: plan.constants,
+    constantsAlign: 16,
+    scratchBytes: 0,
+    workItems: items,
+    run(wasm: WasmKernels, io: KernelIO, begin = 0, end = items) {
+      const r0 = begin * ROWS_PER_ITEM;
+      const r1 = Math.min(m, end * ROWS_PER_ITEM);
+      if (r1 <= r0) return;
+      runPlan(wasm, plan, io.constants, r1 - r0, io.inputs[0] + r0 * k, k, io.outputs[0] + r0 * n * es, n * es);
+    },
+  };
+}

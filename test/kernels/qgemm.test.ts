@@ -1,0 +1,73 @@
+// qs8 GEMM: every variant of every build against the scalar oracle (assembly/reference/gemm.ts), bit-exact, over
+// random shapes (M, N, K not multiples of the tile, K = 1, K = 16384 at the extremes), zero points at both ends,
+// per-channel scales over orders of magnitude, multipliers below 2^-31 and above 1, all epilogues.
+// The relaxed-SIMD build runs in a child Node process started with --experimental-wasm-relaxed-simd.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { WasmKernels } from '../../src/runtime/wasm.js';
+import { runSuite, checkCase } from './qgemm-cases.js';
+import { prepareQGemm, QGEMM_VARIANTS, layoutFits, centeredWeights } from '../../src/kernels/qgemm.js';
+
+const CHILD = process.env.OCTET_QGEMM_CHILD === 'relaxed';
+
+if (CHILD) {
+  test('relaxed build: every variant equals the oracle', async () => {
+    const k = await WasmKernels.create('relaxed');
+    assert.equal(runSuite(k, 120, 3), []);
+  });
+} else {
+  test('scalar build: scalar variant equals the oracle', async () => {
+    const k = await WasmKernels.create('scalar');
+    assert.equal(runSuite(k, 120, 1), []);
+  });
+
+  test('simd128 build: dot16 (x86), extmul (ARM) and scalar equal the oracle', async () => {
+    const k = await WasmKernels.create('simd128');
+    assert.equal(runSuite(k, 200, 2), []);
+  });
+
+  test('relaxed build (child process with --experimental-wasm-relaxed-simd)', () => {
+    const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--import', 'tsx', fileURLToPath(import.meta.url)], {
+      env: { ...process.env, OCTET_QGEMM_CHILD: 'relaxed', FORCE_COLOR: '0' },
+      encoding: 'utf8',
+      timeout: 120000,
+    });
+    assert.ok(r.status === 0 && /Passed:\s+1/.test(r.stdout), `child failed:\n${r.stdout}\n${r.stderr}`);
+  });
+
+  test('weights the relaxed/extmul layouts cannot hold fall back to dot16 and stay exact', async () => {
+    const k = await WasmKernels.create('simd128');
+    // uint8 weights with zero point 0: B - zb up to 255 does not fit int8
+    const c = { m: 6, k: 11, n: 10, aType: 'uint8' as const, za: 3, wType: 'uint8' as const, zb: Array(10).fill(0), out: 'int8' as const, mode: 'fixed-point' as const, seed: 9 };
+    assert.is(checkCase(k, 'qs8_gemm_4x8c2__simd128_extmul', c), '');
+    const wc = Int32Array.from([-128, 5, 127]);
+    assert.is(layoutFits('rdot', wc), -1);
+    assert.is(layoutFits('rdot', Int32Array.from([-127, 127])), 127);
+    assert.is(layoutFits('rdot', Int32Array.from([-128, 126])), 128);
+    assert.is(layoutFits('extmul', Int32Array.from([200])), -1);
+    const p = prepareQGemm({ m: 2, k: 3, n: 1, aType: 'int8', aScale: 1, aZeroPoint: 0, weights: { data: Uint8Array.from([0, 255, 7]), type: 'uint8', layout: 'kn', zeroPoints: 0, scales: 1 }, output: { type: 'int32' }, path: 'arm' });
+    assert.is(p.variant, 'qs8_gemm_4x8c2__simd128_dot16');
+  });
+
+  test('bad parameters are clear errors naming the node', () => {
+    const base = { name: 'fc1', m: 2, k: 3, n: 2, aType: 'int8' as const, aScale: 0.1, aZeroPoint: 0, weights: { data: new Int8Array(6), type: 'int8' as const, layout: 'kn' as const, scales: [0.1, 0.2] }, output: { type: 'int8' as const, scale: 0.5, zeroPoint: 0 }, path: 'x86' as const };
+    assert.throws(() => prepareQGemm({ ...base, weights: { ...base.weights, data: new Int8Array(5) } }), /node 'fc1': weights have 5 values, expected 2x3/);
+    assert.throws(() => prepareQGemm({ ...base, aZeroPoint: 200 }), /node 'fc1': input zero point 200 is not a valid int8/);
+    assert.throws(() => prepareQGemm({ ...base, weights: { ...base.weights, scales: [1, 2, 3] } }), /weight scale has 3 values, expected 1 or 2/);
+    assert.throws(() => prepareQGemm({ ...base, output: { type: 'int8', scale: 0, zeroPoint: 0 } }), /output scale 0/);
+    assert.throws(() => prepareQGemm({ ...base, k: 20000, weights: { ...base.weights, data: new Int8Array(40000) } }), /exceeds 16384/);
+    assert.throws(() => prepareQGemm({ ...base, bias: [1, 2, 3] }), /bias has 3 values/);
+    assert.throws(() => prepareQGemm({ ...base, variant: 'nope' }), /unknown qs8-gemm variant/);
+  });
+
+  test('every variant is listed once with a matching export in its build', async () => {
+    const names = new Set(QGEMM_VARIANTS.map((v) => v.name));
+    assert.is(names.size, QGEMM_VARIANTS.length);
+    const s = await WasmKernels.create('simd128');
+    for (const v of QGEMM_VARIANTS) if (v.build !== 'relaxed') assert.type(s.exports[v.name], 'function', v.name);
+  });
+}
+
+test.run();
