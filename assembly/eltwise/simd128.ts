@@ -1,1 +1,203 @@
-// eltwise kernels that need the simd128 feature level (see assembly/simd128.ts). Filled in by the eltwise family.
+// INT8 element-wise kernels, SIMD128 (simd128 and relaxed builds, one version for the x86 and ARM paths: float
+// math and byte shuffles lower the same on both). Semantics in assembly/reference/eltwise.ts; argument lists as
+// in ./scalar.ts. 8 elements per step (load8x8 widening), scalar tails so no access runs past a tensor.
+// The 256-entry LUT uses 16 i8x16.swizzle lookups into 16-byte sub-tables (out-of-range indices give 0).
+import { qf_out, qmin_of, qmax_of, ld8 } from './qfloat';
+import { qfv_out, narrow8, ld8x8 } from './qfloat_simd';
+
+@inline function addV<T>(a: usize, b: usize, y: usize, C: i32, rdiv: i32, bstride: i32, bcs: i32, prm: usize, r0: i32, r1: i32): void {
+  const ra = load<f32>(prm), rb = load<f32>(prm, 4);
+  const za = load<i32>(prm, 8), zb = load<i32>(prm, 12), zy = load<i32>(prm, 16);
+  const lo = <f32>(qmin_of<T>() - zy), hi = <f32>(qmax_of<T>() - zy);
+  const vra = f32x4.splat(ra), vrb = f32x4.splat(rb), vza = i16x8.splat(<i16>za), vzb = i16x8.splat(<i16>zb);
+  const vlo = f32x4.splat(lo), vhi = f32x4.splat(hi), vmz = i32x4.splat(0x4b400000 - zy);
+  for (let r = r0; r < r1; r++) {
+    const ap = a + <usize>r * C, yp = y + <usize>r * C;
+    const bp = b + <usize>((r / rdiv) * bstride);
+    let c = 0;
+    if (bcs) {
+      for (; c + 8 <= C; c += 8) {
+        const va = i16x8.sub(ld8x8<T>(ap + c), vza);
+        const vb = i16x8.sub(ld8x8<T>(bp + c), vzb);
+        const s0 = f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(va)), vra), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(vb)), vrb));
+        const s1 = f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(va)), vra), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(vb)), vrb));
+        v128.store64_lane(yp + c, narrow8<T>(qfv_out(s0, vlo, vhi, vmz), qfv_out(s1, vlo, vhi, vmz)), 0);
+      }
+    } else {
+      const bterm = f32x4.splat(<f32>(ld8<T>(bp) - zb) * rb);
+      for (; c + 8 <= C; c += 8) {
+        const va = i16x8.sub(ld8x8<T>(ap + c), vza);
+        const s0 = f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(va)), vra), bterm);
+        const s1 = f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(va)), vra), bterm);
+        v128.store64_lane(yp + c, narrow8<T>(qfv_out(s0, vlo, vhi, vmz), qfv_out(s1, vlo, vhi, vmz)), 0);
+      }
+    }
+    for (; c < C; c++) {
+      const v: f32 = <f32>(ld8<T>(ap + c) - za) * ra + <f32>(ld8<T>(bp + <usize>(c * bcs)) - zb) * rb;
+      store<u8>(yp + c, <u8>qf_out(v, lo, hi, zy));
+    }
+  }
+}
+
+@inline function mulV<T>(a: usize, b: usize, y: usize, C: i32, rdiv: i32, bstride: i32, bcs: i32, prm: usize, r0: i32, r1: i32): void {
+  const ratio = load<f32>(prm);
+  const za = load<i32>(prm, 8), zb = load<i32>(prm, 12), zy = load<i32>(prm, 16);
+  const lo = <f32>(qmin_of<T>() - zy), hi = <f32>(qmax_of<T>() - zy);
+  const vr = f32x4.splat(ratio), vza = i16x8.splat(<i16>za), vzb = i16x8.splat(<i16>zb);
+  const vlo = f32x4.splat(lo), vhi = f32x4.splat(hi), vmz = i32x4.splat(0x4b400000 - zy);
+  for (let r = r0; r < r1; r++) {
+    const ap = a + <usize>r * C, yp = y + <usize>r * C;
+    const bp = b + <usize>((r / rdiv) * bstride);
+    let c = 0;
+    const bsplat = i16x8.splat(<i16>(ld8<T>(bp) - zb));
+    for (; c + 8 <= C; c += 8) {
+      const va = i16x8.sub(ld8x8<T>(ap + c), vza);
+      const vb = bcs ? i16x8.sub(ld8x8<T>(bp + c), vzb) : bsplat;
+      const p0 = i32x4.extmul_low_i16x8_s(va, vb);
+      const p1 = i32x4.extmul_high_i16x8_s(va, vb);
+      const s0 = f32x4.mul(f32x4.convert_i32x4_s(p0), vr);
+      const s1 = f32x4.mul(f32x4.convert_i32x4_s(p1), vr);
+      v128.store64_lane(yp + c, narrow8<T>(qfv_out(s0, vlo, vhi, vmz), qfv_out(s1, vlo, vhi, vmz)), 0);
+    }
+    for (; c < C; c++) {
+      const v: f32 = <f32>((ld8<T>(ap + c) - za) * (ld8<T>(bp + <usize>(c * bcs)) - zb)) * ratio;
+      store<u8>(yp + c, <u8>qf_out(v, lo, hi, zy));
+    }
+  }
+}
+
+@inline function quantizeV<T>(x: usize, y: usize, cols: i32, scales: usize, zps: usize, perCol: i32, period: i32, r0: i32, r1: i32): void {
+  const qmn = i32x4.splat(qmin_of<T>()), qmx = i32x4.splat(qmax_of<T>()), vmagic = i32x4.splat(0x4b400000);
+  for (let r = r0; r < r1; r++) {
+    const xp = x + (<usize>r * cols << 2), yp = y + <usize>r * cols;
+    let c = 0;
+    if (perCol) {
+      for (; c + 8 <= cols; c += 8) {
+        const cp = <usize>c << 2;
+        const z0 = v128.load(zps + cp), z1 = v128.load(zps + cp, 16);
+        const q0 = qfv_out(f32x4.div(v128.load(xp + cp), v128.load(scales + cp)),
+          f32x4.convert_i32x4_s(i32x4.sub(qmn, z0)), f32x4.convert_i32x4_s(i32x4.sub(qmx, z0)), i32x4.sub(vmagic, z0));
+        const q1 = qfv_out(f32x4.div(v128.load(xp + cp, 16), v128.load(scales + cp, 16)),
+          f32x4.convert_i32x4_s(i32x4.sub(qmn, z1)), f32x4.convert_i32x4_s(i32x4.sub(qmx, z1)), i32x4.sub(vmagic, z1));
+        v128.store64_lane(yp + c, narrow8<T>(q0, q1), 0);
+      }
+    } else {
+      const k = <usize>(r % period) << 2;
+      const zp = load<i32>(zps + k);
+      const vs = f32x4.splat(load<f32>(scales + k));
+      const vlo = f32x4.splat(<f32>(qmin_of<T>() - zp)), vhi = f32x4.splat(<f32>(qmax_of<T>() - zp)), vmz = i32x4.splat(0x4b400000 - zp);
+      for (; c + 8 <= cols; c += 8) {
+        const cp = <usize>c << 2;
+        const q0 = qfv_out(f32x4.div(v128.load(xp + cp), vs), vlo, vhi, vmz);
+        const q1 = qfv_out(f32x4.div(v128.load(xp + cp, 16), vs), vlo, vhi, vmz);
+        v128.store64_lane(yp + c, narrow8<T>(q0, q1), 0);
+      }
+    }
+    for (; c < cols; c++) {
+      const k = <usize>(perCol ? c : r % period) << 2;
+      const zp = load<i32>(zps + k);
+      const v = load<f32>(xp + (<usize>c << 2)) / load<f32>(scales + k);
+      store<u8>(yp + c, <u8>qf_out(v, <f32>(qmin_of<T>() - zp), <f32>(qmax_of<T>() - zp), zp));
+    }
+  }
+}
+
+@inline function dequantizeV<T>(x: usize, y: usize, cols: i32, scales: usize, zps: usize, perCol: i32, period: i32, r0: i32, r1: i32): void {
+  for (let r = r0; r < r1; r++) {
+    const xp = x + <usize>r * cols, yp = y + (<usize>r * cols << 2);
+    let c = 0;
+    if (perCol) {
+      for (; c + 8 <= cols; c += 8) {
+        const cp = <usize>c << 2;
+        const v = ld8x8<T>(xp + c);
+        const d0 = i32x4.sub(i32x4.extend_low_i16x8_s(v), v128.load(zps + cp));
+        const d1 = i32x4.sub(i32x4.extend_high_i16x8_s(v), v128.load(zps + cp, 16));
+        v128.store(yp + cp, f32x4.mul(f32x4.convert_i32x4_s(d0), v128.load(scales + cp)));
+        v128.store(yp + cp, f32x4.mul(f32x4.convert_i32x4_s(d1), v128.load(scales + cp, 16)), 16);
+      }
+    } else {
+      const k = <usize>(r % period) << 2;
+      const vz = i32x4.splat(load<i32>(zps + k));
+      const vs = f32x4.splat(load<f32>(scales + k));
+      for (; c + 8 <= cols; c += 8) {
+        const cp = <usize>c << 2;
+        const v = ld8x8<T>(xp + c);
+        v128.store(yp + cp, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(i32x4.extend_low_i16x8_s(v), vz)), vs));
+        v128.store(yp + cp, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(i32x4.extend_high_i16x8_s(v), vz)), vs), 16);
+      }
+    }
+    for (; c < cols; c++) {
+      const k = <usize>(perCol ? c : r % period) << 2;
+      store<f32>(yp + (<usize>c << 2), <f32>(ld8<T>(xp + c) - load<i32>(zps + k)) * load<f32>(scales + k));
+    }
+  }
+}
+
+export function qs8_add__simd128(a: usize, b: usize, y: usize, C: i32, rdiv: i32, bstride: i32, bcs: i32, prm: usize, r0: i32, r1: i32): void {
+  addV<i8>(a, b, y, C, rdiv, bstride, bcs, prm, r0, r1);
+}
+export function qu8_add__simd128(a: usize, b: usize, y: usize, C: i32, rdiv: i32, bstride: i32, bcs: i32, prm: usize, r0: i32, r1: i32): void {
+  addV<u8>(a, b, y, C, rdiv, bstride, bcs, prm, r0, r1);
+}
+export function qs8_mul__simd128(a: usize, b: usize, y: usize, C: i32, rdiv: i32, bstride: i32, bcs: i32, prm: usize, r0: i32, r1: i32): void {
+  mulV<i8>(a, b, y, C, rdiv, bstride, bcs, prm, r0, r1);
+}
+export function qu8_mul__simd128(a: usize, b: usize, y: usize, C: i32, rdiv: i32, bstride: i32, bcs: i32, prm: usize, r0: i32, r1: i32): void {
+  mulV<u8>(a, b, y, C, rdiv, bstride, bcs, prm, r0, r1);
+}
+export function qs8_quantize__simd128(x: usize, y: usize, cols: i32, scales: usize, zps: usize, perCol: i32, period: i32, r0: i32, r1: i32): void {
+  quantizeV<i8>(x, y, cols, scales, zps, perCol, period, r0, r1);
+}
+export function qu8_quantize__simd128(x: usize, y: usize, cols: i32, scales: usize, zps: usize, perCol: i32, period: i32, r0: i32, r1: i32): void {
+  quantizeV<u8>(x, y, cols, scales, zps, perCol, period, r0, r1);
+}
+export function qs8_dequantize__simd128(x: usize, y: usize, cols: i32, scales: usize, zps: usize, perCol: i32, period: i32, r0: i32, r1: i32): void {
+  dequantizeV<i8>(x, y, cols, scales, zps, perCol, period, r0, r1);
+}
+export function qu8_dequantize__simd128(x: usize, y: usize, cols: i32, scales: usize, zps: usize, perCol: i32, period: i32, r0: i32, r1: i32): void {
+  dequantizeV<u8>(x, y, cols, scales, zps, perCol, period, r0, r1);
+}
+
+export function x8_lut__simd128(x: usize, y: usize, cols: i32, xstride: i32, ystride: i32, table: usize, r0: i32, r1: i32): void {
+  const v16 = i8x16.splat(16);
+  for (let r = r0; r < r1; r++) {
+    const xp = x + <usize>r * xstride, yp = y + <usize>r * ystride;
+    let c = 0;
+    for (; c + 16 <= cols; c += 16) {
+      let v = v128.load(xp + c);
+      let o = i8x16.swizzle(v128.load(table), v);
+      for (let k = 1; k < 16; k++) {
+        v = i8x16.sub(v, v16);
+        o = v128.or(o, i8x16.swizzle(v128.load(table + (<usize>k << 4)), v));
+      }
+      v128.store(yp + c, o);
+    }
+    for (; c < cols; c++) store<u8>(yp + c, load<u8>(table + <usize>load<u8>(xp + c)));
+  }
+}
+
+export function x8_copy__simd128(x: usize, y: usize, cols: i32, xstride: i32, ystride: i32, r0: i32, r1: i32): void {
+  for (let r = r0; r < r1; r++) {
+    const xp = x + <usize>r * xstride, yp = y + <usize>r * ystride;
+    let c = 0;
+    for (; c + 16 <= cols; c += 16) v128.store(yp + c, v128.load(xp + c));
+    for (; c < cols; c++) store<u8>(yp + c, load<u8>(xp + c));
+  }
+}
+
+export function x8_resize_nearest__simd128(x: usize, y: usize, IH: i32, IW: i32, C: i32, OH: i32, OW: i32, ymap: usize, xmap: usize, r0: i32, r1: i32): void {
+  for (let r = r0; r < r1; r++) {
+    const n = r / OH;
+    const oy = r - n * OH;
+    const src = x + <usize>(n * IH + load<i32>(ymap + (<usize>oy << 2))) * IW * C;
+    let yp = y + <usize>r * OW * C;
+    for (let ox = 0; ox < OW; ox++) {
+      const sp = src + <usize>load<i32>(xmap + (<usize>ox << 2)) * C;
+      let c = 0;
+      for (; c + 16 <= C; c += 16) v128.store(yp + c, v128.load(sp + c));
+      for (; c + 4 <= C; c += 4) store<u32>(yp + c, load<u32>(sp + c));
+      for (; c < C; c++) store<u8>(yp + c, load<u8>(sp + c));
+      yp += C;
+    }
+  }
+}

@@ -2,3 +2,5 @@
 export * from './requant';
 export * from './f32';
 export * from './gemm';
+export * from './pool';
+export * from './eltwise';

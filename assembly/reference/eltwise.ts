@@ -1,0 +1,95 @@
+// Naive scalar oracles of the INT8 element-wise family. Never optimized. Semantics (kernels in assembly/eltwise/
+// must match bit for bit; all float math in float32, no fused multiply-add):
+// - add:  y = sat(rne(f32(a - za) * ra + f32(b - zb) * rb) + zy), ra = f32(sa / sy), rb = f32(sb / sy)
+//         (the QLinearAdd definition with the two scale ratios precomputed, as MLAS does).
+// - mul:  y = sat(rne(f32((a - za) * (b - zb)) * r) + zy), r = f32(sa * sb / sy) (QLinearMul).
+// - broadcasting: y[r, c] = op(a[r*C + c], b[(r / rdiv) * bstride + c * bcs]) for r < rows, c < C
+//   (same shape: rdiv 1, bstride C, bcs 1; per-channel vector: rdiv = rows, bstride 0; scalar: bcs 0, bstride 0;
+//   SE-block [N,H,W,C] x [N,1,1,C]: rdiv = H*W, bstride = C).
+// - lut:  y = table[u8(x)] (256 bytes, built on the host: requantize, concat, sigmoid, tanh, hard-sigmoid, ...).
+// - quantize:   y = sat(rne(x / s) + zp) in float32 (ONNX QuantizeLinear); NaN is unspecified.
+// - dequantize: y = f32(x - zp) * s (ONNX DequantizeLinear).
+//   Per-axis layout: rows x cols; perCol = 1: parameter index = col; perCol = 0: index = row % period.
+// - resize nearest: y[n, oy, ox, :] = x[n, ymap[oy], xmap[ox], :] (maps computed on the host from the ONNX
+//   coordinate_transformation_mode and nearest_mode).
+
+@inline function ld8(p: usize, signed: i32): i32 {
+  return signed ? <i32>load<i8>(p) : <i32>load<u8>(p);
+}
+
+function satF(v: f32, zp: i32, signed: i32): i32 {
+  const lo = signed ? -128 : 0;
+  const hi = signed ? 127 : 255;
+  if (v != v) return zp < lo ? lo : zp > hi ? hi : zp;
+  if (v > 1e6) return hi;
+  if (v < -1e6) return lo;
+  const r = <i32>nearest<f32>(v) + zp;
+  return r < lo ? lo : r > hi ? hi : r;
+}
+
+export function ref_q8_add(
+  a: usize, b: usize, y: usize, rows: i32, C: i32, rdiv: i32, bstride: i32, bcs: i32,
+  za: i32, zb: i32, zy: i32, ra: f32, rb: f32, signed: i32,
+): void {
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < C; c++) {
+      const av = ld8(a + <usize>(r * C + c), signed);
+      const bv = ld8(b + <usize>((r / rdiv) * bstride + c * bcs), signed);
+      const v: f32 = <f32>(av - za) * ra + <f32>(bv - zb) * rb;
+      store<u8>(y + <usize>(r * C + c), <u8>satF(v, zy, signed));
+    }
+}
+
+export function ref_q8_mul(
+  a: usize, b: usize, y: usize, rows: i32, C: i32, rdiv: i32, bstride: i32, bcs: i32,
+  za: i32, zb: i32, zy: i32, ratio: f32, signed: i32,
+): void {
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < C; c++) {
+      const av = ld8(a + <usize>(r * C + c), signed);
+      const bv = ld8(b + <usize>((r / rdiv) * bstride + c * bcs), signed);
+      const v: f32 = <f32>((av - za) * (bv - zb)) * ratio;
+      store<u8>(y + <usize>(r * C + c), <u8>satF(v, zy, signed));
+    }
+}
+
+export function ref_x8_lut(x: usize, y: usize, rows: i32, cols: i32, xstride: i32, ystride: i32, table: usize): void {
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++)
+      store<u8>(y + <usize>(r * ystride + c), load<u8>(table + <usize>load<u8>(x + <usize>(r * xstride + c))));
+}
+
+export function ref_q8_quantize(
+  x: usize, y: usize, rows: i32, cols: i32, scales: usize, zps: usize, perCol: i32, period: i32, signed: i32,
+): void {
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++) {
+      const k = perCol ? c : r % period;
+      const v = load<f32>(x + (<usize>(r * cols + c) << 2)) / load<f32>(scales + (<usize>k << 2));
+      store<u8>(y + <usize>(r * cols + c), <u8>satF(v, load<i32>(zps + (<usize>k << 2)), signed));
+    }
+}
+
+export function ref_q8_dequantize(
+  x: usize, y: usize, rows: i32, cols: i32, scales: usize, zps: usize, perCol: i32, period: i32, signed: i32,
+): void {
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++) {
+      const k = perCol ? c : r % period;
+      const v = <f32>(ld8(x + <usize>(r * cols + c), signed) - load<i32>(zps + (<usize>k << 2))) * load<f32>(scales + (<usize>k << 2));
+      store<f32>(y + (<usize>(r * cols + c) << 2), v);
+    }
+}
+
+export function ref_x8_resize_nearest(
+  x: usize, y: usize, N: i32, IH: i32, IW: i32, C: i32, OH: i32, OW: i32, ymap: usize, xmap: usize,
+): void {
+  for (let n = 0; n < N; n++)
+    for (let oy = 0; oy < OH; oy++)
+      for (let ox = 0; ox < OW; ox++) {
+        const iy = load<i32>(ymap + (<usize>oy << 2));
+        const ix = load<i32>(xmap + (<usize>ox << 2));
+        for (let c = 0; c < C; c++)
+          store<u8>(y + <usize>(((n * OH + oy) * OW + ox) * C + c), load<u8>(x + <usize>(((n * IH + iy) * IW + ix) * C + c)));
+      }
+}

@@ -1,0 +1,264 @@
+// INT8 element-wise family: add / mul with broadcasting, LUT activations, concat with requantization, quantize /
+// dequantize, nearest resize: every variant on every path against the scalar oracle (assembly/reference/eltwise.ts),
+// bit-exact; the oracle against closed-form cases and ONNX's QuantizeLinear / DequantizeLinear / Resize test data.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { BumpAllocator } from '../../src/runtime/wasm.js';
+import {
+  prepareQAdd, prepareQMul, prepareQLut, prepareQConcat, prepareQuantize, prepareDequantize, prepareQResizeNearest,
+  planBroadcast, broadcastShape, buildLut, lutFunction, nearestMap, type LutKind, type QBinaryParams,
+} from '../../src/kernels/eltwise.js';
+import { prod, rne } from '../../src/kernels/qcommon.js';
+import { pathEnvs, rng, randInt, randBytes, runPrepared, firstDiff, runRelaxedChild, RELAXED_CHILD } from './qmisc-util.js';
+import { casesOf, loadCase } from './onnx-cases.js';
+
+const envs = await pathEnvs();
+const ref = envs[0].wasm;
+const zeroOf = (r: () => number, dtype: string) => {
+  const [lo, hi] = dtype === 'int8' ? [-128, 127] : [0, 255];
+  const u = r();
+  return u < 0.25 ? lo : u < 0.5 ? hi : randInt(r, lo, hi);
+};
+
+function randomBinaryShapes(r: () => number): [number[], number[]] {
+  const N = randInt(r, 1, 2), H = randInt(r, 1, 6), W = randInt(r, 1, 6), C = r() < 0.3 ? randInt(r, 1, 5) : randInt(r, 1, 70);
+  const full = [N, H, W, C];
+  const kinds = [[N, H, W, C], [C], [1, 1, 1, C], [N, 1, 1, C], [1], [], [N, 1, 1, 1]];
+  const small = kinds[randInt(r, 0, kinds.length - 1)];
+  return r() < 0.5 ? [full, small] : [small, full];
+}
+
+for (const env of envs) {
+  for (const op of ['add', 'mul'] as const) {
+    test(`q${op} with broadcasting matches the oracle (${env.path})`, () => {
+      const r = rng(op === 'add' ? 21 : 22);
+      for (let t = 0; t < 60; t++) {
+        const dtype = r() < 0.5 ? 'int8' : 'uint8';
+        const [aShape, bShape] = randomBinaryShapes(r);
+        const p: QBinaryParams = {
+          dtype, aShape, bShape,
+          aScale: Math.fround(0.001 + r() * 0.2), bScale: Math.fround(0.001 + r() * 0.2), yScale: Math.fround(0.002 + r() * 0.3),
+          aZero: zeroOf(r, dtype), bZero: zeroOf(r, dtype), yZero: zeroOf(r, dtype),
+        };
+        const ys = broadcastShape(aShape, bShape);
+        const a = randBytes(r, prod(aShape)), b = randBytes(r, prod(bShape));
+        const k = (op === 'add' ? prepareQAdd : prepareQMul)(p, env);
+        const [y] = runPrepared(env.wasm, k, [a, b], [prod(ys)], t % 3 === 0 ? [1] : undefined);
+        // oracle on the same geometry (its own loops; the plan only says which input is broadcast and how)
+        const plan = planBroadcast(aShape, bShape, 'test');
+        const al = new BumpAllocator(ref);
+        const [big, small, zBig, zSmall, sBig, sSmall] = plan.swap ? [b, a, p.bZero, p.aZero, p.bScale, p.aScale] : [a, b, p.aZero, p.bZero, p.aScale, p.bScale];
+        const bo = al.put(big), so = al.put(small), yo = al.alloc(prod(ys));
+        const sg = dtype === 'int8' ? 1 : 0;
+        if (op === 'add') {
+          ref.exports.ref_q8_add(bo, so, yo, plan.rows, plan.C, plan.rdiv, plan.bstride, plan.bcs, zBig, zSmall, p.yZero,
+            Math.fround(sBig / p.yScale), Math.fround(sSmall / p.yScale), sg);
+        } else {
+          ref.exports.ref_q8_mul(bo, so, yo, plan.rows, plan.C, plan.rdiv, plan.bstride, plan.bcs, zBig, zSmall, p.yZero,
+            Math.fround(Math.fround(p.aScale * p.bScale) / p.yScale), sg);
+        }
+        assert.is(firstDiff(y, ref.u8(yo, prod(ys))), '', `${k.variant} ${JSON.stringify(p)}`);
+      }
+    });
+  }
+
+  test(`lookup-table activations match the oracle (${env.path})`, () => {
+    const r = rng(23);
+    const kinds: LutKind[] = ['requantize', 'sigmoid', 'hardsigmoid', 'hardswish', 'leakyrelu', 'tanh', 'relu', 'clip'];
+    for (let t = 0; t < 32; t++) {
+      const kind = kinds[t % kinds.length];
+      const dtype = r() < 0.5 ? 'int8' : 'uint8', outDtype = r() < 0.5 ? 'int8' : 'uint8';
+      const n = t % 5 === 0 ? randInt(r, 0, 20) : randInt(r, 1, 10000);
+      const p = { dtype, outDtype, count: n, xScale: Math.fround(0.01 + r() * 0.1), yScale: Math.fround(0.002 + r() * 0.05),
+        xZero: zeroOf(r, dtype), yZero: zeroOf(r, outDtype), alpha: 0.1, min: -1, max: 2 } as any;
+      const x = randBytes(r, n);
+      const k = prepareQLut(kind, p, env);
+      const [y] = runPrepared(env.wasm, k, [x], [n], t % 2 ? [1] : undefined);
+      const al = new BumpAllocator(ref);
+      const xo = al.put(x), yo = al.alloc(n + 1), to = al.put(k.constants);
+      ref.exports.ref_x8_lut(xo, yo, 1, n, n, n, to);
+      assert.is(firstDiff(y, ref.u8(yo, n)), '', `${kind} ${JSON.stringify(p)}`);
+    }
+  });
+
+  test(`concat with requantization matches per-input tables (${env.path})`, () => {
+    const r = rng(24);
+    for (let t = 0; t < 20; t++) {
+      const dtype = r() < 0.5 ? 'int8' : 'uint8';
+      const N = randInt(r, 1, 2), H = randInt(r, 1, 5), W = randInt(r, 1, 5);
+      const cs = Array.from({ length: randInt(r, 1, 4) }, () => randInt(r, 1, 40));
+      const axis = t % 4 === 0 ? 1 : 3;
+      const shapes = cs.map((c) => (axis === 3 ? [N, H, W, c] : [N, c, W, 3]));
+      const yScale = Math.fround(0.01 + r() * 0.1), yZero = zeroOf(r, dtype);
+      const inputs = cs.map(() => (r() < 0.4 ? { scale: yScale, zero: yZero } : { scale: Math.fround(0.01 + r() * 0.1), zero: zeroOf(r, dtype) }));
+      const xs = shapes.map((s) => randBytes(r, prod(s)));
+      const k = prepareQConcat({ dtype, axis, shapes, inputs, yScale, yZero }, env);
+      const total = xs.reduce((a, x) => a + x.length, 0);
+      const [y] = runPrepared(env.wasm, k, xs, [total], t % 2 ? [1] : undefined);
+      // independent: JS concat of per-element requantized values
+      const outer = prod(shapes[0].slice(0, axis));
+      const e = new Uint8Array(total);
+      let pos = 0;
+      for (let o = 0; o < outer; o++) {
+        xs.forEach((x, i) => {
+          const inner = prod(shapes[i].slice(axis));
+          const tab = buildLut(dtype, dtype, inputs[i].scale, inputs[i].zero, yScale, yZero, (v) => v);
+          for (let j = 0; j < inner; j++) e[pos++] = tab[x[o * inner + j]];
+        });
+      }
+      assert.is(firstDiff(y, e), '', JSON.stringify({ shapes, inputs }));
+    }
+  });
+
+  test(`quantize / dequantize match the oracle, per tensor and per axis (${env.path})`, () => {
+    const r = rng(25);
+    for (let t = 0; t < 40; t++) {
+      const dtype = r() < 0.5 ? 'int8' : 'uint8';
+      const shape = [randInt(r, 1, 2), randInt(r, 1, 5), randInt(r, 1, 5), randInt(r, 1, 37)];
+      const perAxis = t % 3 !== 0;
+      const axis = perAxis ? randInt(r, 0, 3) : undefined;
+      const len = axis === undefined ? 1 : shape[axis];
+      const scale = Array.from({ length: len }, () => Math.fround(10 ** (-3 + 3 * r())));
+      const zeroPoint = scale.map(() => zeroOf(r, dtype));
+      const p = { dtype, shape, axis, scale: perAxis ? scale : scale[0], zeroPoint: perAxis ? zeroPoint : zeroPoint[0] } as any;
+      const n = prod(shape);
+      const xf = Float32Array.from({ length: n }, (_, i) => (i % 17 === 0 ? (i % 2 ? 1e9 : -1e9) : (r() - 0.5) * 300 * scale[0]));
+      // exact ties: x = (k + 0.5) * s
+      for (let i = 5; i < n; i += 23) xf[i] = Math.fround((randInt(r, -50, 50) + 0.5) * scale[0]);
+      const kq = prepareQuantize(p, env);
+      const [yq] = runPrepared(env.wasm, kq, [xf], [n], t % 2 ? [1] : undefined);
+      const xq = randBytes(r, n);
+      const kd = prepareDequantize(p, env);
+      const [yd] = runPrepared(env.wasm, kd, [xq], [n * 4], t % 2 ? [1] : undefined);
+      // oracle with the same rows/cols layout, computed independently in JS from the per-axis definition
+      const inner = axis === undefined ? 1 : prod(shape.slice(axis + 1));
+      const eq = new Uint8Array(n), ed = new Float32Array(n);
+      const [lo, hi] = dtype === 'int8' ? [-128, 127] : [0, 255];
+      for (let i = 0; i < n; i++) {
+        const k = axis === undefined ? 0 : Math.floor(i / inner) % len;
+        const q = Math.min(hi, Math.max(lo, rne(Math.fround(xf[i] / scale[k])) + zeroPoint[k]));
+        eq[i] = q & 0xff;
+        const xv = dtype === 'int8' ? (xq[i] << 24) >> 24 : xq[i];
+        ed[i] = Math.fround((xv - zeroPoint[k]) * scale[k]);
+      }
+      assert.is(firstDiff(yq, eq), '', `quantize ${JSON.stringify({ shape, axis })}`);
+      assert.is(firstDiff(yd, new Uint8Array(ed.buffer)), '', `dequantize ${JSON.stringify({ shape, axis })}`);
+      // and the wasm oracle agrees with the JS definition (per tensor layout)
+      if (!perAxis) {
+        const al = new BumpAllocator(ref);
+        const xo = al.put(xf), yo = al.alloc(n), so = al.put(new Float32Array([scale[0]])), zo = al.put(new Int32Array([zeroPoint[0]]));
+        ref.exports.ref_q8_quantize(xo, yo, 1, n, so, zo, 0, 1, dtype === 'int8' ? 1 : 0);
+        assert.is(firstDiff(ref.u8(yo, n), eq), '', 'ref_q8_quantize');
+      }
+    }
+  });
+
+  test(`nearest resize matches the oracle (${env.path})`, () => {
+    const r = rng(26);
+    const modes = ['half_pixel', 'asymmetric', 'align_corners', 'pytorch_half_pixel', 'tf_half_pixel_for_nn'] as const;
+    const nmodes = ['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'] as const;
+    for (let t = 0; t < 30; t++) {
+      const shape: [number, number, number, number] = [randInt(r, 1, 2), randInt(r, 1, 6), randInt(r, 1, 6), randInt(r, 1, 40)];
+      const outH = randInt(r, 1, 13), outW = randInt(r, 1, 13);
+      const p = { shape, outH, outW, coordinateTransformationMode: modes[t % modes.length], nearestMode: nmodes[t % nmodes.length] };
+      const x = randBytes(r, prod(shape));
+      const k = prepareQResizeNearest(p, env);
+      const n = shape[0] * outH * outW * shape[3];
+      const [y] = runPrepared(env.wasm, k, [x], [n], t % 2 ? [1] : undefined);
+      const al = new BumpAllocator(ref);
+      const xo = al.put(x), yo = al.alloc(n);
+      const ym = al.put(nearestMap(shape[1], outH, outH / shape[1], p.coordinateTransformationMode, p.nearestMode));
+      const xm = al.put(nearestMap(shape[2], outW, outW / shape[2], p.coordinateTransformationMode, p.nearestMode));
+      ref.exports.ref_x8_resize_nearest(xo, yo, shape[0], shape[1], shape[2], shape[3], outH, outW, ym, xm);
+      assert.is(firstDiff(y, ref.u8(yo, n)), '', JSON.stringify(p));
+    }
+  });
+}
+
+if (!RELAXED_CHILD) {
+  test('oracle closed-form cases: add / mul rounding, ties to even, saturation', () => {
+    const al = new BumpAllocator(ref);
+    // uint8, za = zb = zy = 0, ra = rb = 0.5: (1 + 2) * 0.5 = 1.5 -> 2; (1 + 0) * .5 = 0.5 -> 0; 255 + 255 -> 255
+    const a = al.put(new Uint8Array([1, 1, 255, 3])), b = al.put(new Uint8Array([2, 0, 255, 2])), y = al.alloc(4);
+    ref.exports.ref_q8_add(a, b, y, 1, 4, 1, 4, 1, 0, 0, 0, 0.5, 0.5, 0);
+    assert.equal(Array.from(ref.u8(y, 4)), [2, 0, 255, 2]);
+    // int8 mul: (-128 - 0) * (-128 - 0) * 2^-14 = 1 -> 1 + zy(-128) = -127
+    const a8 = al.put(new Int8Array([-128, 5, -5, 100])), b8 = al.put(new Int8Array([-128, 5, 5, 100])), y8 = al.alloc(4);
+    ref.exports.ref_q8_mul(a8, b8, y8, 1, 4, 1, 4, 1, 0, 0, -128, 2 ** -14, 1);
+    assert.equal(Array.from(ref.i8(y8, 4)), [-127, -128, -128, -127]);
+  });
+
+  test('QuantizeLinear / DequantizeLinear against ONNX test data (8-bit cases)', () => {
+    let checked = 0;
+    for (const name of [...casesOf('test_quantizelinear'), ...casesOf('test_dequantizelinear')]) {
+      if (/blocked|e4m3|e5m2|float4|int4|uint4|int2|uint2|int16|uint16/.test(name)) continue;
+      const c = loadCase(name);
+      if (!c) continue;
+      const quant = c.opType === 'QuantizeLinear';
+      const x = c.inputs[0], s = c.inputs[1], z = c.inputs[2];
+      const out = c.outputs[0];
+      const dtype = (quant ? out.dataType : x.dataType) === 3 ? 'int8' : 'uint8';
+      const perAxis = s.dims.length === 1 && s.dims[0] > 1;
+      const p = { dtype, shape: x.dims, axis: perAxis ? c.attrs.axis ?? 1 : undefined,
+        scale: perAxis ? Array.from(s.data as Float32Array) : (s.data as Float32Array)[0],
+        zeroPoint: z ? (perAxis ? Array.from(z.data as any, Number) : Number((z.data as any)[0])) : undefined } as any;
+      for (const env of envs) {
+        const k = quant ? prepareQuantize(p, env) : prepareDequantize(p, env);
+        const n = prod(x.dims);
+        const [y] = runPrepared(env.wasm, k, [x.data], [quant ? n : n * 4]);
+        const e = new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength);
+        assert.is(firstDiff(y, e), '', `${name} (${env.path})`);
+      }
+      checked++;
+    }
+    assert.ok(checked >= 4, `only ${checked} cases`);
+  });
+
+  test('nearest resize against ONNX Resize test data (4-byte elements moved as bytes)', () => {
+    let checked = 0;
+    for (const name of casesOf('test_resize_')) {
+      if (!name.includes('nearest') || /not_larger|not_smaller|axes/.test(name)) continue;
+      const c = loadCase(name)!;
+      if (c.attrs.mode !== 'nearest' && c.attrs.mode !== undefined) continue;
+      const x = c.inputs[0], yexp = c.outputs[0];
+      const [N, C, H, W] = x.dims;
+      if (N !== 1 || C !== 1) continue;
+      const [, , OH, OW] = yexp.dims;
+      const scalesIn = c.inputs.find((t, i) => i > 0 && t.dataType === 1 && t.data.length === 4);
+      const p = { shape: [1, H, W, 4] as [number, number, number, number], outH: OH, outW: OW,
+        scales: scalesIn ? ([scalesIn.data[2], scalesIn.data[3]] as [number, number]) : undefined,
+        coordinateTransformationMode: c.attrs.coordinate_transformation_mode, nearestMode: c.attrs.nearest_mode };
+      const k = prepareQResizeNearest(p, envs[0]);
+      const [y] = runPrepared(envs[0].wasm, k, [x.data], [OH * OW * 4]);
+      assert.is(firstDiff(y, new Uint8Array(yexp.data.buffer)), '', name);
+      checked++;
+    }
+    assert.ok(checked >= 6, `only ${checked} cases`);
+  });
+
+  test('LUT tables follow the float definitions', () => {
+    // sigmoid at x = 0 -> 0.5; uint8 y scale 1/256 zp 0 -> 128
+    const t = buildLut('uint8', 'uint8', 0.1, 128, 1 / 256, 0, lutFunction('sigmoid', {}));
+    assert.is(t[128], 128);
+    const h = buildLut('int8', 'int8', 0.05, 0, 0.05, 0, lutFunction('hardswish', {}));
+    assert.is((h[0x80] << 24) >> 24, 0); // x = -6.4 -> 0
+    assert.is(h[100], 100); // x = 5 -> 5 * min(1, 5/6 + .5) = 5
+  });
+
+  test('bad parameters are clear errors', () => {
+    const base = { dtype: 'uint8', aScale: 1, bScale: 1, yScale: 1, aZero: 0, bZero: 0, yZero: 0, name: 'add7' } as any;
+    assert.throws(() => prepareQAdd({ ...base, aShape: [2, 3], bShape: [3, 2] }, { path: 'scalar' }), /add7.*do not broadcast/);
+    assert.throws(() => prepareQAdd({ ...base, aShape: [1, 3, 1], bShape: [2, 1, 4] }, { path: 'scalar' }), /not supported/);
+    assert.throws(() => prepareQConcat({ dtype: 'int8', axis: 3, shapes: [[1, 2, 2, 3], [1, 3, 2, 3]], inputs: [{ scale: 1, zero: 0 }, { scale: 1, zero: 0 }], yScale: 1, yZero: 0 }, { path: 'scalar' }), /does not match/);
+    assert.throws(() => prepareQuantize({ dtype: 'int8', shape: [2, 3], axis: 1, scale: [1, 2], zeroPoint: [0, 0] }, { path: 'scalar' }), /2 scales for axis 1 of size 3/);
+    assert.throws(() => prepareQLut('gelu' as any, { dtype: 'int8', count: 4, xScale: 1, xZero: 0, yScale: 1, yZero: 0 }, { path: 'scalar' }), /unknown lookup-table/);
+  });
+
+  test('relaxed-SIMD build gives the same results (child process)', () => {
+    const r = runRelaxedChild(new URL(import.meta.url).pathname);
+    if (r.skipped) return;
+    assert.ok(r.ok, r.out.slice(-3000));
+  });
+}
+
+test.run();
