@@ -1,0 +1,68 @@
+// `octet compare fp32.onnx int8.onnx --samples <folder>`: per quantized layer SQNR and cosine, worst first.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { CliCommand } from './index.js';
+import { numberList, parseSize, pickExecutor, modelInputInfo, progressBar } from './common.js';
+import { quantizationReport, formatReport } from '../quant/report.js';
+import { loadSamples } from '../quant/inputs.js';
+
+const usage = `usage: octet compare <fp32.onnx> <quantized.onnx> --samples <path> [options]
+
+  --samples <path>        folder (or file) of inputs: .png/.jpg images, .npy arrays, .json tensors
+  --max-samples <n>       use at most n samples (default 32)
+  --json <file>           write the full report as JSON
+  --top <n>               print the n worst layers (default all)
+  --executor <e>          octet | onnxruntime (default octet)
+  --size, --layout, --grayscale, --scale, --mean, --std   image options, as for 'octet quantize'`;
+
+function readBytes(p: string): Uint8Array {
+  const b = readFileSync(p);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+export const command: CliCommand = {
+  summary: 'per-layer SQNR / cosine similarity of a quantized model against its FP32 original',
+  usage,
+  async run(args) {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        samples: { type: 'string' },
+        'max-samples': { type: 'string' },
+        json: { type: 'string' },
+        top: { type: 'string' },
+        executor: { type: 'string' },
+        size: { type: 'string' },
+        layout: { type: 'string' },
+        grayscale: { type: 'boolean' },
+        scale: { type: 'string' },
+        mean: { type: 'string' },
+        std: { type: 'string' },
+      },
+    });
+    if (positionals.length !== 2) throw new Error(`expected two models (FP32 and quantized)\n\n${usage}`);
+    if (!values.samples) throw new Error('missing --samples <path>');
+    const fp32 = readBytes(positionals[0]);
+    const q = readBytes(positionals[1]);
+    const info = modelInputInfo(fp32);
+    const samples = loadSamples(values.samples, {
+      inputNames: info.names,
+      inputShape: info.shape,
+      maxSamples: values['max-samples'] !== undefined ? Number(values['max-samples']) : 32,
+      ...parseSize(values.size),
+      layout: values.layout as 'nchw' | 'nhwc' | undefined,
+      channels: values.grayscale ? 1 : undefined,
+      scale: values.scale !== undefined ? Number(values.scale) : undefined,
+      mean: numberList(values.mean, '--mean'),
+      std: numberList(values.std, '--std'),
+    });
+    const rep = await quantizationReport(fp32, q, samples, { executor: await pickExecutor(values.executor), onProgress: progressBar('octet') });
+    console.log(formatReport(rep, values.top !== undefined ? Number(values.top) : Infinity));
+    if (values.json) {
+      writeFileSync(values.json, JSON.stringify(rep, null, 2));
+      console.log(`report written to ${values.json}`);
+    }
+    return 0;
+  },
+};
