@@ -1,0 +1,142 @@
+// Mini-batch training and evaluation loops for image classifiers (NCHW float input, class labels).
+import { Tensor, noGrad } from './tensor.js';
+import { softmaxCrossEntropy } from './ops.js';
+/** What train() and predict() need: a module or a QuantizedModel. */
+export interface Trainable {
+  training: boolean;
+  parameters(): Tensor[];
+  train(on?: boolean): unknown;
+  eval(): unknown;
+  forward(x: Tensor): Tensor;
+}
+import { Adam, SGD, cosineSchedule, type Optimizer } from './optim.js';
+import { Rng } from './rng.js';
+
+export interface ImageSet {
+  images: Float32Array;
+  labels: Uint8Array;
+  count: number;
+}
+
+export interface TrainOptions {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  optimizer?: 'adam' | 'sgd';
+  weightDecay?: number;
+  warmupSteps?: number;
+  /** Random translation of up to this many pixels (zero fill), per image, seeded. */
+  shift?: number;
+  seed: number;
+  /** Use only the first `limit` samples (tests). */
+  limit?: number;
+  /** Stop after this many steps (tests). */
+  maxSteps?: number;
+  /** Called after every step with the step index (0-based) and loss; the model and optimizer may be altered. */
+  onStep?: (step: number, loss: number, opt: Optimizer) => void;
+  log?: (msg: string) => void;
+  /** [C, H, W] of one sample. */
+  sampleShape?: [number, number, number];
+}
+
+function shiftInto(dst: Float32Array, src: Float32Array, H: number, W: number, dy: number, dx: number): void {
+  for (let y = 0; y < H; y++) {
+    const sy = y - dy;
+    for (let x = 0; x < W; x++) {
+      const sx = x - dx;
+      dst[y * W + x] = sy >= 0 && sy < H && sx >= 0 && sx < W ? src[sy * W + sx] : 0;
+    }
+  }
+}
+
+/** Trains in place; returns the per-step losses. */
+export function train(model: Trainable, data: ImageSet, o: TrainOptions): number[] {
+  const [C, H, W] = o.sampleShape ?? [1, 28, 28];
+  const S = C * H * W;
+  const rng = new Rng(o.seed);
+  const params = model.parameters();
+  const opt: Optimizer =
+    o.optimizer === 'sgd'
+      ? new SGD(params, o.lr, 0.9, { weightDecay: o.weightDecay ?? 0, nesterov: true })
+      : new Adam(params, o.lr, 0.9, 0.999, 1e-8, { weightDecay: o.weightDecay ?? 0, decoupled: true });
+  const n = Math.min(data.count, o.limit ?? data.count);
+  const stepsPerEpoch = Math.ceil(n / o.batchSize);
+  const total = Math.min(o.maxSteps ?? Infinity, stepsPerEpoch * o.epochs);
+  const losses: number[] = [];
+  const order = Array.from({ length: n }, (_, i) => i);
+  let step = 0;
+  model.train(true);
+  for (let e = 0; e < o.epochs && step < total; e++) {
+    rng.shuffle(order);
+    let sum = 0, cnt = 0;
+    const t0 = Date.now();
+    for (let b = 0; b < n && step < total; b += o.batchSize) {
+      const bs = Math.min(o.batchSize, n - b);
+      const x = new Float32Array(bs * S);
+      const y = new Uint8Array(bs);
+      for (let k = 0; k < bs; k++) {
+        const i = order[b + k];
+        const src = data.images.subarray(i * S, (i + 1) * S);
+        if (o.shift) {
+          const dy = rng.int(2 * o.shift + 1) - o.shift, dx = rng.int(2 * o.shift + 1) - o.shift;
+          for (let c = 0; c < C; c++) shiftInto(x.subarray(k * S + c * H * W), src.subarray(c * H * W), H, W, dy, dx);
+        } else x.set(src, k * S);
+        y[k] = data.labels[i];
+      }
+      opt.lr = cosineSchedule(o.lr, step, total, o.warmupSteps ?? 0, 0.01);
+      const logits = model.forward(new Tensor(x, [bs, C, H, W]));
+      const loss = softmaxCrossEntropy(logits, y);
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+      losses.push(loss.data[0]);
+      sum += loss.data[0];
+      cnt++;
+      o.onStep?.(step, loss.data[0], opt);
+      step++;
+    }
+    o.log?.(`epoch ${e + 1}/${o.epochs}: loss ${(sum / cnt).toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  }
+  model.train(false);
+  return losses;
+}
+
+/** Logits of the whole set in eval mode, in batches. */
+export function predict(model: Trainable, data: ImageSet, batchSize = 250, sampleShape: [number, number, number] = [1, 28, 28]): Float32Array {
+  const [C, H, W] = sampleShape;
+  const S = C * H * W;
+  const was = model.training;
+  model.eval();
+  let out: Float32Array | null = null;
+  let K = 0;
+  noGrad(() => {
+    for (let b = 0; b < data.count; b += batchSize) {
+      const bs = Math.min(batchSize, data.count - b);
+      const x = new Tensor(data.images.slice(b * S, (b + bs) * S), [bs, C, H, W]);
+      const y = model.forward(x);
+      if (!out) {
+        K = y.shape[1];
+        out = new Float32Array(data.count * K);
+      }
+      out.set(y.data, b * K);
+    }
+  });
+  model.train(was);
+  return out!;
+}
+
+export function accuracyOf(logits: Float32Array, labels: Uint8Array): number {
+  const n = labels.length;
+  const K = logits.length / n;
+  let ok = 0;
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let k = 1; k < K; k++) if (logits[i * K + k] > logits[i * K + best]) best = k;
+    if (best === labels[i]) ok++;
+  }
+  return ok / n;
+}
+
+export function evaluate(model: Trainable, data: ImageSet): number {
+  return accuracyOf(predict(model, data), data.labels);
+}
