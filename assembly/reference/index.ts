@@ -4,3 +4,4 @@ export * from './f32';
 export * from './gemm';
 export * from './pool';
 export * from './eltwise';
+export * from './dwconv';

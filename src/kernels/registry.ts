@@ -6,10 +6,12 @@ import { F32_GEMM_VARIANTS } from './f32.js';
 import { QGEMM_VARIANTS } from './qgemm.js';
 import { POOL_VARIANTS } from './pool.js';
 import { ELTWISE_VARIANTS } from './eltwise.js';
+import { DWCONV_VARIANTS } from './dwconv.js';
 
 export const FAMILIES: Record<string, readonly KernelVariant[]> = {
   'f32-gemm': F32_GEMM_VARIANTS,
   'qs8-gemm': QGEMM_VARIANTS,
   'q8-pool': POOL_VARIANTS,
   'q8-eltwise': ELTWISE_VARIANTS,
+  'q8-dwconv': DWCONV_VARIANTS,
 };
