@@ -223,7 +223,9 @@ export class HistogramObserver implements Observer {
     let bestI = nb;
     const p = new Float64Array(nb);
     const q = new Float64Array(nb);
-    for (let i = nq; i <= nb; i++) {
+    // At most ~512 candidates (every bin when the histogram is small), to bound the O(bins^2) search.
+    const stride = Math.max(1, Math.floor((nb - nq) / 512));
+    for (let i = nq; i <= nb; i = i === nb ? nb + 1 : Math.min(nb, i + stride)) {
       for (let j = 0; j < i; j++) p[j] = h[j];
       p[i - 1] += suffix[i];
       // Merge h[0..i) into nq groups with fractional boundaries, spread each group's sum over its non-empty bins.
