@@ -1,0 +1,236 @@
+// InferenceSession: the public entry, shaped like onnxruntime-web's so switching is a one-line change.
+//   const s = await InferenceSession.create(pathOrBytes, { kernels: 'auto', requantization: 'fixed-point' });
+//   const out = await s.run({ [s.inputNames[0]]: new Tensor('float32', data, [1, 3, 224, 224]) });
+// One wasm memory per session: packed weights once, then one planned arena reused by every run. The plan is made
+// for concrete input shapes (open dims default to 1 at create) and redone when a run brings other shapes.
+import type { Graph, Dim } from '../graph/ir.js';
+import { readModel, readModelFile } from '../onnx/reader.js';
+import { choosePath, type KernelsOption } from '../runtime/select.js';
+import { WasmKernels, type WasmSource } from '../runtime/wasm.js';
+import { buildOf, type KernelPath } from '../kernels/types.js';
+import type { RequantMode } from '../kernels/requant.js';
+import { compile, execute, runStep, type CompiledPlan, type StepTiming, type Step } from '../runtime/executor.js';
+import type { HostTensor } from '../graph/tensor.js';
+import { NeedsValue, type KernelEnv } from '../ops/types.js';
+import { Tensor, type TensorType } from './tensor.js';
+
+export interface SessionOptions {
+  /** Code path: 'auto' (detect), or force 'scalar' | 'x86' | 'arm' | 'relaxed'. */
+  kernels?: KernelsOption;
+  /** Integer requantization: 'fixed-point' (gemmlowp/TFLite, default) or 'float' (ONNX reference, matches onnxruntime). */
+  requantization?: RequantMode;
+  /** Reject models whose weights + arena would exceed this many bytes of wasm memory. */
+  maxMemoryBytes?: number;
+  /** Worker threads (1 = run on the calling thread; the pool is issue 8's work). */
+  threads?: number;
+  /** Where the wasm builds come from (browsers). */
+  wasm?: WasmSource;
+}
+
+export interface ValueMetadata {
+  name: string;
+  isTensor: true;
+  type: TensorType;
+  /** Declared dims: numbers, or symbolic names for open dims. */
+  shape: (number | string)[];
+}
+
+export interface ProfileEntry {
+  name: string;
+  op: string;
+  /** Kernel variant that ran ('host' for host-side reference ops). */
+  variant: string;
+  ms: number;
+}
+
+export interface SessionProfile {
+  nodes: ProfileEntry[];
+  totalMs: number;
+}
+
+export interface SessionMemory {
+  /** Arena bytes planned for intermediate tensors (the planned peak). */
+  arenaBytes: number;
+  /** Largest sum of tensor sizes alive at one step: what a perfect planner would need. */
+  arenaLowerBound: number;
+  /** Packed weights and kernel constants. */
+  weightsBytes: number;
+  /** Highest wasm memory offset used (static data + weights + arena). */
+  peakBytes: number;
+  /** Size of the session's wasm memory. */
+  wasmBytes: number;
+}
+
+function dimsKey(m: Map<string, number[]>): string {
+  return [...m].map(([k, v]) => `${k}:${v.join('x')}`).join(';');
+}
+
+export class InferenceSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  readonly inputMetadata: readonly ValueMetadata[];
+  readonly outputMetadata: readonly ValueMetadata[];
+  /** The code path this session runs ('scalar' | 'x86' | 'arm' | 'relaxed') and why ('option' | 'env' | 'auto'). */
+  readonly kernelPath: KernelPath;
+  readonly kernelPathReason: string;
+  readonly threads: number;
+
+  private wasm: WasmKernels | null;
+  private plan: CompiledPlan | null = null;
+  private planKey = '';
+  private lastProfile: SessionProfile = { nodes: [], totalMs: 0 };
+  private queue: Promise<unknown> = Promise.resolve();
+  /** The per-step runner (a worker pool may replace it). */
+  stepRunner: (wasm: WasmKernels, step: Step) => void = runStep;
+
+  private constructor(private graph: Graph, private env: KernelEnv, wasm: WasmKernels, reason: string, private opts: SessionOptions) {
+    this.wasm = wasm;
+    this.kernelPath = env.path;
+    this.kernelPathReason = reason;
+    this.threads = opts.threads ?? 1;
+    this.inputNames = graph.inputs.map((v) => v.name);
+    this.outputNames = graph.outputs.map((v) => v.name);
+    const meta = (v: Graph['inputs'][number]): ValueMetadata => ({
+      name: v.name, isTensor: true, type: v.dtype,
+      shape: (v.dims ?? []).map((d: Dim, i: number) => (typeof d === 'number' ? d : d ?? `unk__${i}`)),
+    });
+    this.inputMetadata = graph.inputs.map(meta);
+    this.outputMetadata = graph.outputs.map(meta);
+  }
+
+  static async create(model: string | Uint8Array | ArrayBuffer, options: SessionOptions = {}): Promise<InferenceSession> {
+    const requant = options.requantization ?? 'fixed-point';
+    if (requant !== 'fixed-point' && requant !== 'float') {
+      throw new Error(`octet: unknown requantization '${requant}' (expected 'fixed-point' or 'float')`);
+    }
+    if (options.maxMemoryBytes !== undefined && !(options.maxMemoryBytes > 0)) {
+      throw new Error(`octet: maxMemoryBytes must be a positive number, got ${options.maxMemoryBytes}`);
+    }
+    if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1)) {
+      throw new Error(`octet: threads must be an integer >= 1, got ${options.threads}`);
+    }
+    let graph: Graph;
+    if (typeof model === 'string') graph = await readModelFile(model);
+    else if (model instanceof ArrayBuffer) graph = readModel(new Uint8Array(model));
+    else if (model instanceof Uint8Array) graph = readModel(model);
+    else throw new Error('octet: InferenceSession.create expects a path, a Uint8Array or an ArrayBuffer');
+    const choice = await choosePath(options.kernels ?? 'auto', options.wasm);
+    const wasm = await WasmKernels.create(buildOf(choice.path), {
+      source: options.wasm,
+      maxBytes: options.maxMemoryBytes !== undefined ? Math.max(options.maxMemoryBytes, 1 << 20) : undefined,
+    });
+    const env: KernelEnv = { path: choice.path, arch: choice.features.arch, requant };
+    const s = new InferenceSession(graph, env, wasm, choice.reason, options);
+    if (graph.inputs.every((v) => v.dims)) {
+      const dims = new Map(graph.inputs.map((v) => [v.name, v.dims!.map((d) => (typeof d === 'number' && d >= 0 ? d : 1))]));
+      s.prepare(dims, new Map());
+    }
+    return s;
+  }
+
+  /** Compiles for these input shapes; returns null when a graph input's value is needed (known at run). */
+  private prepare(dims: Map<string, number[]>, feeds: Map<string, HostTensor>): CompiledPlan | null {
+    for (;;) {
+      const values = new Map<string, HostTensor>();
+      for (const name of this.valueInputs) {
+        const t = feeds.get(name);
+        if (!t) return null;
+        values.set(name, t);
+      }
+      let key = dimsKey(dims);
+      for (const [name, t] of values) key += `|${name}=${Array.from(t.data as ArrayLike<number | bigint>).join(',')}`;
+      if (this.plan && this.planKey === key) return this.plan;
+      this.plan = null;
+      try {
+        this.plan = compile(this.graph, dims, this.env, this.wasm!, { maxMemoryBytes: this.opts.maxMemoryBytes, inputValues: values });
+      } catch (e) {
+        if (e instanceof NeedsValue && !this.valueInputs.has(e.input)) {
+          this.valueInputs.add(e.input);
+          continue;
+        }
+        throw e;
+      }
+      this.planKey = key;
+      return this.plan;
+    }
+  }
+
+  /** Graph inputs whose values decide shapes (the plan is redone when they change). */
+  private valueInputs = new Set<string>();
+
+  /** Runs the model. Concurrent calls are queued. `fetches` limits which outputs are returned. */
+  run(feeds: Record<string, Tensor>, fetches?: readonly string[]): Promise<Record<string, Tensor>> {
+    const p = this.queue.then(() => this.runNow(feeds, fetches));
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  private runNow(feeds: Record<string, Tensor>, fetches?: readonly string[]): Record<string, Tensor> {
+    if (!this.wasm) throw new Error('octet: the session was released');
+    if (!feeds || typeof feeds !== 'object') throw new Error('octet: run() expects an object of input tensors');
+    const dims = new Map<string, number[]>();
+    const host = new Map<string, HostTensor>();
+    for (const name of Object.keys(feeds)) {
+      if (!this.inputNames.includes(name)) {
+        throw new Error(`octet: feed '${name}' is not an input of the model (inputs: ${this.inputNames.join(', ')})`);
+      }
+    }
+    for (const vi of this.graph.inputs) {
+      const t = feeds[vi.name];
+      if (t === undefined) throw new Error(`octet: input '${vi.name}' is missing from the feeds`);
+      if (!t || typeof t !== 'object' || !('type' in t) || !('data' in t) || !('dims' in t)) {
+        throw new Error(`octet: input '${vi.name}' must be a Tensor`);
+      }
+      if (t.type !== vi.dtype) throw new Error(`octet: input '${vi.name}' has type ${t.type}, the model expects ${vi.dtype}`);
+      const d = Array.from(t.dims);
+      if (vi.dims) {
+        const ok = d.length === vi.dims.length && vi.dims.every((x, i) => typeof x !== 'number' || x < 0 || x === d[i]);
+        if (!ok) {
+          throw new Error(`octet: input '${vi.name}' has dims [${d}], the model expects [${vi.dims.map((x) => x ?? '?')}]`);
+        }
+      }
+      let n = 1;
+      for (const x of d) n *= x;
+      if (n !== t.data.length) throw new Error(`octet: input '${vi.name}': dims [${d}] hold ${n} values, data has ${t.data.length}`);
+      dims.set(vi.name, d);
+      host.set(vi.name, { dtype: vi.dtype, dims: d, data: t.data });
+    }
+    const wanted = fetches ?? this.outputNames;
+    for (const f of wanted) if (!this.outputNames.includes(f)) throw new Error(`octet: '${f}' is not an output of the model`);
+    const plan = this.prepare(dims, host)!;
+    const timings: StepTiming[] = [];
+    const t0 = performance.now();
+    const res = execute(plan, this.wasm, host, timings, this.stepRunner);
+    this.lastProfile = { nodes: timings, totalMs: performance.now() - t0 };
+    const out: Record<string, Tensor> = {};
+    for (const name of wanted) {
+      const t = res.get(name)!;
+      out[name] = new Tensor(t.dtype, t.data, t.dims);
+    }
+    return out;
+  }
+
+  /** Per-node time and kernel variant of the last run. */
+  profile(): SessionProfile {
+    return { nodes: this.lastProfile.nodes.map((x) => ({ ...x })), totalMs: this.lastProfile.totalMs };
+  }
+
+  /** Memory of the current plan. */
+  memory(): SessionMemory {
+    const p = this.plan;
+    return {
+      arenaBytes: p?.arenaBytes ?? 0,
+      arenaLowerBound: p?.arenaLowerBound ?? 0,
+      weightsBytes: p?.weightsBytes ?? 0,
+      peakBytes: p?.totalBytes ?? 0,
+      wasmBytes: this.wasm?.byteLength ?? 0,
+    };
+  }
+
+  /** Frees the session's wasm memory; later run() calls fail. */
+  async release(): Promise<void> {
+    await this.queue.catch(() => undefined);
+    this.wasm = null;
+    this.plan = null;
+  }
+}

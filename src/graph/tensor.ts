@@ -1,0 +1,240 @@
+// Host-side tensors of the graph IR (constants, folded values, host-executed ops) and their element types.
+// A HostTensor is logical (ONNX layout, row-major). float16 is stored as its bits in a Uint16Array, bool as
+// 0/1 in a Uint8Array, int64/uint64 as BigInt64Array/BigUint64Array.
+
+export type DType =
+  | 'float32' | 'float16' | 'float64'
+  | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64'
+  | 'bool';
+
+export type TypedData =
+  | Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array
+  | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+
+export interface HostTensor {
+  dtype: DType;
+  dims: number[];
+  data: TypedData;
+}
+
+/** ONNX TensorProto.DataType codes. */
+export const ONNX_DTYPE: Record<number, DType> = {
+  1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 9: 'bool',
+  10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64',
+};
+export const ONNX_DTYPE_NAMES: Record<number, string> = {
+  0: 'undefined', 8: 'string', 14: 'complex64', 15: 'complex128', 16: 'bfloat16', 17: 'float8e4m3fn',
+  18: 'float8e4m3fnuz', 19: 'float8e5m2', 20: 'float8e5m2fnuz', 21: 'uint4', 22: 'int4', 23: 'float4e2m1',
+  24: 'uint2', 25: 'int2',
+};
+export function dtypeFromOnnx(code: number, where: string): DType {
+  const t = ONNX_DTYPE[code];
+  if (!t) throw new Error(`octet: ${where}: unsupported element type ${ONNX_DTYPE_NAMES[code] ?? code}`);
+  return t;
+}
+
+export const DTYPE_BYTES: Record<DType, number> = {
+  float32: 4, float16: 2, float64: 8, int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4,
+  int64: 8, uint64: 8, bool: 1,
+};
+
+export function isFloat(t: DType): boolean {
+  return t === 'float32' || t === 'float16' || t === 'float64';
+}
+export function isBig(t: DType): boolean {
+  return t === 'int64' || t === 'uint64';
+}
+
+export function sizeOf(dims: readonly number[]): number {
+  let n = 1;
+  for (const d of dims) n *= d;
+  return n;
+}
+
+export function allocData(dtype: DType, n: number): TypedData {
+  switch (dtype) {
+    case 'float32': return new Float32Array(n);
+    case 'float64': return new Float64Array(n);
+    case 'float16': return new Uint16Array(n);
+    case 'int8': return new Int8Array(n);
+    case 'uint8': case 'bool': return new Uint8Array(n);
+    case 'int16': return new Int16Array(n);
+    case 'uint16': return new Uint16Array(n);
+    case 'int32': return new Int32Array(n);
+    case 'uint32': return new Uint32Array(n);
+    case 'int64': return new BigInt64Array(n);
+    case 'uint64': return new BigUint64Array(n);
+  }
+}
+
+/** A typed view of `dtype` over bytes (must be aligned). */
+export function viewData(dtype: DType, buffer: ArrayBufferLike, byteOffset: number, n: number): TypedData {
+  switch (dtype) {
+    case 'float32': return new Float32Array(buffer, byteOffset, n);
+    case 'float64': return new Float64Array(buffer, byteOffset, n);
+    case 'float16': return new Uint16Array(buffer, byteOffset, n);
+    case 'int8': return new Int8Array(buffer, byteOffset, n);
+    case 'uint8': case 'bool': return new Uint8Array(buffer, byteOffset, n);
+    case 'int16': return new Int16Array(buffer, byteOffset, n);
+    case 'uint16': return new Uint16Array(buffer, byteOffset, n);
+    case 'int32': return new Int32Array(buffer, byteOffset, n);
+    case 'uint32': return new Uint32Array(buffer, byteOffset, n);
+    case 'int64': return new BigInt64Array(buffer, byteOffset, n);
+    case 'uint64': return new BigUint64Array(buffer, byteOffset, n);
+  }
+}
+
+export function makeTensor(dtype: DType, dims: number[], data?: TypedData): HostTensor {
+  const n = sizeOf(dims);
+  const d = data ?? allocData(dtype, n);
+  if (d.length !== n) throw new Error(`octet: tensor of dims [${dims}] needs ${n} values, got ${d.length}`);
+  return { dtype, dims: dims.slice(), data: d };
+}
+
+export function float16ToFloat32(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const m = h & 0x3ff;
+  if (e === 0) return s * m * 2 ** -24;
+  if (e === 31) return m ? NaN : s * Infinity;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+export function float32ToFloat16(v: number): number {
+  const f = new Float32Array([v]);
+  const x = new Uint32Array(f.buffer)[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let r = mant >> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    if (rem > half || (rem === half && (r & 1))) r++;
+    return sign | r;
+  }
+  let r = (e << 10) | (mant >> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && (r & 1))) r++;
+  return sign | r;
+}
+
+/** Element values as doubles (int64 beyond 2^53 loses precision; shapes and indices never get there). */
+export function toNumbers(t: HostTensor): Float64Array {
+  const n = t.data.length;
+  const out = new Float64Array(n);
+  const d = t.data as any;
+  if (t.dtype === 'float16') for (let i = 0; i < n; i++) out[i] = float16ToFloat32(d[i]);
+  else if (isBig(t.dtype)) for (let i = 0; i < n; i++) out[i] = Number(d[i]);
+  else for (let i = 0; i < n; i++) out[i] = d[i];
+  return out;
+}
+
+/** Converts doubles to `dtype` the way ONNX Cast does (floats round, integers truncate toward zero and wrap). */
+export function fromNumbers(dtype: DType, dims: number[], v: ArrayLike<number>): HostTensor {
+  const t = makeTensor(dtype, dims);
+  const d = t.data as any;
+  const n = v.length;
+  if (dtype === 'float16') for (let i = 0; i < n; i++) d[i] = float32ToFloat16(v[i]);
+  else if (dtype === 'bool') for (let i = 0; i < n; i++) d[i] = v[i] !== 0 && !Number.isNaN(v[i]) ? 1 : 0;
+  else if (isFloat(dtype)) for (let i = 0; i < n; i++) d[i] = v[i];
+  else if (isBig(dtype)) for (let i = 0; i < n; i++) d[i] = BigInt(Number.isFinite(v[i]) ? Math.trunc(v[i]) : 0);
+  else for (let i = 0; i < n; i++) d[i] = Number.isFinite(v[i]) ? Math.trunc(v[i]) : 0;
+  return t;
+}
+
+/** Integer list from an int32/int64 tensor (shapes, axes, indices). */
+export function toInts(t: HostTensor): number[] {
+  return Array.from(toNumbers(t));
+}
+
+export function scalarOf(t: HostTensor | undefined, fallback: number): number {
+  if (!t || t.data.length === 0) return fallback;
+  return toNumbers(t)[0];
+}
+
+export function cloneTensor(t: HostTensor): HostTensor {
+  return { dtype: t.dtype, dims: t.dims.slice(), data: (t.data as any).slice() };
+}
+
+export function strides(dims: readonly number[]): number[] {
+  const s = new Array(dims.length).fill(1);
+  for (let i = dims.length - 2; i >= 0; i--) s[i] = s[i + 1] * dims[i + 1];
+  return s;
+}
+
+/** Generic transpose of a logical tensor: out.dims[i] = dims[perm[i]]. */
+export function transposeData(t: HostTensor, perm: readonly number[]): HostTensor {
+  const r = t.dims.length;
+  const outDims = perm.map((p) => t.dims[p]);
+  const out = makeTensor(t.dtype, outDims);
+  const inS = strides(t.dims);
+  const n = out.data.length;
+  if (n === 0) return out;
+  const src = t.data as any;
+  const dst = out.data as any;
+  const idx = new Array(r).fill(0);
+  const ps = perm.map((p) => inS[p]);
+  let off = 0;
+  for (let i = 0; i < n; i++) {
+    dst[i] = src[off];
+    for (let a = r - 1; a >= 0; a--) {
+      idx[a]++;
+      off += ps[a];
+      if (idx[a] < outDims[a]) break;
+      off -= ps[a] * outDims[a];
+      idx[a] = 0;
+    }
+  }
+  return out;
+}
+
+/** Numpy-style broadcast of several shapes; throws with `who` on mismatch. */
+export function broadcastShapes(shapes: readonly (readonly number[])[], who: string): number[] {
+  const r = Math.max(0, ...shapes.map((s) => s.length));
+  const out = new Array(r).fill(1);
+  for (const s of shapes) {
+    for (let i = 0; i < s.length; i++) {
+      const a = r - s.length + i;
+      const d = s[i];
+      if (d === out[a] || d === 1) continue;
+      if (out[a] === 1) out[a] = d;
+      else throw new Error(`octet: ${who}: shapes ${shapes.map((x) => `[${x}]`).join(' and ')} do not broadcast`);
+    }
+  }
+  return out;
+}
+
+/** For each output flat index, the flat index into an input of shape `s` broadcast to `out`. */
+export function broadcastIndex(s: readonly number[], out: readonly number[]): Int32Array {
+  const n = sizeOf(out);
+  const r = out.length;
+  const res = new Int32Array(n);
+  const inDims = new Array(r - s.length).fill(1).concat(s);
+  const inS = strides(inDims).map((st, i) => (inDims[i] === 1 ? 0 : st));
+  const idx = new Array(r).fill(0);
+  let off = 0;
+  for (let i = 0; i < n; i++) {
+    res[i] = off;
+    for (let a = r - 1; a >= 0; a--) {
+      idx[a]++;
+      off += inS[a];
+      if (idx[a] < out[a]) break;
+      off -= inS[a] * out[a];
+      idx[a] = 0;
+    }
+  }
+  return res;
+}
+
+export function normAxis(axis: number, rank: number, who: string): number {
+  const a = axis < 0 ? axis + rank : axis;
+  if (!(a >= 0 && a < rank)) throw new Error(`octet: ${who}: axis ${axis} out of range for rank ${rank}`);
+  return a;
+}

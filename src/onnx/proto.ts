@@ -1,0 +1,130 @@
+// onnx-proto helpers for the reader: TensorProto -> HostTensor (raw_data, typed fields, external data),
+// AttributeProto -> AttrValue, ValueInfoProto -> ValueInfo. int64 values arrive as Long (protobufjs) or number.
+import onnxProto from 'onnx-proto';
+import type { AttrValue, Dim, ValueInfo } from '../graph/ir.js';
+import { DTYPE_BYTES, dtypeFromOnnx, makeTensor, allocData, sizeOf, type HostTensor, type DType } from '../graph/tensor.js';
+
+export const onnx = onnxProto.onnx;
+
+export function longToNumber(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (v && typeof (v as any).toNumber === 'function') return (v as any).toNumber();
+  if (typeof v === 'string') return Number(v);
+  return Number(v);
+}
+function longToBig(v: unknown, unsigned: boolean): bigint {
+  if (typeof v === 'number') return BigInt(v);
+  if (typeof v === 'bigint') return v;
+  const l = v as any;
+  if (l && typeof l.low === 'number') {
+    const lo = BigInt(l.low >>> 0);
+    const hi = BigInt(l.high >>> 0);
+    const u = (hi << 32n) | lo;
+    return unsigned ? u : BigInt.asIntN(64, u);
+  }
+  return BigInt(String(v));
+}
+
+/** Resolves external data: given the `location` and the byte range, returns the bytes. */
+export type ExternalLoader = (location: string, offset: number, length: number | undefined, tensor: string) => Uint8Array;
+
+export function tensorFromProto(t: onnxProto.onnx.ITensorProto, where: string, ext?: ExternalLoader): HostTensor {
+  const name = t.name || where;
+  const dtype = dtypeFromOnnx(t.dataType ?? 0, `tensor '${name}'`);
+  const dims = (t.dims ?? []).map(longToNumber);
+  for (const d of dims) if (!(Number.isInteger(d) && d >= 0)) throw new Error(`octet: tensor '${name}': bad dimension ${d}`);
+  const n = sizeOf(dims);
+  let raw: Uint8Array | undefined;
+  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
+    const kv = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+    const location = kv.get('location');
+    if (!location) throw new Error(`octet: tensor '${name}': external data without a location`);
+    if (!ext) throw new Error(`octet: tensor '${name}': external data '${location}' needs the model to be loaded from a path`);
+    const offset = kv.has('offset') ? Number(kv.get('offset')) : 0;
+    const length = kv.has('length') ? Number(kv.get('length')) : undefined;
+    raw = ext(location, offset, length, name);
+  } else if (t.rawData && t.rawData.length > 0) {
+    raw = t.rawData;
+  }
+  if (raw) {
+    const need = n * DTYPE_BYTES[dtype];
+    if (raw.length !== need) {
+      throw new Error(`octet: tensor '${name}': has ${raw.length} bytes of data, dims [${dims}] of ${dtype} need ${need}`);
+    }
+    const out = makeTensor(dtype, dims);
+    new Uint8Array(out.data.buffer, out.data.byteOffset, need).set(raw);
+    return out;
+  }
+  const out = makeTensor(dtype, dims);
+  const d = out.data as any;
+  const src = pickField(t, dtype);
+  if (n === 0) return out;
+  if (src.length !== n) {
+    throw new Error(`octet: tensor '${name}': has ${src.length} values, dims [${dims}] need ${n}`);
+  }
+  switch (dtype) {
+    case 'int64': for (let i = 0; i < n; i++) d[i] = longToBig(src[i], false); break;
+    case 'uint64': for (let i = 0; i < n; i++) d[i] = longToBig(src[i], true); break;
+    case 'uint32': for (let i = 0; i < n; i++) d[i] = longToNumber(src[i]); break;
+    default: for (let i = 0; i < n; i++) d[i] = src[i] as number;
+  }
+  return out;
+}
+
+function pickField(t: onnxProto.onnx.ITensorProto, dtype: DType): ArrayLike<unknown> {
+  switch (dtype) {
+    case 'float32': return t.floatData ?? [];
+    case 'float64': return t.doubleData ?? [];
+    case 'int64': return t.int64Data ?? [];
+    case 'uint32': case 'uint64': return t.uint64Data ?? [];
+    default: return t.int32Data ?? []; // int8/16/32, uint8/16, bool, float16 bits
+  }
+}
+
+export function attrFromProto(a: onnxProto.onnx.IAttributeProto, where: string, ext?: ExternalLoader): AttrValue {
+  const T = onnx.AttributeProto.AttributeType;
+  switch (a.type) {
+    case T.FLOAT: return a.f ?? 0;
+    case T.INT: return longToNumber(a.i ?? 0);
+    case T.STRING: return new TextDecoder().decode(a.s ?? new Uint8Array());
+    case T.TENSOR: return tensorFromProto(a.t ?? {}, `${where}.${a.name}`, ext);
+    case T.FLOATS: return Array.from(a.floats ?? []);
+    case T.INTS: return (a.ints ?? []).map(longToNumber);
+    case T.STRINGS: return (a.strings ?? []).map((s) => new TextDecoder().decode(s));
+    case T.TENSORS: return (a.tensors ?? []).map((t, i) => tensorFromProto(t, `${where}.${a.name}[${i}]`, ext));
+    case T.GRAPH: case T.GRAPHS: return { graph: true };
+    default: {
+      // Old models may omit `type`: infer from which field is set.
+      if (a.ints && a.ints.length) return a.ints.map(longToNumber);
+      if (a.floats && a.floats.length) return Array.from(a.floats);
+      if (a.t) return tensorFromProto(a.t, `${where}.${a.name}`, ext);
+      if (a.s && a.s.length) return new TextDecoder().decode(a.s);
+      if (a.i !== undefined && a.i !== null && longToNumber(a.i) !== 0) return longToNumber(a.i);
+      if (a.f) return a.f;
+      throw new Error(`octet: ${where}: attribute '${a.name}' has an unsupported type ${a.type}`);
+    }
+  }
+}
+
+export function valueInfoFromProto(v: onnxProto.onnx.IValueInfoProto): ValueInfo | null {
+  const tt = v.type?.tensorType;
+  if (!tt) return null;
+  const code = tt.elemType ?? 0;
+  const dtype = dtypeFromOnnx(code, `value '${v.name}'`);
+  let dims: Dim[] | null = null;
+  if (tt.shape) {
+    dims = (tt.shape.dim ?? []).map((d) => {
+      if (d.dimValue !== undefined && d.dimValue !== null && (d as any).value === 'dimValue') return longToNumber(d.dimValue);
+      if (d.dimParam) return d.dimParam;
+      if (d.dimValue !== undefined && d.dimValue !== null) {
+        const x = longToNumber(d.dimValue);
+        return x > 0 || (d as any).value === 'dimValue' ? x : null;
+      }
+      return null;
+    });
+  }
+  return { name: v.name ?? '', dtype, dims };
+}
+
+export { allocData };

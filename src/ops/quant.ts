@@ -1,0 +1,2 @@
+import type { OpDef } from './types.js';
+export const QUANT_OPS: OpDef[] = [];

@@ -1,0 +1,113 @@
+// Softmax / LogSoftmax (opset < 13: over the flattened trailing axes; >= 13: one axis) and the reductions
+// ReduceMean / ReduceSum / ReduceMax / ReduceMin (axes as attribute before opset 18, as input from 18). Host side.
+import type { Node } from '../graph/ir.js';
+import { attrInt, attrInts } from '../graph/ir.js';
+import { makeTensor, sizeOf, normAxis, toInts, toNumbers, fromNumbers, type HostTensor } from '../graph/tensor.js';
+import { inputAt, constInput, need, type OpDef } from './types.js';
+
+function softmaxEval(node: Node, x: HostTensor, opset: number, log: boolean): HostTensor {
+  const r = x.dims.length;
+  const a = normAxis(attrInt(node, 'axis', opset < 13 ? 1 : -1), Math.max(r, 1), `node '${node.name}' (${node.op})`);
+  let outer: number, n: number, inner: number;
+  if (opset < 13) {
+    outer = sizeOf(x.dims.slice(0, a));
+    n = sizeOf(x.dims.slice(a));
+    inner = 1;
+  } else {
+    outer = sizeOf(x.dims.slice(0, a));
+    n = x.dims[a] ?? 1;
+    inner = sizeOf(x.dims.slice(a + 1));
+  }
+  const v = toNumbers(x);
+  const out = new Float64Array(v.length);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * n * inner + i;
+      let mx = -Infinity;
+      for (let k = 0; k < n; k++) mx = Math.max(mx, v[base + k * inner]);
+      let s = 0;
+      for (let k = 0; k < n; k++) s += Math.exp(v[base + k * inner] - mx);
+      for (let k = 0; k < n; k++) {
+        const d = v[base + k * inner] - mx;
+        out[base + k * inner] = log ? d - Math.log(s) : Math.exp(d) / s;
+      }
+    }
+  }
+  return fromNumbers(x.dtype, x.dims, out);
+}
+
+function softmaxOp(op: string, log: boolean): OpDef {
+  return {
+    op,
+    infer: (ctx) => [{ dtype: inputAt(ctx, 0).dtype, dims: inputAt(ctx, 0).dims.slice() }],
+    eval: (node, [x], opset) => [softmaxEval(node, x!, opset, log)],
+  };
+}
+
+type Kind = 'mean' | 'sum' | 'max' | 'min';
+function reduceAxes(node: Node, opset: number, r: number, axesT: HostTensor | undefined): number[] {
+  const viaInput = opset >= 18 || (node.op === 'ReduceSum' && opset >= 13);
+  const axes = viaInput ? (axesT ? toInts(axesT) : undefined) : attrInts(node, 'axes');
+  if (!axes || axes.length === 0) {
+    if (attrInt(node, 'noop_with_empty_axes', 0) === 1) return [];
+    return Array.from({ length: r }, (_, i) => i);
+  }
+  return axes.map((a) => normAxis(a, r, `node '${node.name}' (${node.op})`));
+}
+function reduceDims(node: Node, dims: number[], axes: number[]): number[] {
+  const keep = attrInt(node, 'keepdims', 1) === 1;
+  const out: number[] = [];
+  dims.forEach((d, i) => {
+    if (!axes.includes(i)) out.push(d);
+    else if (keep) out.push(1);
+  });
+  return out;
+}
+function reduceOp(op: string, kind: Kind): OpDef {
+  return {
+    op,
+    infer: (ctx) => {
+      const x = inputAt(ctx, 0);
+      const axes = reduceAxes(ctx.node, ctx.opset, x.dims.length, ctx.inputs[1] ? constInput(ctx, 1, 'axes') : undefined);
+      return [{ dtype: x.dtype, dims: reduceDims(ctx.node, x.dims, axes) }];
+    },
+    eval: (node, [x, ax], opset) => {
+      const r = x!.dims.length;
+      const axes = reduceAxes(node, opset, r, ax);
+      const outDims = reduceDims(node, x!.dims, axes);
+      const v = toNumbers(x!);
+      const keptDims = x!.dims.map((d, i) => (axes.includes(i) ? 1 : d));
+      const n = sizeOf(keptDims);
+      const acc = new Float64Array(n).fill(kind === 'max' ? -Infinity : kind === 'min' ? Infinity : 0);
+      const count = sizeOf(x!.dims) / Math.max(n, 1);
+      need(node, v.length === 0 || n > 0, 'empty reduction');
+      const idx = new Array(r).fill(0);
+      const ks = new Array(r).fill(1);
+      for (let i = r - 2; i >= 0; i--) ks[i] = ks[i + 1] * keptDims[i + 1];
+      for (let i = 0; i < v.length; i++) {
+        let o = 0;
+        for (let a = 0; a < r; a++) if (!axes.includes(a)) o += idx[a] * ks[a];
+        const val = v[i];
+        if (kind === 'max') acc[o] = Math.max(acc[o], val);
+        else if (kind === 'min') acc[o] = Math.min(acc[o], val);
+        else acc[o] += val;
+        for (let a = r - 1; a >= 0; a--) {
+          if (++idx[a] < x!.dims[a]) break;
+          idx[a] = 0;
+        }
+      }
+      if (kind === 'mean') for (let i = 0; i < n; i++) acc[i] /= count;
+      const out = fromNumbers(x!.dtype, outDims, acc);
+      return [out.data.length === sizeOf(outDims) ? out : makeTensor(x!.dtype, outDims)];
+    },
+  };
+}
+
+export const REDUCE_OPS: OpDef[] = [
+  softmaxOp('Softmax', false),
+  softmaxOp('LogSoftmax', true),
+  reduceOp('ReduceMean', 'mean'),
+  reduceOp('ReduceSum', 'sum'),
+  reduceOp('ReduceMax', 'max'),
+  reduceOp('ReduceMin', 'min'),
+];

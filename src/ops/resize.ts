@@ -1,0 +1,184 @@
+// Resize (opsets 10..19: nearest / linear / cubic, every coordinate_transformation_mode, antialias, axes,
+// keep_aspect_ratio_policy, tf_crop_and_resize extrapolation) and Upsample (opset 7..9). Host side, separable:
+// one 1-D pass per resized axis, innermost first (the order of ONNX's reference implementation).
+import type { Node } from '../graph/ir.js';
+import { attrFloat, attrInt, attrInts, attrString } from '../graph/ir.js';
+import { toNumbers, fromNumbers, normAxis, isFloat, type HostTensor } from '../graph/tensor.js';
+import { inputAt, constInput, need, fail, type OpDef, type InferCtx } from './types.js';
+
+interface Plan { outDims: number[]; scales: number[]; roi?: number[] }
+
+function resizePlan(node: Node, opset: number, dims: number[], roiT?: HostTensor, scalesT?: HostTensor, sizesT?: HostTensor): Plan {
+  const r = dims.length;
+  const axesAttr = opset >= 18 ? attrInts(node, 'axes') : undefined;
+  const axes = axesAttr ? axesAttr.map((a) => normAxis(a, r, `node '${node.name}' (${node.op})`)) : dims.map((_, i) => i);
+  const scales = new Array(r).fill(1);
+  const outDims = dims.slice();
+  if (sizesT && sizesT.data.length > 0) {
+    const sizes = toNumbers(sizesT);
+    need(node, sizes.length === axes.length, `sizes has ${sizes.length} values, expected ${axes.length}`);
+    const policy = attrString(node, 'keep_aspect_ratio_policy', 'stretch');
+    if (policy === 'stretch') {
+      axes.forEach((a, i) => { outDims[a] = sizes[i]; scales[a] = sizes[i] / dims[a]; });
+    } else {
+      const ratios = axes.map((a, i) => sizes[i] / dims[a]);
+      const s = policy === 'not_larger' ? Math.min(...ratios) : Math.max(...ratios);
+      axes.forEach((a) => {
+        const v = s * dims[a];
+        const fl = Math.floor(v);
+        outDims[a] = v - fl === 0.5 ? (fl % 2 === 0 ? fl : fl + 1) : Math.round(v);
+        scales[a] = s;
+      });
+    }
+  } else if (scalesT && scalesT.data.length > 0) {
+    const sc = toNumbers(scalesT);
+    need(node, sc.length === axes.length, `scales has ${sc.length} values, expected ${axes.length}`);
+    axes.forEach((a, i) => {
+      need(node, sc[i] > 0, `scale ${sc[i]} must be > 0`);
+      scales[a] = sc[i];
+      outDims[a] = Math.floor(dims[a] * sc[i] + 1e-7 * 0);
+    });
+  } else fail(node, 'needs scales or sizes');
+  let roi: number[] | undefined;
+  if (roiT && roiT.data.length > 0) {
+    const rv = Array.from(toNumbers(roiT));
+    roi = new Array(2 * r);
+    for (let i = 0; i < r; i++) { roi[i] = 0; roi[i + r] = 1; }
+    if (rv.length === 2 * axes.length) axes.forEach((a, i) => { roi![a] = rv[i]; roi![a + r] = rv[i + axes.length]; });
+  }
+  return { outDims, scales, roi };
+}
+
+function inputsOf(ctx: { opset: number; op: string }, ins: (HostTensor | undefined)[]): [HostTensor | undefined, HostTensor | undefined, HostTensor | undefined] {
+  if (ctx.op === 'Upsample' || ctx.opset < 11) return [undefined, ins[1], undefined];
+  return [ins[1], ins[2], ins[3]];
+}
+
+interface Tap { idx: number[]; w: number[]; outside: boolean }
+
+function axisTaps(node: Node, L: number, O: number, scale: number, roiS: number, roiE: number, upsample: boolean): Tap[] {
+  const mode = upsample ? attrString(node, 'mode', 'nearest') : attrString(node, 'mode', 'nearest');
+  const ctm = upsample ? 'asymmetric' : attrString(node, 'coordinate_transformation_mode', 'half_pixel');
+  const nearestMode = attrString(node, 'nearest_mode', 'round_prefer_floor');
+  const A = attrFloat(node, 'cubic_coeff_a', -0.75);
+  const exclude = attrInt(node, 'exclude_outside', 0) === 1;
+  const antialias = attrInt(node, 'antialias', 0) === 1;
+  const taps: Tap[] = [];
+  for (let x = 0; x < O; x++) {
+    let xo: number;
+    switch (ctm) {
+      case 'half_pixel': xo = (x + 0.5) / scale - 0.5; break;
+      case 'half_pixel_symmetric': {
+        const adj = O / (scale * L);
+        const center = L / 2;
+        xo = center * (1 - adj) + (x + 0.5) / scale - 0.5;
+        break;
+      }
+      case 'pytorch_half_pixel': xo = O > 1 ? (x + 0.5) / scale - 0.5 : 0; break;
+      case 'align_corners': xo = O === 1 ? 0 : (x * (L - 1)) / (O - 1); break;
+      case 'asymmetric': xo = x / scale; break;
+      case 'tf_crop_and_resize':
+        xo = O > 1 ? roiS * (L - 1) + (x * (roiE - roiS) * (L - 1)) / (O - 1) : 0.5 * (roiS + roiE) * (L - 1);
+        break;
+      default: fail(node, `unsupported coordinate_transformation_mode '${ctm}'`);
+    }
+    if (ctm === 'tf_crop_and_resize' && (xo < 0 || xo > L - 1)) {
+      taps.push({ idx: [], w: [], outside: true });
+      continue;
+    }
+    if (mode === 'nearest') {
+      let i: number;
+      const fl = Math.floor(xo);
+      switch (nearestMode) {
+        case 'round_prefer_floor': i = xo - fl === 0.5 ? fl : Math.round(xo); break;
+        case 'round_prefer_ceil': i = xo - fl === 0.5 ? fl + 1 : Math.round(xo); break;
+        case 'floor': i = fl; break;
+        case 'ceil': i = Math.ceil(xo); break;
+        default: fail(node, `unsupported nearest_mode '${nearestMode}'`);
+      }
+      taps.push({ idx: [Math.min(Math.max(i, 0), L - 1)], w: [1], outside: false });
+      continue;
+    }
+    const cubic = mode === 'cubic';
+    need(node, cubic || mode === 'linear' || mode === 'bilinear', `unsupported mode '${mode}'`);
+    const s = antialias ? Math.min(scale, 1) : 1;
+    const fl = Math.floor(xo);
+    const ratio = xo - fl;
+    const start = cubic ? Math.floor(-2 / s) + 1 : Math.floor(-1 / s) + 1;
+    const end = (cubic ? 2 : 1) - start + 1; // exclusive: linear footprint 2-2*start, cubic 4-2*start
+    const idx: number[] = [], w: number[] = [];
+    for (let i = start; i < end; i++) {
+      const t = Math.abs((i - ratio) * s);
+      let c: number;
+      if (cubic) c = t <= 1 ? (A + 2) * t ** 3 - (A + 3) * t * t + 1 : t < 2 ? A * t ** 3 - 5 * A * t * t + 8 * A * t - 4 * A : 0;
+      else c = Math.max(0, 1 - t);
+      const j = fl + i;
+      if (exclude && (j < 0 || j >= L)) c = 0;
+      idx.push(Math.min(Math.max(j, 0), L - 1));
+      w.push(c);
+    }
+    const sum = w.reduce((a, b) => a + b, 0);
+    if (antialias || exclude) for (let i = 0; i < w.length; i++) w[i] /= sum;
+    taps.push({ idx, w, outside: false });
+  }
+  return taps;
+}
+
+function resizeEval(node: Node, ins: (HostTensor | undefined)[], opset: number): HostTensor {
+  const x = ins[0]!;
+  const upsample = node.op === 'Upsample';
+  let plan: Plan;
+  if (upsample && opset < 9) {
+    const sc = attrInts(node, 'scales') ?? fail(node, 'needs scales');
+    plan = resizePlan(node, 11, x.dims, undefined, { dtype: 'float32', dims: [sc.length], data: Float32Array.from(sc) });
+  } else {
+    const [roi, sc, sz] = inputsOf({ opset, op: node.op }, ins);
+    plan = resizePlan(node, opset, x.dims, roi, sc, sz);
+  }
+  const r = x.dims.length;
+  const extrap = attrFloat(node, 'extrapolation_value', 0);
+  let cur = toNumbers(x);
+  let dims = x.dims.slice();
+  for (let a = r - 1; a >= 0; a--) {
+    if (plan.outDims[a] === dims[a] && plan.scales[a] === 1 && !plan.roi) continue;
+    const L = dims[a], O = plan.outDims[a];
+    const taps = axisTaps(node, L, O, plan.scales[a], plan.roi ? plan.roi[a] : 0, plan.roi ? plan.roi[a + r] : 1, upsample);
+    const outer = dims.slice(0, a).reduce((p, d) => p * d, 1);
+    const inner = dims.slice(a + 1).reduce((p, d) => p * d, 1);
+    const next = new Float64Array(outer * O * inner);
+    for (let o = 0; o < outer; o++) {
+      for (let y = 0; y < O; y++) {
+        const t = taps[y];
+        const dst = (o * O + y) * inner;
+        if (t.outside) { next.fill(extrap, dst, dst + inner); continue; }
+        for (let k = 0; k < t.idx.length; k++) {
+          const wk = t.w[k];
+          if (wk === 0) continue;
+          const src = (o * L + t.idx[k]) * inner;
+          for (let i = 0; i < inner; i++) next[dst + i] += wk * cur[src + i];
+        }
+      }
+    }
+    cur = next;
+    dims[a] = O;
+  }
+  if (!isFloat(x.dtype)) for (let i = 0; i < cur.length; i++) cur[i] = Math.round(cur[i]);
+  return fromNumbers(x.dtype, dims, cur);
+}
+
+function inferResize(ctx: InferCtx): { dtype: HostTensor['dtype']; dims: number[] }[] {
+  const x = inputAt(ctx, 0);
+  const node = ctx.node;
+  if (node.op === 'Upsample' && ctx.opset < 9) {
+    const sc = attrInts(node, 'scales') ?? fail(node, 'needs scales');
+    return [{ dtype: x.dtype, dims: x.dims.map((d, i) => Math.floor(d * sc[i])) }];
+  }
+  const consts = ctx.inputs.map((v, i) => (i === 0 || !v ? undefined : constInput(ctx, i, 'roi/scales/sizes')));
+  const [roi, sc, sz] = inputsOf({ opset: ctx.opset, op: node.op }, consts);
+  return [{ dtype: x.dtype, dims: resizePlan(node, ctx.opset, x.dims, roi, sc, sz).outDims }];
+}
+
+export const RESIZE_OPS: OpDef[] = [
+  { op: 'Resize', infer: inferResize, eval: (n, i, o) => [resizeEval(n, i, o)] },
+  { op: 'Upsample', infer: inferResize, eval: (n, i, o) => [resizeEval(n, i, o)] },
+];

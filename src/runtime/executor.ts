@@ -1,0 +1,255 @@
+// The executor: compiles a graph for concrete input shapes into a flat list of steps (wasm kernels or host
+// reference ops), places packed weights once and plans every runtime tensor into one arena (src/runtime/arena.ts)
+// inside the session's wasm memory, then runs the steps. Nothing is allocated in wasm memory during run().
+// runStep() is the one place a step is executed (a worker pool can replace it: kernels take a work range).
+import type { Graph, Node } from '../graph/ir.js';
+import { nodeLabel } from '../graph/ir.js';
+import { typeGraph, opsetFor, type TypedGraph } from '../graph/infer.js';
+import { deadNodes, foldBatchNorm, fuseActivations, assignLayouts } from '../graph/passes.js';
+import { foldQDQ } from '../graph/qdq.js';
+import { DTYPE_BYTES, sizeOf, viewData, transposeData, type HostTensor } from '../graph/tensor.js';
+import { findOp } from '../ops/index.js';
+import { physDims, clPerm, invPerm, type KernelEnv, type ValueState, type OpDef } from '../ops/types.js';
+import type { PreparedKernel, KernelIO } from '../kernels/types.js';
+import type { WasmKernels } from './wasm.js';
+import { planArena, alignUp, type BufferRequest } from './arena.js';
+
+export interface Step {
+  name: string;
+  op: string;
+  kernel: PreparedKernel;
+  inputs: string[];
+  outputs: string[];
+  io: KernelIO;
+}
+
+export interface CompiledPlan {
+  steps: Step[];
+  values: Map<string, ValueState>;
+  /** Absolute byte offset of every runtime value. */
+  offsets: Map<string, number>;
+  inputs: string[];
+  outputs: string[];
+  inputDims: Map<string, number[]>;
+  weightsBytes: number;
+  arenaBytes: number;
+  arenaLowerBound: number;
+  /** heapBase + weights + arena. */
+  totalBytes: number;
+}
+
+export interface CompileOptions {
+  maxMemoryBytes?: number;
+  /** Graph inputs bound to values for this compile (see typeGraph). */
+  inputValues?: Map<string, HostTensor>;
+}
+
+function cloneGraph(g: Graph): Graph {
+  return { ...g, nodes: g.nodes.map((n) => ({ ...n, inputs: n.inputs.slice(), outputs: n.outputs.slice(), attrs: { ...n.attrs } })) };
+}
+
+export function optimize(g: Graph, inputDims: Map<string, number[]>, inputValues?: Map<string, HostTensor>): TypedGraph {
+  const tg = typeGraph(cloneGraph(g), inputDims, inputValues);
+  deadNodes(tg);
+  foldBatchNorm(tg);
+  fuseActivations(tg);
+  foldQDQ(tg);
+  deadNodes(tg);
+  assignLayouts(tg);
+  return tg;
+}
+
+function hostKernel(node: Node, op: OpDef, opset: number, ins: (ValueState | undefined)[], outs: (ValueState | undefined)[], cl: boolean): PreparedKernel {
+  const fn = cl ? op.evalCL : op.eval;
+  if (!fn) throw new Error(`octet: ${nodeLabel(node)}: no implementation for this configuration`);
+  const inPhys = ins.map((v) => (v ? physDims(v) : []));
+  const outPhys = outs.map((v) => (v ? physDims(v) : []));
+  return {
+    variant: 'host',
+    constants: new Uint8Array(0),
+    scratchBytes: 0,
+    workItems: 1,
+    run(wasm: WasmKernels, io: KernelIO) {
+      let k = 0;
+      const tensors = ins.map((v, i): HostTensor | undefined => {
+        if (!v) return undefined;
+        if (v.const) return v.const;
+        const off = io.inputs[k++];
+        return { dtype: v.dtype, dims: inPhys[i], data: viewData(v.dtype, wasm.memory.buffer, off, sizeOf(inPhys[i])) };
+      });
+      let res: HostTensor[];
+      try {
+        res = fn(node, tensors, opset);
+      } catch (e: any) {
+        throw new Error(e.message?.startsWith('octet:') ? e.message : `octet: ${nodeLabel(node)}: ${e.message}`);
+      }
+      let j = 0;
+      outs.forEach((v, i) => {
+        if (!v) return;
+        const t = res[i];
+        const n = sizeOf(outPhys[i]);
+        if (!t || t.data.length !== n) {
+          throw new Error(`octet: ${nodeLabel(node)}: produced ${t?.data.length} values for output '${v.name}', expected ${n} [${outPhys[i]}]`);
+        }
+        const bytes = n * DTYPE_BYTES[v.dtype];
+        new Uint8Array(wasm.memory.buffer, io.outputs[j++], bytes).set(new Uint8Array(t.data.buffer, t.data.byteOffset, bytes));
+      });
+    },
+  };
+}
+
+export function compile(g: Graph, inputDims: Map<string, number[]>, env: KernelEnv, wasm: WasmKernels, opts: CompileOptions = {}): CompiledPlan {
+  const tg = optimize(g, inputDims, opts.inputValues);
+  const values = tg.values;
+  const steps: Step[] = [];
+  const alias = new Map<string, string>(); // value -> value whose buffer it shares
+  const root = (n: string): string => {
+    let r = n;
+    while (alias.has(r)) r = alias.get(r)!;
+    return r;
+  };
+  const graphIO = new Set([...tg.inputs, ...tg.outputs]);
+  for (const node of tg.nodes) {
+    const op = findOp(node.domain, node.op)!;
+    const opset = opsetFor(tg.opsets, node.domain);
+    const ins = node.inputs.map((i) => (i ? values.get(i) : undefined));
+    const outs = node.outputs.map((o) => (o ? values.get(o) : undefined));
+    const x0 = ins[0];
+    if (op.alias && x0 && !x0.const && x0.layout !== 'cl' && outs[0] && outs[0].layout !== 'cl' && outs.length === 1
+      && !(graphIO.has(node.outputs[0]) && graphIO.has(root(node.inputs[0])))) {
+      alias.set(node.outputs[0], node.inputs[0]);
+      continue;
+    }
+    let lowered = null;
+    try {
+      lowered = op.lower?.({ node, inputs: ins, outputs: outs.filter((v): v is ValueState => !!v), env, opset }) ?? null;
+    } catch (e: any) {
+      throw new Error(e.message?.startsWith('octet:') ? e.message : `octet: ${nodeLabel(node)}: ${e.message}`);
+    }
+    if (lowered) {
+      for (const s of lowered) steps.push({ name: node.name, op: node.op, kernel: s.kernel, inputs: s.inputs, outputs: s.outputs, io: { inputs: [], outputs: [], constants: 0, scratch: 0 } });
+      continue;
+    }
+    const cl = !!op.evalCL && x0?.layout === 'cl';
+    steps.push({
+      name: node.name,
+      op: node.op,
+      kernel: hostKernel(node, op, opset, ins, outs, cl),
+      inputs: node.inputs.filter((i, k) => i && !ins[k]!.const),
+      outputs: node.outputs.filter((o) => o),
+      io: { inputs: [], outputs: [], constants: 0, scratch: 0 },
+    });
+  }
+  // weights region
+  let top = wasm.heapBase;
+  let weightsBytes = 0;
+  for (const s of steps) {
+    const a = Math.max(s.kernel.constantsAlign ?? 16, 16);
+    top = alignUp(top, a);
+    s.io.constants = top;
+    top += s.kernel.constants.length;
+    weightsBytes += s.kernel.constants.length;
+  }
+  const arenaBase = alignUp(top, 64);
+  // lifetimes per buffer root
+  const life = new Map<string, { first: number; last: number; bytes: number }>();
+  const touch = (name: string, t: number) => {
+    const v = values.get(name);
+    if (!v || v.const) return;
+    const r = root(name);
+    const rv = values.get(r)!;
+    const bytes = sizeOf(rv.dims) * DTYPE_BYTES[rv.dtype];
+    const l = life.get(r);
+    if (!l) life.set(r, { first: t, last: t, bytes });
+    else { l.first = Math.min(l.first, t); l.last = Math.max(l.last, t); }
+  };
+  const last = Math.max(steps.length - 1, 0);
+  for (const i of tg.inputs) if (values.has(i)) touch(i, 0);
+  steps.forEach((s, t) => {
+    for (const i of s.inputs) touch(i, t);
+    for (const o of s.outputs) touch(o, t);
+  });
+  for (const o of tg.outputs) touch(o, last);
+  const reqs: BufferRequest[] = [];
+  for (const [id, l] of life) reqs.push({ id, bytes: l.bytes, first: l.first, last: l.last });
+  steps.forEach((s, t) => {
+    if (s.kernel.scratchBytes > 0) reqs.push({ id: `\u0000scratch${t}`, bytes: s.kernel.scratchBytes, first: t, last: t });
+  });
+  const arena = planArena(reqs, 64);
+  const totalBytes = arenaBase + arena.bytes;
+  if (opts.maxMemoryBytes !== undefined && totalBytes > opts.maxMemoryBytes) {
+    throw new Error(`octet: the model needs ${totalBytes} bytes of memory (weights ${weightsBytes}, arena ${arena.bytes}), above maxMemoryBytes ${opts.maxMemoryBytes}`);
+  }
+  wasm.ensure(totalBytes);
+  const offsets = new Map<string, number>();
+  for (const name of values.keys()) {
+    const v = values.get(name)!;
+    if (v.const) continue;
+    const off = arena.offsets.get(root(name));
+    if (off !== undefined) offsets.set(name, arenaBase + off);
+  }
+  for (const [name, target] of alias) {
+    const off = arena.offsets.get(root(target));
+    if (off !== undefined) offsets.set(name, arenaBase + off);
+  }
+  steps.forEach((s, t) => {
+    s.io.inputs = s.inputs.map((i) => offsets.get(i)!);
+    s.io.outputs = s.outputs.map((o) => offsets.get(o)!);
+    const sc = arena.offsets.get(`\u0000scratch${t}`);
+    s.io.scratch = sc === undefined ? 0 : arenaBase + sc;
+    if (s.kernel.constants.length) wasm.u8(s.io.constants, s.kernel.constants.length).set(s.kernel.constants);
+  });
+  return {
+    steps, values, offsets, inputs: tg.inputs, outputs: tg.outputs, inputDims,
+    weightsBytes, arenaBytes: arena.bytes, arenaLowerBound: arena.lowerBound, totalBytes,
+  };
+}
+
+/** Runs one step on the calling thread (the worker pool swaps this for a split over ranges). */
+export function runStep(wasm: WasmKernels, step: Step): void {
+  step.kernel.run(wasm, step.io, 0, step.kernel.workItems);
+}
+
+export interface StepTiming {
+  name: string;
+  op: string;
+  variant: string;
+  ms: number;
+}
+
+export function execute(plan: CompiledPlan, wasm: WasmKernels, feeds: Map<string, HostTensor>, timings?: StepTiming[],
+  run: (wasm: WasmKernels, step: Step) => void = runStep): Map<string, HostTensor> {
+  for (const [name, t] of feeds) {
+    const off = plan.offsets.get(name);
+    if (off === undefined) continue; // input not used by any output
+    const bytes = t.data.byteLength;
+    new Uint8Array(wasm.memory.buffer, off, bytes).set(new Uint8Array(t.data.buffer, t.data.byteOffset, bytes));
+  }
+  for (const s of plan.steps) {
+    if (timings) {
+      const t0 = performance.now();
+      run(wasm, s);
+      timings.push({ name: s.name, op: s.op, variant: s.kernel.variant, ms: performance.now() - t0 });
+    } else run(wasm, s);
+  }
+  const out = new Map<string, HostTensor>();
+  for (const name of plan.outputs) {
+    const v = plan.values.get(name)!;
+    if (v.const) {
+      out.set(name, { dtype: v.const.dtype, dims: v.const.dims.slice(), data: (v.const.data as any).slice() });
+      continue;
+    }
+    const off = plan.offsets.get(name);
+    if (off === undefined) {
+      const f = feeds.get(name)!;
+      out.set(name, { dtype: f.dtype, dims: f.dims.slice(), data: (f.data as any).slice() });
+      continue;
+    }
+    const pd = physDims(v);
+    const view = viewData(v.dtype, wasm.memory.buffer, off, sizeOf(pd));
+    let t: HostTensor = { dtype: v.dtype, dims: pd, data: (view as any).slice() };
+    if (v.layout === 'cl') t = transposeData(t, invPerm(clPerm(v.dims.length)));
+    out.set(name, t);
+  }
+  return out;
+}
