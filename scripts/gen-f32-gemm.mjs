@@ -106,3 +106,12 @@ for (const isa of ['simd128', 'relaxed']) {
   writeFileSync(new URL(`../assembly/f32/gemm-gen-${isa}.ts`, import.meta.url), s);
 }
 console.log('gen-f32-gemm: assembly/f32/gemm-gen-{simd128,relaxed}.ts');
+
+// The relaxed depthwise kernels are the simd128 ones with a fused multiply-add.
+import { readFileSync } from 'node:fs';
+{
+  let s = readFileSync(new URL('../assembly/f32/dwconv-simd128.ts', import.meta.url), 'utf8');
+  s = s.replace(/^\/\/ FP32 depthwise[^\n]*\n\/\/[^\n]*\n/, '// GENERATED from dwconv-simd128.ts by scripts/gen-f32-gemm.mjs: do not edit. FP32 depthwise convolution, relaxed\n// build: the same kernels with f32x4.relaxed_madd (fused on FMA hosts).\n');
+  s = s.replace('return f32x4.add(c, f32x4.mul(a, b));', 'return f32x4.relaxed_madd(a, b, c);').replaceAll('__simd128', '__relaxed');
+  writeFileSync(new URL('../assembly/f32/dwconv-relaxed.ts', import.meta.url), s);
+}

@@ -13,3 +13,4 @@ export function f32_sgemm__relaxed(
   const a_cs: usize = transA ? (<usize>lda) << 2 : 4;
   f32_gemm_rows_4x8__relaxed(0, M, N, K, A, a_rs, a_cs, scratch, C, (<usize>ldc) << 2, alpha, beta, -Infinity, Infinity);
 }
+export * from './dwconv-relaxed';

@@ -13,3 +13,5 @@ export function f32_sgemm__simd128(
   const a_cs: usize = transA ? (<usize>lda) << 2 : 4;
   f32_gemm_rows_4x8__simd128(0, M, N, K, A, a_rs, a_cs, scratch, C, (<usize>ldc) << 2, alpha, beta, -Infinity, Infinity);
 }
+export * from './dwconv-simd128';
+export * from './cnn-simd128';

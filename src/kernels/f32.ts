@@ -9,6 +9,28 @@
 //   C[M x N] = clamp(A[M x K] * W + bias, min, max). weights: K x N row-major (transB: N x K, as ONNX Gemm
 //   with transB=1 gives it). Packed once into constants. io.inputs = [A], io.outputs = [C].
 //   workItems = ceil(M / mr) row tiles.
+//
+// prepareF32Conv2d({ N, H, W, C, Cout, KH, KW, strides?, pads?, dilations?, groups?, weights, bias?, min?, max? })
+//   NHWC x[N,H,W,C] -> y[N,OH,OW,Cout]. weights OIHW as ONNX gives them ([Cout][C/groups][KH][KW]); strides
+//   [SH,SW], pads [top,left,bottom,right], dilations [DH,DW] (defaults 1 / 0 / 1). Per group: im2col of a block of
+//   output pixels into scratch, then the GEMM (1x1 stride-1 unpadded convolutions read x directly, no scratch).
+//   io.inputs = [x], io.outputs = [y]; workItems = blocks of output pixels (over N*OH*OW).
+// prepareF32DwConv2d({ N, H, W, C, KH, KW, strides?, pads?, dilations?, multiplier?, weights, bias?, min?, max? })
+//   Depthwise (groups = C): weights [C*multiplier][1][KH][KW]. Multiplier 1 runs the depthwise kernels (3x3 has a
+//   specialised SIMD kernel); multiplier > 1 runs prepareF32Conv2d with groups = C. io as Conv2d;
+//   workItems = output rows (N*OH).
+// prepareF32Pool({ kind: 'max' | 'avg', N, H, W, C, KH, KW, strides?, pads?, dilations?, ceilMode?, countIncludePad? })
+//   ONNX MaxPool / AveragePool on NHWC. io.inputs = [x], io.outputs = [y]; workItems = output rows.
+// prepareF32GlobalAvgPool({ N, H, W, C }): y[N,1,1,C]. workItems = blocks of 64 channels.
+// prepareF32Binary({ op: 'add' | 'sub' | 'mul' | 'div', count, channels, broadcast?, min?, max? })
+//   out[i] = clamp(a op b); broadcast 'none' (a, b, out all `count` values), 'b-channel' (b has `channels`
+//   values, b[i % channels]), 'b-scalar', 'a-channel', 'a-scalar'. io.inputs = [a, b], io.outputs = [out].
+//   workItems = blocks of rows (count / channels rows).
+// prepareF32Unary({ op, count, alpha?, beta?, min?, max? }): op 'relu' | 'clip' (min, max) | 'relu6' | 'leakyrelu'
+//   (alpha, default 0.01) | 'sigmoid' | 'hardsigmoid' (alpha 0.2, beta 0.5) | 'hardswish' | 'tanh'.
+//   io.inputs = [x], io.outputs = [y] (may alias x). workItems = blocks of 4096 values.
+// prepareF32Softmax({ rows, channels }): softmax over the last axis. io.inputs = [x], io.outputs = [y].
+// FP16: f16ToF32 / f32ToF16 (wasm, offsets) and halfToFloat (JS, for weights at load time).
 import type { KernelPath, KernelVariant, PreparedKernel, KernelIO } from './types.js';
 import { pickVariant } from './types.js';
 import type { Arch } from '../runtime/features.js';
@@ -128,4 +150,388 @@ export function prepareF32Gemm(p: F32GemmParams, sel: F32Select): PreparedKernel
       wasm.exports[v.rows](m0, m1, N, K, io.inputs[0], K * 4, 4, io.constants, io.outputs[0], N * 4, 1, 0, lo, hi);
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Convolution
+
+export interface F32ConvGeometry {
+  N: number; H: number; W: number; C: number;
+  KH: number; KW: number;
+  /** [SH, SW], default [1, 1]. */
+  strides?: number[];
+  /** [top, left, bottom, right], default 0. */
+  pads?: number[];
+  /** [DH, DW], default [1, 1]. */
+  dilations?: number[];
+  node?: string;
+}
+
+export interface ResolvedGeometry {
+  N: number; H: number; W: number; C: number; KH: number; KW: number;
+  SH: number; SW: number; DH: number; DW: number; padT: number; padL: number; padB: number; padR: number;
+  OH: number; OW: number;
+}
+
+/** Output size and defaults (floor mode; ceil mode for pooling with ONNX/PyTorch's last-window rule). */
+export function resolveGeometry(g: F32ConvGeometry, who: string, ceilMode = false): ResolvedGeometry {
+  const [SH, SW] = g.strides ?? [1, 1];
+  const [padT, padL, padB, padR] = g.pads ?? [0, 0, 0, 0];
+  const [DH, DW] = g.dilations ?? [1, 1];
+  for (const [k, v] of Object.entries({ N: g.N, H: g.H, W: g.W, C: g.C, KH: g.KH, KW: g.KW, SH, SW, DH, DW })) checkDim(`${who}: ${k}`, v);
+  for (const [k, v] of Object.entries({ padT, padL, padB, padR })) checkDim(`${who}: ${k}`, v, 0);
+  const ext = (n: number, k: number, d: number, s: number, p0: number, p1: number) => {
+    const span = n + p0 + p1 - (d * (k - 1) + 1);
+    if (span < 0) return 0;
+    let o = (ceilMode ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
+    if (ceilMode && (o - 1) * s >= n + p0) o--;
+    return o;
+  };
+  const OH = ext(g.H, g.KH, DH, SH, padT, padB);
+  const OW = ext(g.W, g.KW, DW, SW, padL, padR);
+  need(OH > 0 && OW > 0, `${who}: kernel ${g.KH}x${g.KW} (dilation ${DH}x${DW}) does not fit the padded ${g.H}x${g.W} input`);
+  return { N: g.N, H: g.H, W: g.W, C: g.C, KH: g.KH, KW: g.KW, SH, SW, DH, DW, padT, padL, padB, padR, OH, OW };
+}
+
+export interface F32Conv2dParams extends F32ConvGeometry {
+  Cout: number;
+  groups?: number;
+  /** OIHW: [Cout][C/groups][KH][KW]. */
+  weights: Float32Array;
+  bias?: Float32Array;
+  min?: number;
+  max?: number;
+}
+
+export interface F32PreparedConv extends PreparedKernel {
+  OH: number;
+  OW: number;
+}
+
+export function prepareF32Conv2d(p: F32Conv2dParams, sel: F32Select): F32PreparedConv {
+  const who = p.node ? `f32 conv '${p.node}'` : 'f32 conv';
+  const g = resolveGeometry(p, who);
+  const groups = p.groups ?? 1;
+  checkDim(`${who}: Cout`, p.Cout);
+  checkDim(`${who}: groups`, groups);
+  need(g.C % groups === 0 && p.Cout % groups === 0, `${who}: groups ${groups} must divide C ${g.C} and Cout ${p.Cout}`);
+  const cg = g.C / groups;
+  const og = p.Cout / groups;
+  const taps = g.KH * g.KW;
+  const Kg = taps * cg;
+  need(p.weights.length === p.Cout * Kg, `${who}: weights have ${p.weights.length} values, expected Cout*C/groups*KH*KW = ${p.Cout * Kg}`);
+  need(!p.bias || p.bias.length === p.Cout, `${who}: bias has ${p.bias?.length} values, expected Cout = ${p.Cout}`);
+  const v = selectVariant(F32_GEMM_VARIANTS, sel);
+  const Wt = p.weights;
+  const panelLen = f32PackedLength(og, Kg);
+  const packed = new Float32Array(panelLen * groups);
+  for (let gi = 0; gi < groups; gi++) {
+    const bias = p.bias ? p.bias.subarray(gi * og, gi * og + og) : undefined;
+    packed.set(
+      packF32GemmWeights(og, Kg, (k, n) => {
+        const ci = k % cg;
+        const t = (k - ci) / cg;
+        return Wt[((gi * og + n) * cg + ci) * taps + t];
+      }, bias),
+      gi * panelLen,
+    );
+  }
+  const { N, H, W, C, OH, OW } = g;
+  const M = N * OH * OW;
+  const direct = g.KH === 1 && g.KW === 1 && g.SH === 1 && g.SW === 1 && g.padT + g.padL + g.padB + g.padR === 0;
+  // Rows per work item: im2col block of about 64 KB (L2-resident next to the packed weights), a multiple of mr.
+  const rb = direct ? v.mr * Math.max(1, Math.ceil(64 / v.mr)) : v.mr * Math.max(1, Math.floor(65536 / (Kg * 4 * v.mr)));
+  const items = Math.ceil(M / rb);
+  const lo = p.min ?? -Infinity;
+  const hi = p.max ?? Infinity;
+  const Cout = p.Cout;
+  return {
+    variant: direct ? `${v.name} (1x1 direct)` : `f32_im2col_nhwc + ${v.name}`,
+    constants: bytesOf(packed),
+    constantsAlign: 16,
+    scratchBytes: direct ? 0 : rb * Kg * 4,
+    workItems: items,
+    OH, OW,
+    run(wasm: WasmKernels, io: KernelIO, begin = 0, end = items) {
+      const k = wasm.exports;
+      const rows = k[v.rows];
+      const x = io.inputs[0], y = io.outputs[0];
+      for (let it = begin; it < end; it++) {
+        const m0 = it * rb, m1 = Math.min(M, m0 + rb);
+        for (let gi = 0; gi < groups; gi++) {
+          const w = io.constants + gi * panelLen * 4;
+          const c = y + (m0 * Cout + gi * og) * 4;
+          if (direct) {
+            rows(0, m1 - m0, og, cg, x + (m0 * C + gi * cg) * 4, C * 4, 4, w, c, Cout * 4, 1, 0, lo, hi);
+          } else {
+            k.f32_im2col_nhwc(x, H, W, C, gi * cg, cg, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.padT, g.padL, OH, OW, m0, m1, io.scratch);
+            rows(0, m1 - m0, og, Kg, io.scratch, Kg * 4, 4, w, c, Cout * 4, 1, 0, lo, hi);
+          }
+        }
+      }
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Depthwise convolution
+
+export interface F32DwVariant extends KernelVariant {
+  family: 'f32-dwconv';
+  general: string;
+  /** Specialised 3x3 kernel (any stride, dilation, padding), takes a zero row as its last argument. */
+  k3x3?: string;
+}
+
+export const F32_DWCONV_VARIANTS: readonly F32DwVariant[] = [
+  { family: 'f32-dwconv', name: 'f32_dwconv__scalar', build: 'scalar', flavor: 'any', general: 'f32_dwconv__scalar' },
+  { family: 'f32-dwconv', name: 'f32_dwconv__simd128', build: 'simd128', flavor: 'any', general: 'f32_dwconv__simd128', k3x3: 'f32_dwconv_3x3__simd128' },
+  { family: 'f32-dwconv', name: 'f32_dwconv__relaxed', build: 'relaxed', flavor: 'any', general: 'f32_dwconv__relaxed', k3x3: 'f32_dwconv_3x3__relaxed' },
+];
+
+/** Packs depthwise weights [C][1][KH][KW] and bias into [bias Cp][tap][Cp] (Cp = roundup(C, 4)). */
+export function packF32DwWeights(C: number, KH: number, KW: number, weights: Float32Array, bias?: Float32Array): Float32Array {
+  const Cp = (C + 3) & ~3;
+  const taps = KH * KW;
+  const out = new Float32Array(Cp * (taps + 1));
+  if (bias) out.set(bias.subarray(0, C), 0);
+  for (let t = 0; t < taps; t++) for (let c = 0; c < C; c++) out[(t + 1) * Cp + c] = weights[c * taps + t];
+  return out;
+}
+
+export interface F32DwConv2dParams extends F32ConvGeometry {
+  /** Channel multiplier (Cout = C * multiplier), default 1. */
+  multiplier?: number;
+  /** [C*multiplier][1][KH][KW]. */
+  weights: Float32Array;
+  bias?: Float32Array;
+  min?: number;
+  max?: number;
+}
+
+export function prepareF32DwConv2d(p: F32DwConv2dParams, sel: F32Select): F32PreparedConv {
+  const who = p.node ? `f32 dwconv '${p.node}'` : 'f32 dwconv';
+  const mult = p.multiplier ?? 1;
+  if (mult !== 1) {
+    checkDim(`${who}: multiplier`, mult);
+    return prepareF32Conv2d({ ...p, Cout: p.C * mult, groups: p.C }, sel);
+  }
+  const g = resolveGeometry(p, who);
+  const { N, H, W, C, KH, KW, OH, OW } = g;
+  need(p.weights.length === C * KH * KW, `${who}: weights have ${p.weights.length} values, expected C*KH*KW = ${C * KH * KW}`);
+  need(!p.bias || p.bias.length === C, `${who}: bias has ${p.bias?.length} values, expected C = ${C}`);
+  const v = selectVariant(F32_DWCONV_VARIANTS, sel);
+  const packed = packF32DwWeights(C, KH, KW, p.weights, p.bias);
+  const Cp = (C + 3) & ~3;
+  const use3 = !!v.k3x3 && KH === 3 && KW === 3;
+  const items = N * OH;
+  const lo = p.min ?? -Infinity;
+  const hi = p.max ?? Infinity;
+  return {
+    variant: use3 ? v.k3x3! : v.general,
+    constants: bytesOf(packed),
+    constantsAlign: 16,
+    scratchBytes: use3 ? Cp * 4 : 0,
+    workItems: items,
+    OH, OW,
+    run(wasm: WasmKernels, io: KernelIO, begin = 0, end = items) {
+      const k = wasm.exports;
+      const p0 = begin * OW, p1 = Math.min(N * OH, end) * OW;
+      if (p1 <= p0) return;
+      if (use3) {
+        wasm.f32(io.scratch, Cp).fill(0);
+        k[v.k3x3!](io.inputs[0], H, W, C, g.SH, g.SW, g.DH, g.DW, g.padT, g.padL, OH, OW, io.constants, io.outputs[0], lo, hi, p0, p1, io.scratch);
+      } else {
+        k[v.general](io.inputs[0], H, W, C, KH, KW, g.SH, g.SW, g.DH, g.DW, g.padT, g.padL, OH, OW, io.constants, io.outputs[0], lo, hi, p0, p1);
+      }
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Pooling, element-wise, activations, softmax
+
+export interface F32MiscVariant extends KernelVariant {
+  family: 'f32-misc';
+  pool: string;
+  gavgpool: string;
+  binary: string;
+  unary: string;
+  softmax: string;
+}
+
+export const F32_MISC_VARIANTS: readonly F32MiscVariant[] = [
+  { family: 'f32-misc', name: 'f32_misc__scalar', build: 'scalar', flavor: 'any', pool: 'f32_pool__scalar', gavgpool: 'f32_gavgpool__scalar', binary: 'f32_binary__scalar', unary: 'f32_unary__scalar', softmax: 'f32_softmax__scalar' },
+  { family: 'f32-misc', name: 'f32_misc__simd128', build: 'simd128', flavor: 'any', pool: 'f32_pool__simd128', gavgpool: 'f32_gavgpool__simd128', binary: 'f32_binary__simd128', unary: 'f32_unary__simd128', softmax: 'f32_softmax__simd128' },
+];
+
+export interface F32PoolParams extends F32ConvGeometry {
+  kind: 'max' | 'avg';
+  ceilMode?: boolean;
+  countIncludePad?: boolean;
+}
+
+export function prepareF32Pool(p: F32PoolParams, sel: F32Select): F32PreparedConv {
+  const who = p.node ? `f32 ${p.kind}pool '${p.node}'` : `f32 ${p.kind}pool`;
+  need(p.kind === 'max' || p.kind === 'avg', `${who}: kind must be 'max' or 'avg', got '${p.kind}'`);
+  const g = resolveGeometry(p, who, !!p.ceilMode);
+  const v = selectVariant(F32_MISC_VARIANTS, sel);
+  const kind = p.kind === 'max' ? 0 : p.countIncludePad ? 2 : 1;
+  const { N, H, W, C, OH, OW } = g;
+  const items = N * OH;
+  return {
+    variant: v.pool,
+    constants: new Uint8Array(0),
+    scratchBytes: 0,
+    workItems: items,
+    OH, OW,
+    run(wasm, io, begin = 0, end = items) {
+      const p0 = begin * OW, p1 = Math.min(items, end) * OW;
+      if (p1 <= p0) return;
+      wasm.exports[v.pool](kind, H, W, C, OH, OW, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.padT, g.padL, g.padB, g.padR, io.inputs[0], io.outputs[0], p0, p1);
+    },
+  };
+}
+
+export function prepareF32GlobalAvgPool(p: { N: number; H: number; W: number; C: number; node?: string }, sel: F32Select): PreparedKernel {
+  const who = p.node ? `f32 globalavgpool '${p.node}'` : 'f32 globalavgpool';
+  for (const k of ['N', 'H', 'W', 'C'] as const) checkDim(`${who}: ${k}`, p[k]);
+  const v = selectVariant(F32_MISC_VARIANTS, sel);
+  const items = Math.ceil(p.C / 64);
+  return {
+    variant: v.gavgpool,
+    constants: new Uint8Array(0),
+    scratchBytes: 0,
+    workItems: items,
+    run(wasm, io, begin = 0, end = items) {
+      const c0 = begin * 64, c1 = Math.min(p.C, end * 64);
+      if (c1 > c0) wasm.exports[v.gavgpool](p.N, p.H * p.W, p.C, io.inputs[0], io.outputs[0], c0, c1);
+    },
+  };
+}
+
+const BINARY_OPS = { add: 0, sub: 1, mul: 2, div: 3 } as const;
+const BROADCASTS = { none: 0, 'b-channel': 1, 'b-scalar': 2, 'a-channel': 3, 'a-scalar': 4 } as const;
+
+export interface F32BinaryParams {
+  op: keyof typeof BINARY_OPS;
+  /** Output (and full-size operand) element count. */
+  count: number;
+  /** Innermost dimension (NHWC channels); count must be a multiple. */
+  channels: number;
+  broadcast?: keyof typeof BROADCASTS;
+  min?: number;
+  max?: number;
+  node?: string;
+}
+
+export function prepareF32Binary(p: F32BinaryParams, sel: F32Select): PreparedKernel {
+  const who = p.node ? `f32 ${p.op} '${p.node}'` : `f32 ${p.op}`;
+  need(p.op in BINARY_OPS, `${who}: unknown op '${p.op}' (add, sub, mul, div)`);
+  const mode = BROADCASTS[p.broadcast ?? 'none'];
+  need(mode !== undefined, `${who}: unknown broadcast '${p.broadcast}'`);
+  checkDim(`${who}: count`, p.count, 0);
+  checkDim(`${who}: channels`, p.channels);
+  need(p.count % p.channels === 0, `${who}: count ${p.count} is not a multiple of channels ${p.channels}`);
+  const v = selectVariant(F32_MISC_VARIANTS, sel);
+  const rows = p.count / p.channels;
+  const rb = Math.max(1, Math.ceil(4096 / p.channels));
+  const items = Math.ceil(rows / rb);
+  const op = BINARY_OPS[p.op], C = p.channels, lo = p.min ?? -Infinity, hi = p.max ?? Infinity;
+  return {
+    variant: v.binary,
+    constants: new Uint8Array(0),
+    scratchBytes: 0,
+    workItems: items,
+    run(wasm, io, begin = 0, end = items) {
+      const r0 = begin * rb, r1 = Math.min(rows, end * rb);
+      if (r1 <= r0) return;
+      const off = r0 * C * 4;
+      const a = io.inputs[0] + (mode === 3 || mode === 4 ? 0 : off);
+      const b = io.inputs[1] + (mode === 1 || mode === 2 ? 0 : off);
+      wasm.exports[v.binary](op, mode, a, b, io.outputs[0] + off, r1 - r0, C, lo, hi);
+    },
+  };
+}
+
+const UNARY_OPS = { relu: 0, clip: 1, relu6: 1, leakyrelu: 2, sigmoid: 3, hardsigmoid: 4, hardswish: 5, tanh: 6 } as const;
+
+export interface F32UnaryParams {
+  op: keyof typeof UNARY_OPS;
+  count: number;
+  alpha?: number;
+  beta?: number;
+  min?: number;
+  max?: number;
+  node?: string;
+}
+
+export function prepareF32Unary(p: F32UnaryParams, sel: F32Select): PreparedKernel {
+  const who = p.node ? `f32 ${p.op} '${p.node}'` : `f32 ${p.op}`;
+  need(p.op in UNARY_OPS, `${who}: unknown activation '${p.op}'`);
+  checkDim(`${who}: count`, p.count, 0);
+  const v = selectVariant(F32_MISC_VARIANTS, sel);
+  const kind = UNARY_OPS[p.op];
+  let p0 = 0, p1 = 0;
+  if (p.op === 'clip') [p0, p1] = [p.min ?? -Infinity, p.max ?? Infinity];
+  if (p.op === 'relu6') [p0, p1] = [0, 6];
+  if (p.op === 'leakyrelu') p0 = p.alpha ?? 0.01;
+  if (p.op === 'hardsigmoid') [p0, p1] = [p.alpha ?? 0.2, p.beta ?? 0.5];
+  const B = 4096;
+  const items = Math.ceil(p.count / B);
+  return {
+    variant: v.unary,
+    constants: new Uint8Array(0),
+    scratchBytes: 0,
+    workItems: items,
+    run(wasm, io, begin = 0, end = items) {
+      const i0 = begin * B, i1 = Math.min(p.count, end * B);
+      if (i1 > i0) wasm.exports[v.unary](kind, io.inputs[0] + i0 * 4, io.outputs[0] + i0 * 4, i1 - i0, p0, p1);
+    },
+  };
+}
+
+export function prepareF32Softmax(p: { rows: number; channels: number; node?: string }, sel: F32Select): PreparedKernel {
+  const who = p.node ? `f32 softmax '${p.node}'` : 'f32 softmax';
+  checkDim(`${who}: rows`, p.rows);
+  checkDim(`${who}: channels`, p.channels);
+  const v = selectVariant(F32_MISC_VARIANTS, sel);
+  const rb = Math.max(1, Math.ceil(1024 / p.channels));
+  const items = Math.ceil(p.rows / rb);
+  return {
+    variant: v.softmax,
+    constants: new Uint8Array(0),
+    scratchBytes: 0,
+    workItems: items,
+    run(wasm, io, begin = 0, end = items) {
+      const r0 = begin * rb, r1 = Math.min(p.rows, end * rb);
+      if (r1 > r0) wasm.exports[v.softmax](p.channels, io.inputs[0], io.outputs[0], r0, r1);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// FP16
+
+/** IEEE half -> float for n values at byte offsets src (u16) -> dst (f32), in wasm. */
+export function f16ToF32(wasm: WasmKernels, src: number, dst: number, n: number): void {
+  wasm.exports.f32_from_f16(src, dst, n);
+}
+
+/** float -> IEEE half (round to nearest even), in wasm. */
+export function f32ToF16(wasm: WasmKernels, src: number, dst: number, n: number): void {
+  wasm.exports.f32_to_f16(src, dst, n);
+}
+
+/** IEEE half -> float in JS (for FP16 weights at load time, before any wasm memory exists). */
+export function halfToFloat(h: Uint16Array): Float32Array {
+  const out = new Float32Array(h.length);
+  for (let i = 0; i < h.length; i++) {
+    const v = h[i];
+    const s = v & 0x8000 ? -1 : 1;
+    const e = (v >> 10) & 0x1f;
+    const m = v & 0x3ff;
+    out[i] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
+  }
+  return out;
 }

@@ -2,7 +2,7 @@
 // this file gathers them so tests, benchmarks and the selector iterate every family in one place.
 // Adding a family: export its variant list from its module and add one line below.
 import type { KernelVariant } from './types.js';
-import { F32_GEMM_VARIANTS } from './f32.js';
+import { F32_GEMM_VARIANTS, F32_DWCONV_VARIANTS, F32_MISC_VARIANTS } from './f32.js';
 import { QGEMM_VARIANTS } from './qgemm.js';
 import { POOL_VARIANTS } from './pool.js';
 import { ELTWISE_VARIANTS } from './eltwise.js';
@@ -10,6 +10,8 @@ import { DWCONV_VARIANTS } from './dwconv.js';
 
 export const FAMILIES: Record<string, readonly KernelVariant[]> = {
   'f32-gemm': F32_GEMM_VARIANTS,
+  'f32-dwconv': F32_DWCONV_VARIANTS,
+  'f32-misc': F32_MISC_VARIANTS,
   'qs8-gemm': QGEMM_VARIANTS,
   'q8-pool': POOL_VARIANTS,
   'q8-eltwise': ELTWISE_VARIANTS,
