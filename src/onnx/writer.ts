@@ -218,6 +218,8 @@ export class GraphBuilder {
   private readonly outputs: IValueInfoProto[] = [];
   private readonly valueInfos: IValueInfoProto[] = [];
   private readonly names = new Set<string>();
+  /** Names handed out by fresh() and not yet defined (claiming one of these is fine, once). */
+  private readonly pending = new Set<string>();
   private counter = 0;
 
   constructor(opts: GraphBuilderOptions = {}) {
@@ -232,11 +234,13 @@ export class GraphBuilder {
     let n: string;
     do n = `${prefix}_${this.counter++}`; while (this.names.has(n));
     this.names.add(n);
+    this.pending.add(n);
     return n;
   }
 
   private claim(name: string, what: string): string {
     if (!name) throw new Error(`${what}: empty name`);
+    if (this.pending.delete(name)) return name;
     if (this.names.has(name)) throw new Error(`${what} '${name}': name already used in graph '${this.name}'`);
     this.names.add(name);
     return name;
@@ -284,15 +288,21 @@ export class GraphBuilder {
     }
     const base = opType.replace(/[^A-Za-z0-9]/g, '').toLowerCase();
     const outs = typeof outputs === 'number'
-      ? Array.from({ length: outputs }, () => this.fresh(base))
+      ? Array.from({ length: outputs }, () => this.claim(this.fresh(base), opType))
       : outputs.map((o) => (o === '' ? '' : this.claim(o, `output of ${opType}`)));
     const attribute: IAttributeProto[] = [];
     for (const [k, v] of Object.entries(attrs)) if (v !== undefined) attribute.push(encodeAttr(k, v, opType));
     this.nodes.push({
       opType, input: [...inputs], output: outs, attribute,
-      name: opts.name ?? this.fresh(`${base}_node`), domain, docString: opts.docString,
+      name: opts.name ?? this.nodeName(`${base}_node`), domain, docString: opts.docString,
     });
     return outs;
+  }
+
+  private nodeName(prefix: string): string {
+    const n = this.fresh(prefix);
+    this.pending.delete(n);
+    return n;
   }
 
   /** Number of nodes so far. */
