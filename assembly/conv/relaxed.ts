@@ -1,1 +1,1 @@
-// conv kernels that need the relaxed feature level (see assembly/relaxed.ts). Filled in by the conv family.
+// The relaxed path convolves with im2col + the relaxed GEMM (assembly/conv/scalar.ts, assembly/gemm/relaxed.ts).

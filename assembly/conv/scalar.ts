@@ -1,1 +1,43 @@
-// conv kernels that need the scalar feature level (see assembly/scalar.ts). Filled in by the conv family.
+// qs8 convolution helpers of every build: im2col (x86 / scalar / relaxed paths: im2col into scratch, then the
+// qs8 GEMM with its fused epilogue; see src/kernels/qconv.ts).
+// Input NHWC int8/uint8 [N, H, W, C]. Geometry record: ./params.ts.
+import { CP_H, CP_W, CP_C, CP_KH, CP_KW, CP_SH, CP_SW, CP_PT, CP_PL, CP_DH, CP_DW, CP_CG, CP_OH, CP_OW, CP_ZA } from './params';
+
+/**
+ * im2col of output pixels [p0, p1) (pixel p = (img*OH + oy)*OW + ox) for group g into dst: one row of
+ * kh*kw*cg bytes per pixel, ordered (ky, kx, ci); taps falling in the padding are filled with the input zero point.
+ */
+export function qs8_im2col(prm: usize, input: usize, p0: i32, p1: i32, g: i32, dst: usize): void {
+  const h = load<i32>(prm, CP_H), w = load<i32>(prm, CP_W), c = load<i32>(prm, CP_C);
+  const kh = load<i32>(prm, CP_KH), kw = load<i32>(prm, CP_KW);
+  const sh = load<i32>(prm, CP_SH), sw = load<i32>(prm, CP_SW);
+  const pt = load<i32>(prm, CP_PT), pl = load<i32>(prm, CP_PL);
+  const dh = load<i32>(prm, CP_DH), dw = load<i32>(prm, CP_DW);
+  const cg = load<i32>(prm, CP_CG), oh = load<i32>(prm, CP_OH), ow = load<i32>(prm, CP_OW);
+  const za = <u8>load<i32>(prm, CP_ZA);
+  const hw = oh * ow;
+  let d = dst;
+  for (let p = p0; p < p1; p++) {
+    const img = p / hw;
+    const r = p - img * hw;
+    const oy = r / ow;
+    const ox = r - oy * ow;
+    const base = input + <usize>(img * h * w * c + g * cg);
+    const iy0 = oy * sh - pt;
+    const ix0 = ox * sw - pl;
+    for (let ky = 0; ky < kh; ky++) {
+      const iy = iy0 + ky * dh;
+      if (iy < 0 || iy >= h) {
+        memory.fill(d, za, <usize>(kw * cg));
+        d += <usize>(kw * cg);
+        continue;
+      }
+      for (let kx = 0; kx < kw; kx++) {
+        const ix = ix0 + kx * dw;
+        if (ix < 0 || ix >= w) memory.fill(d, za, <usize>cg);
+        else memory.copy(d, base + <usize>((iy * w + ix) * c), <usize>cg);
+        d += <usize>cg;
+      }
+    }
+  }
+}

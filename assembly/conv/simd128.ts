@@ -1,1 +1,87 @@
-// conv kernels that need the simd128 feature level (see assembly/simd128.ts). Filled in by the conv family.
+// qs8 convolution, ARM path: QNNPACK-style indirect convolution on the extmul micro-kernel (no im2col copy).
+// The indirection buffer (built once per input shape by the host, src/kernels/qconv.ts) holds, for each output
+// pixel and each tap (ky, kx), the byte offset of the input pixel relative to the input base (+ group channel
+// offset), or -1 for a tap in the padding, which then reads `zero` (cg bytes equal to the input zero point).
+// Layout: int32 indir[pixel][kh*kw]. Packed weights: the `extmul` layout (assembly/gemm/simd128.ts) over
+// k' = taps * cg2 where cg2 = cg rounded up to even (per tap, channel pairs never cross taps; the pad channel's
+// weight is 0). Calling convention of the epilogue: assembly/gemm/epilogue.ts.
+import { epi_store8 } from '../gemm/epilogue_simd';
+
+@inline function tap_ptr(indir: usize, input: usize, zero: usize): usize {
+  const o = load<i32>(indir);
+  return o < 0 ? zero : input + <usize>o;
+}
+
+export function qs8_igemm_4x8c2__simd128_extmul(
+  rows: i32, n: i32, taps: i32, cg: i32, indir: usize, input: usize, zero: usize, a_unsigned: i32, w: usize,
+  c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32,
+): void {
+  const cg2 = (cg + 1) & ~1;
+  const kp = (taps * cg2) >> 1;
+  const bstride = 32 + kp * 16;
+  const cge = cg & ~1;
+  const xr: i32 = a_unsigned ? 0x8080 : 0;
+  const xb: i32 = xr & 0xff;
+  const istride = <usize>(taps << 2);
+  for (let m = 0; m < rows; m += 4) {
+    const i0 = indir + <usize>m * istride;
+    const i1 = rows - m > 1 ? i0 + istride : i0;
+    const i2 = rows - m > 2 ? i1 + istride : i1;
+    const i3 = rows - m > 3 ? i2 + istride : i2;
+    const c0 = c + <usize>(m * c_stride);
+    const c1 = rows - m > 1 ? c0 + <usize>c_stride : c0;
+    const c2 = rows - m > 2 ? c1 + <usize>c_stride : c1;
+    const c3 = rows - m > 3 ? c2 + <usize>c_stride : c2;
+    for (let n0 = 0; n0 < n; n0 += 8) {
+      let wp = w + 16 + <usize>((n0 >> 3) * bstride);
+      let acc00 = v128.load(wp), acc01 = v128.load(wp, 16);
+      let acc10 = acc00, acc11 = acc01, acc20 = acc00, acc21 = acc01, acc30 = acc00, acc31 = acc01;
+      wp += 32;
+      for (let t = 0; t < taps; t++) {
+        const tb = <usize>(t << 2);
+        const a0 = tap_ptr(i0 + tb, input, zero);
+        const a1 = tap_ptr(i1 + tb, input, zero);
+        const a2 = tap_ptr(i2 + tb, input, zero);
+        const a3 = tap_ptr(i3 + tb, input, zero);
+        let ci = 0;
+        for (; ci < cge; ci += 2) {
+          const b = v128.load(wp);
+          let x = i16x8.splat(<i16>(<i32>load<u16>(a0 + <usize>ci) ^ xr));
+          acc00 = i32x4.add(acc00, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_low_i8x16_s(x, b)));
+          acc01 = i32x4.add(acc01, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_high_i8x16_s(x, b)));
+          x = i16x8.splat(<i16>(<i32>load<u16>(a1 + <usize>ci) ^ xr));
+          acc10 = i32x4.add(acc10, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_low_i8x16_s(x, b)));
+          acc11 = i32x4.add(acc11, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_high_i8x16_s(x, b)));
+          x = i16x8.splat(<i16>(<i32>load<u16>(a2 + <usize>ci) ^ xr));
+          acc20 = i32x4.add(acc20, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_low_i8x16_s(x, b)));
+          acc21 = i32x4.add(acc21, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_high_i8x16_s(x, b)));
+          x = i16x8.splat(<i16>(<i32>load<u16>(a3 + <usize>ci) ^ xr));
+          acc30 = i32x4.add(acc30, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_low_i8x16_s(x, b)));
+          acc31 = i32x4.add(acc31, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_high_i8x16_s(x, b)));
+          wp += 16;
+        }
+        if (ci < cg) {
+          const b = v128.load(wp);
+          let x = i16x8.splat(<i16>(<i32>load<u8>(a0 + <usize>ci) ^ xb));
+          acc00 = i32x4.add(acc00, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_low_i8x16_s(x, b)));
+          acc01 = i32x4.add(acc01, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_high_i8x16_s(x, b)));
+          x = i16x8.splat(<i16>(<i32>load<u8>(a1 + <usize>ci) ^ xb));
+          acc10 = i32x4.add(acc10, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_low_i8x16_s(x, b)));
+          acc11 = i32x4.add(acc11, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_high_i8x16_s(x, b)));
+          x = i16x8.splat(<i16>(<i32>load<u8>(a2 + <usize>ci) ^ xb));
+          acc20 = i32x4.add(acc20, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_low_i8x16_s(x, b)));
+          acc21 = i32x4.add(acc21, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_high_i8x16_s(x, b)));
+          x = i16x8.splat(<i16>(<i32>load<u8>(a3 + <usize>ci) ^ xb));
+          acc30 = i32x4.add(acc30, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_low_i8x16_s(x, b)));
+          acc31 = i32x4.add(acc31, i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_high_i8x16_s(x, b)));
+          wp += 16;
+        }
+      }
+      const cols = n - n0 < 8 ? n - n0 : 8;
+      epi_store8(acc00, acc01, n0, cols, c0, kind, table, table2, zp, qmin, qmax);
+      epi_store8(acc10, acc11, n0, cols, c1, kind, table, table2, zp, qmin, qmax);
+      epi_store8(acc20, acc21, n0, cols, c2, kind, table, table2, zp, qmin, qmax);
+      epi_store8(acc30, acc31, n0, cols, c3, kind, table, table2, zp, qmin, qmax);
+    }
+  }
+}

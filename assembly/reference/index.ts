@@ -5,3 +5,4 @@ export * from './gemm';
 export * from './pool';
 export * from './eltwise';
 export * from './dwconv';
+export * from './conv';

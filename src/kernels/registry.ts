@@ -7,6 +7,7 @@ import { QGEMM_VARIANTS } from './qgemm.js';
 import { POOL_VARIANTS } from './pool.js';
 import { ELTWISE_VARIANTS } from './eltwise.js';
 import { DWCONV_VARIANTS } from './dwconv.js';
+import { QCONV_VARIANTS } from './qconv.js';
 
 export const FAMILIES: Record<string, readonly KernelVariant[]> = {
   'f32-gemm': F32_GEMM_VARIANTS,
@@ -16,4 +17,5 @@ export const FAMILIES: Record<string, readonly KernelVariant[]> = {
   'q8-pool': POOL_VARIANTS,
   'q8-eltwise': ELTWISE_VARIANTS,
   'q8-dwconv': DWCONV_VARIANTS,
+  'qs8-conv': QCONV_VARIANTS,
 };

@@ -1,0 +1,224 @@
+// qs8 convolution family (QLinearConv / ConvInteger / conv with dynamic quantization), NHWC.
+//
+// Host API (for the runtime / ops):
+//   prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [N, OH, OW, OC], method }
+//     input NHWC [N, H, W, C] int8/uint8 (io.inputs = [x]), output NHWC [N, OH, OW, OC] (io.outputs = [y]):
+//     int8/uint8 requantized (fixed-point or float mode, ReLU/ReLU6/Clip fused), int32 (ConvInteger), or float32.
+//     Weights ONNX OIHW [OC, C/groups, KH, KW] (or 'ohwi'), int8/uint8, per-tensor or per-output-channel zero
+//     points and scales; bias int32 (float for float32 output). Explicit pads [top, left, bottom, right] are
+//     filled with the input zero point; autoPadding() turns ONNX auto_pad into explicit pads.
+//     workItems = blocks of output pixels; run(begin, end) writes only those pixels (scratch is per caller).
+//   Methods (chosen here, per path):
+//     'direct'   1x1, stride 1, no padding: the GEMM reads the input in place (per group, row stride C).
+//     'im2col'   x86 / scalar / relaxed paths: a block of output pixels is unrolled into scratch (zero point in
+//                the padding), then the qs8 GEMM of the path with the fused epilogue runs on it.
+//     'indirect' ARM path: QNNPACK indirect convolution (assembly/conv/simd128.ts) with an indirection buffer
+//                of input offsets built once here, on the extmul micro-kernel; no copy of the input.
+//   Groups: one GEMM per group (depthwise works, but the dwconv family has the fast kernels for it).
+import type { PreparedKernel, KernelPath, KernelIO, KernelVariant } from './types.js';
+import type { Arch } from '../runtime/features.js';
+import type { WasmKernels } from '../runtime/wasm.js';
+import type { QuantType, RequantMode } from './requant.js';
+import { planQGemm, runPlan, layoutFits, chooseQGemmVariant, outputElementSize, QGEMM_VARIANTS, type QOutput, type QGemmPlan } from './qgemm.js';
+
+export interface QConv2dParams {
+  name?: string;
+  /** Input NHWC. */
+  n: number; h: number; w: number; c: number;
+  /** Output channels. */
+  oc: number;
+  kernel: [number, number];
+  strides?: [number, number];
+  /** [top, left, bottom, right] */
+  pads?: [number, number, number, number];
+  dilations?: [number, number];
+  groups?: number;
+  aType: QuantType;
+  aScale: number;
+  aZeroPoint: number;
+  weights: {
+    data: Int8Array | Uint8Array;
+    type: QuantType;
+    /** 'oihw' (ONNX, default) or 'ohwi'. */
+    layout?: 'oihw' | 'ohwi';
+    zeroPoints?: number | ArrayLike<number>;
+    scales: number | ArrayLike<number>;
+  };
+  bias?: Int32Array | Float32Array | ArrayLike<number>;
+  output: QOutput;
+  requant?: RequantMode;
+  path: KernelPath;
+  arch?: Arch;
+  /** Force the GEMM variant by name (tests, benchmarks). */
+  variant?: string;
+  /** Force a method (tests, benchmarks); 'auto' by default. */
+  method?: 'auto' | 'direct' | 'im2col' | 'indirect';
+}
+
+export type QConvMethod = 'direct' | 'im2col' | 'indirect';
+
+/** Convolution variants (the GEMM micro-kernels themselves are the qs8-gemm family). */
+export const QCONV_VARIANTS: readonly KernelVariant[] = [
+  { family: 'qs8-conv', name: 'qs8_im2col+qs8_gemm', build: 'scalar', flavor: 'any', method: 'im2col' },
+  { family: 'qs8-conv', name: 'qs8_igemm_4x8c2__simd128_extmul', build: 'simd128', flavor: 'arm', method: 'indirect' },
+];
+
+/** ONNX auto_pad -> explicit [top, left, bottom, right]. */
+export function autoPadding(mode: 'NOTSET' | 'VALID' | 'SAME_UPPER' | 'SAME_LOWER', h: number, w: number, kernel: [number, number], strides: [number, number] = [1, 1], dilations: [number, number] = [1, 1]): [number, number, number, number] {
+  if (mode === 'NOTSET' || mode === 'VALID') return [0, 0, 0, 0];
+  const one = (size: number, k: number, s: number, d: number) => {
+    const out = Math.ceil(size / s);
+    const total = Math.max(0, (out - 1) * s + (k - 1) * d + 1 - size);
+    const small = Math.floor(total / 2);
+    return mode === 'SAME_UPPER' ? [small, total - small] : [total - small, small];
+  };
+  const [t, b] = one(h, kernel[0], strides[0], dilations[0]);
+  const [l, r] = one(w, kernel[1], strides[1], dilations[1]);
+  return [t, l, b, r];
+}
+
+function err(name: string | undefined, msg: string): Error {
+  return new Error(`octet: ${name ? `node '${name}': ` : ''}${msg}`);
+}
+
+const align16 = (x: number) => (x + 15) & ~15;
+
+function perChannel(v: number | ArrayLike<number> | undefined, n: number, what: string, name?: string): Float64Array {
+  const out = new Float64Array(n);
+  if (v === undefined) return out;
+  if (typeof v === 'number') return out.fill(v);
+  if (v.length === 1) return out.fill(v[0]);
+  if (v.length !== n) throw err(name, `${what} has ${v.length} values, expected 1 or ${n}`);
+  for (let i = 0; i < n; i++) out[i] = v[i];
+  return out;
+}
+
+export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [number, number, number, number]; method: QConvMethod } {
+  const name = p.name;
+  const { n, h, w, c, oc } = p;
+  const [kh, kw] = p.kernel;
+  const [sh, sw] = p.strides ?? [1, 1];
+  const [pt, pl, pb, pr] = p.pads ?? [0, 0, 0, 0];
+  const [dh, dw] = p.dilations ?? [1, 1];
+  const groups = p.groups ?? 1;
+  const ints = { n, h, w, c, oc, kh, kw, sh, sw, dh, dw, groups };
+  for (const [k, v] of Object.entries(ints)) if (!(Number.isInteger(v) && v >= 1)) throw err(name, `${k} must be an integer >= 1, got ${v}`);
+  for (const v of [pt, pl, pb, pr]) if (!(Number.isInteger(v) && v >= 0)) throw err(name, `pads must be integers >= 0, got [${p.pads}]`);
+  if (c % groups || oc % groups) throw err(name, `channels (${c} in, ${oc} out) are not divisible by groups=${groups}`);
+  const cg = c / groups, ocg = oc / groups;
+  const oh = Math.floor((h + pt + pb - dh * (kh - 1) - 1) / sh) + 1;
+  const ow = Math.floor((w + pl + pr - dw * (kw - 1) - 1) / sw) + 1;
+  if (oh < 1 || ow < 1) throw err(name, `output would be empty (${oh}x${ow}) for input ${h}x${w}, kernel ${kh}x${kw}`);
+  const taps = kh * kw;
+  const K = taps * cg;
+  if (K > 16384) throw err(name, `K = C/groups*KH*KW = ${K} exceeds 16384`);
+  const wd = p.weights.data;
+  if (wd.length !== oc * K) throw err(name, `weights have ${wd.length} values, expected ${oc}x${cg}x${kh}x${kw}`);
+  const zb = perChannel(p.weights.zeroPoints, oc, 'weight zero point', name);
+  const [wlo, whi] = p.weights.type === 'int8' ? [-128, 127] : [0, 255];
+  for (let o = 0; o < oc; o++) if (!(Number.isInteger(zb[o]) && zb[o] >= wlo && zb[o] <= whi)) throw err(name, `weight zero point ${zb[o]} is not a valid ${p.weights.type}`);
+  const wScales = perChannel(p.weights.scales, oc, 'weight scale', name);
+  const sw8 = p.weights.type === 'int8' ? new Int8Array(wd.buffer, wd.byteOffset, wd.length) : new Uint8Array(wd.buffer, wd.byteOffset, wd.length);
+  const ohwi = p.weights.layout === 'ohwi';
+  if (p.bias && p.bias.length !== oc) throw err(name, `bias has ${p.bias.length} values, expected ${oc}`);
+
+  const pointwise = kh === 1 && kw === 1 && sh === 1 && sw === 1 && pt + pl + pb + pr === 0;
+  let method: QConvMethod = p.method && p.method !== 'auto' ? p.method : pointwise ? 'direct' : p.path === 'arm' ? 'indirect' : 'im2col';
+  if (method === 'direct' && !pointwise) throw err(name, `method 'direct' needs a 1x1 stride-1 unpadded convolution`);
+  const cg2 = method === 'indirect' ? cg + (cg & 1) : cg;
+  const Kp = taps * cg2;
+  // centered weights per group, K ordered (ky, kx, ci) like im2col rows / indirection taps
+  const wcs: Int32Array[] = [];
+  for (let g = 0; g < groups; g++) {
+    const wc = new Int32Array(ocg * Kp);
+    for (let j = 0; j < ocg; j++) {
+      const o = g * ocg + j;
+      for (let ci = 0; ci < cg; ci++) {
+        for (let ky = 0; ky < kh; ky++) {
+          for (let kx = 0; kx < kw; kx++) {
+            const src = ohwi ? ((o * kh + ky) * kw + kx) * cg + ci : ((o * cg + ci) * kh + ky) * kw + kx;
+            wc[j * Kp + (ky * kw + kx) * cg2 + ci] = sw8[src] - zb[o];
+          }
+        }
+      }
+    }
+    wcs.push(wc);
+  }
+  if (method === 'indirect' && wcs.some((wc) => layoutFits('extmul', wc) < 0)) {
+    // B - zb leaves int8 (uint8 weights): unroll instead, the dot16 GEMM takes int16 weights
+    return prepareQConv2d({ ...p, method: 'im2col' });
+  }
+  const variant = method === 'indirect' ? QGEMM_VARIANTS.find((v) => v.layout === 'extmul')! : chooseQGemmVariant(p.path, p.arch, p.variant);
+  const plans: QGemmPlan[] = [];
+  for (let g = 0; g < groups; g++) {
+    const sl = (a: ArrayLike<number> | undefined) => (a ? Array.from({ length: ocg }, (_, j) => a[g * ocg + j]) : undefined);
+    plans.push(planQGemm({
+      name, n: ocg, k: Kp, aType: p.aType, aScale: p.aScale, aZeroPoint: p.aZeroPoint, wc: wcs[g],
+      wScales: Float64Array.from(sl(wScales)!), bias: sl(p.bias), output: p.output, requant: p.requant, variant,
+    }));
+  }
+  // constants: [plans...][geometry record][indirection buffer][zero-point row]
+  const parts: Uint8Array[] = [];
+  let off = 0;
+  const planOffsets: number[] = [];
+  const add = (b: Uint8Array) => { const at = off; parts.push(b); off = align16(off + b.length); return at; };
+  for (const pl of plans) planOffsets.push(add(pl.constants));
+  const prm = new Int32Array(24);
+  prm.set([h, w, c, kh, kw, sh, sw, pt, pl, dh, dw, cg, oh, ow, p.aZeroPoint & 0xff, K, cg2]);
+  const prmOffset = add(new Uint8Array(prm.buffer));
+  const P = n * oh * ow;
+  let indirOffset = 0, zeroOffset = 0;
+  if (method === 'indirect') {
+    const ind = new Int32Array(P * taps);
+    for (let pix = 0; pix < P; pix++) {
+      const img = Math.floor(pix / (oh * ow));
+      const r = pix - img * oh * ow;
+      const oy = Math.floor(r / ow), ox = r - oy * ow;
+      for (let ky = 0; ky < kh; ky++) {
+        for (let kx = 0; kx < kw; kx++) {
+          const iy = oy * sh - pt + ky * dh, ix = ox * sw - pl + kx * dw;
+          ind[pix * taps + ky * kw + kx] = iy >= 0 && iy < h && ix >= 0 && ix < w ? ((img * h + iy) * w + ix) * c : -1;
+        }
+      }
+    }
+    indirOffset = add(new Uint8Array(ind.buffer));
+    zeroOffset = add(new Uint8Array(cg2 + 16).fill(p.aZeroPoint & 0xff));
+  }
+  const constants = new Uint8Array(off);
+  { let o = 0; for (const b of parts) { constants.set(b, o); o = align16(o + b.length); } }
+
+  const es = outputElementSize(p.output);
+  const pixBlock = method === 'im2col' ? Math.max(4, Math.min(256, Math.floor(65536 / K / 4) * 4)) : 64;
+  const items = Math.ceil(P / pixBlock);
+  const scratchBytes = method === 'im2col' ? align16(pixBlock * K) : 0;
+  const aUnsigned = p.aType === 'uint8' ? 1 : 0;
+  return {
+    variant: method === 'indirect' ? 'qs8_igemm_4x8c2__simd128_extmul' : `${method}+${plans[0].variant.name}`,
+    method,
+    outShape: [n, oh, ow, oc],
+    constants,
+    constantsAlign: 16,
+    scratchBytes,
+    workItems: items,
+    run(wasm: WasmKernels, io: KernelIO, begin = 0, end = items) {
+      const x = io.inputs[0], y = io.outputs[0], cb = io.constants;
+      for (let it = begin; it < end; it++) {
+        const p0 = it * pixBlock, p1 = Math.min(P, p0 + pixBlock);
+        if (p1 <= p0) break;
+        for (let g = 0; g < groups; g++) {
+          const cOut = y + (p0 * oc + g * ocg) * es;
+          if (method === 'direct') {
+            runPlan(wasm, plans[g], cb + planOffsets[g], p1 - p0, x + p0 * c + g * cg, c, cOut, oc * es);
+          } else if (method === 'im2col') {
+            wasm.exports.qs8_im2col(cb + prmOffset, x, p0, p1, g, io.scratch);
+            runPlan(wasm, plans[g], cb + planOffsets[g], p1 - p0, io.scratch, K, cOut, oc * es);
+          } else {
+            const pl = plans[g], wc = cb + planOffsets[g];
+            wasm.exports.qs8_igemm_4x8c2__simd128_extmul(p1 - p0, ocg, taps, cg, cb + indirOffset + p0 * taps * 4, x + g * cg, cb + zeroOffset, aUnsigned,
+              wc, cOut, oc * es, pl.kind, wc + pl.tableOffset, wc + pl.table2Offset, pl.zp, pl.qmin, pl.qmax);
+          }
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,136 @@
+// qs8 convolution: every path (scalar, x86 im2col+dot16, ARM indirect extmul, direct 1x1, relaxed im2col+rdot in a
+// child process with --experimental-wasm-relaxed-simd) against the scalar oracle over random shapes (odd channels,
+// 1x1 spatial, kernels larger than the input with padding, stride > kernel, dilation, groups, zero points at both
+// ends, every epilogue), and the oracle plus every path against ONNX's QLinearConv / ConvInteger test data.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { WasmKernels } from '../../src/runtime/wasm.js';
+import { prepareQConv2d, autoPadding, type QConv2dParams } from '../../src/kernels/qconv.js';
+import { convSuite, refConv, runConv } from './qconv-cases.js';
+import { loadCase, hasCase } from './onnx-data.js';
+import type { KernelPath } from '../../src/kernels/types.js';
+
+const CHILD = process.env.OCTET_QCONV_CHILD === 'relaxed';
+
+/** NCHW -> NHWC */
+function toNhwc(d: number[], [n, c, h, w]: number[]): number[] {
+  const out = new Array(d.length);
+  for (let i = 0; i < n; i++) for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[((i * h + y) * w + x) * c + ch] = d[((i * c + ch) * h + y) * w + x];
+  return out;
+}
+
+function onnxConv(caseName: string, path: KernelPath): { p: QConv2dParams; x: Uint8Array | Int8Array; want: number[]; wantType: 'int32' | 'uint8' | 'int8' } {
+  const cs = loadCase(caseName);
+  const q = caseName.startsWith('test_qlinearconv');
+  const [xT, ...rest] = cs.inputs;
+  const [n, c, h, w] = xT.dims;
+  const wT = q ? rest[2] : rest[0];
+  const xz = q ? rest[1].data[0] : rest[1]?.data[0] ?? 0;
+  const wz = q ? rest[4].data : rest[2]?.data ?? [0];
+  const oc = wT.dims[0];
+  const kernel: [number, number] = [wT.dims[2], wT.dims[3]];
+  const pads = (cs.attrs.pads ?? [0, 0, 0, 0]) as number[];
+  const u8 = (t: { type: number }) => t.type === 2;
+  const xd = toNhwc(xT.data, xT.dims);
+  const x = u8(xT) ? Uint8Array.from(xd) : Int8Array.from(xd);
+  const yT = cs.outputs[0];
+  const p: QConv2dParams = {
+    name: caseName, n, h, w, c, oc, kernel, strides: cs.attrs.strides, dilations: cs.attrs.dilations, groups: cs.attrs.group ?? 1,
+    pads: [pads[0], pads[1], pads[2], pads[3]],
+    aType: u8(xT) ? 'uint8' : 'int8', aScale: q ? rest[0].data[0] : 1, aZeroPoint: xz,
+    weights: { data: u8(wT) ? Uint8Array.from(wT.data) : Int8Array.from(wT.data), type: u8(wT) ? 'uint8' : 'int8', zeroPoints: wz, scales: q ? rest[3].data : 1 },
+    bias: q && rest[7] ? rest[7].data : undefined,
+    output: q ? { type: u8(yT) ? 'uint8' : 'int8', scale: rest[5].data[0], zeroPoint: rest[6].data[0] } : { type: 'int32' },
+    requant: 'float', path,
+  };
+  return { p, x, want: toNhwc(yT.data, yT.dims), wantType: q ? (u8(yT) ? 'uint8' : 'int8') : 'int32' };
+}
+
+function asValues(bytes: Uint8Array, t: 'int32' | 'uint8' | 'int8'): number[] {
+  return t === 'int32' ? Array.from(new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4)) : t === 'int8' ? Array.from(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length)) : Array.from(bytes);
+}
+
+const ONNX_CASES = ['test_qlinearconv', 'test_convinteger_with_padding', 'test_convinteger_without_padding'];
+
+if (CHILD) {
+  test('relaxed build: im2col + relaxed GEMM equals the oracle', async () => {
+    const k = await WasmKernels.create('relaxed');
+    assert.is(convSuite(k, 'relaxed', 60, 5), '');
+  });
+} else {
+  test('oracle reproduces ONNX QLinearConv / ConvInteger test data', async () => {
+    const k = await WasmKernels.create('scalar');
+    for (const name of ONNX_CASES) {
+      if (!hasCase(name)) assert.unreachable(`missing conformance data ${name}`);
+      const { p, x, want, wantType } = onnxConv(name, 'scalar');
+      const r = runConv(k, p, x); // outShape from the host; the oracle then uses the same oh/ow
+      const ref = refConv(k, p, x, r.oh, r.ow, wantType);
+      assert.equal(asValues(ref, wantType), want, name);
+    }
+  });
+
+  test('every path reproduces ONNX QLinearConv / ConvInteger test data', async () => {
+    const s = await WasmKernels.create('scalar');
+    const v = await WasmKernels.create('simd128');
+    for (const name of ONNX_CASES) {
+      for (const path of ['scalar', 'x86', 'arm'] as KernelPath[]) {
+        const { p, x, want, wantType } = onnxConv(name, path);
+        const r = runConv(path === 'scalar' ? s : v, p, x);
+        assert.equal(asValues(r.bytes, wantType), want, `${name} on ${path} (${r.variant})`);
+      }
+    }
+  });
+
+  test('scalar path equals the oracle on random convolutions', async () => {
+    const k = await WasmKernels.create('scalar');
+    assert.is(convSuite(k, 'scalar', 80, 1), '');
+  });
+
+  test('x86 path (im2col + dot16) equals the oracle', async () => {
+    const k = await WasmKernels.create('simd128');
+    assert.is(convSuite(k, 'x86', 120, 2), '');
+  });
+
+  test('ARM path (indirect convolution on extmul) equals the oracle', async () => {
+    const k = await WasmKernels.create('simd128');
+    assert.is(convSuite(k, 'arm', 120, 3, 'indirect'), '');
+  });
+
+  test('1x1 stride-1 convolutions run without im2col (direct) and equal the oracle', async () => {
+    const k = await WasmKernels.create('simd128');
+    assert.is(convSuite(k, 'x86', 40, 4, 'direct'), '');
+    assert.is(convSuite(k, 'arm', 40, 6, 'direct'), '');
+    const prep = prepareQConv2d({ n: 1, h: 4, w: 4, c: 8, oc: 8, kernel: [1, 1], aType: 'int8', aScale: 1, aZeroPoint: 0, weights: { data: new Int8Array(64), type: 'int8', scales: 1 }, output: { type: 'int32' }, path: 'x86' });
+    assert.is(prep.method, 'direct');
+    assert.is(prep.scratchBytes, 0);
+  });
+
+  test('relaxed path (child process with --experimental-wasm-relaxed-simd)', () => {
+    const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--import', 'tsx', fileURLToPath(import.meta.url)], {
+      env: { ...process.env, OCTET_QCONV_CHILD: 'relaxed', FORCE_COLOR: '0' }, encoding: 'utf8', timeout: 120000,
+    });
+    assert.ok(r.status === 0 && /Passed:\s+1/.test(r.stdout), `child failed:\n${r.stdout}\n${r.stderr}`);
+  });
+
+  test('autoPadding follows ONNX SAME_UPPER / SAME_LOWER / VALID', () => {
+    assert.equal(autoPadding('SAME_UPPER', 5, 5, [3, 3], [2, 2]), [1, 1, 1, 1]);
+    assert.equal(autoPadding('SAME_UPPER', 4, 4, [3, 3], [2, 2]), [0, 0, 1, 1]);
+    assert.equal(autoPadding('SAME_LOWER', 4, 4, [3, 3], [2, 2]), [1, 1, 0, 0]);
+    assert.equal(autoPadding('VALID', 4, 4, [3, 3]), [0, 0, 0, 0]);
+  });
+
+  test('bad parameters are clear errors naming the node', () => {
+    const base: QConv2dParams = { name: 'conv7', n: 1, h: 4, w: 4, c: 6, oc: 4, kernel: [3, 3], groups: 2, aType: 'uint8', aScale: 0.1, aZeroPoint: 3, weights: { data: new Int8Array(4 * 3 * 9), type: 'int8', scales: 0.1 }, output: { type: 'uint8', scale: 0.2, zeroPoint: 0 }, path: 'x86' };
+    prepareQConv2d(base);
+    assert.throws(() => prepareQConv2d({ ...base, groups: 4 }), /node 'conv7': channels \(6 in, 4 out\) are not divisible by groups=4/);
+    assert.throws(() => prepareQConv2d({ ...base, kernel: [5, 5] }), /node 'conv7': output would be empty/);
+    assert.throws(() => prepareQConv2d({ ...base, weights: { ...base.weights, data: new Int8Array(10) } }), /weights have 10 values/);
+    assert.throws(() => prepareQConv2d({ ...base, strides: [0, 1] }), /sh must be an integer >= 1/);
+    assert.throws(() => prepareQConv2d({ ...base, pads: [-1, 0, 0, 0] }), /pads must be integers >= 0/);
+    assert.throws(() => prepareQConv2d({ ...base, method: 'direct' }), /needs a 1x1 stride-1/);
+  });
+}
+
+test.run();
