@@ -80,7 +80,62 @@ export interface PreparedKernel {
    * [begin, end) of them computes only that part; disjoint ranges write disjoint memory.
    */
   workItems: number;
+  /**
+   * Computes work items [begin, end) (default: all). Must only call wasm exports for their side effects
+   * (return values are not available when the pool records the calls for a worker, see `calls`).
+   */
   run(wasm: import('../runtime/wasm.js').WasmKernels, io: KernelIO, begin?: number, end?: number): void;
+  /**
+   * Optional, serializable form of `run` for the worker pool (src/runtime/pool.ts): the wasm export calls
+   * that compute items [begin, end), in order. Workers cannot receive closures, so for each thread's range
+   * the pool sends these calls (export name + numeric arguments) through a SharedArrayBuffer, and the worker
+   * makes the same calls on its own instance of the same build over the same shared memory.
+   * Families need not write it: `kernelFromCalls` below builds `run` from `calls`; without `calls` the pool
+   * records the export calls that `run` makes (a proxy in place of `wasm.exports`), which is correct as long
+   * as `run` only calls exports (no reads of their results, no memory writes from JS).
+   */
+  calls?(io: KernelIO, begin: number, end: number): KernelCall[];
+  /**
+   * Optional rough cost of the whole node in multiply-accumulates (or bytes touched for memory-bound
+   * kernels). The pool keeps nodes cheaper than a wake-up of the workers on the calling thread.
+   */
+  cost?: number;
+}
+
+/**
+ * One call of a wasm export, serializable: the export's name and its arguments (byte offsets, sizes,
+ * i32 or f32/f64 values; no i64). Sent to worker threads by the pool.
+ */
+export interface KernelCall {
+  fn: string;
+  args: number[];
+}
+
+/** Runs a list of export calls on one instance (what a worker does with a range's calls). */
+export function runCalls(wasm: { exports: Record<string, any> }, calls: readonly KernelCall[]): void {
+  for (const c of calls) {
+    const f = wasm.exports[c.fn];
+    if (typeof f !== 'function') throw new Error(`octet: wasm build has no export '${c.fn}'`);
+    f(...c.args);
+  }
+}
+
+/**
+ * The easy way for a family to support threads: describe a node by the export calls of a range, and get
+ * a PreparedKernel whose `run` makes exactly those calls (so one thread and N threads do the same work).
+ *
+ *   return kernelFromCalls({ variant, constants, scratchBytes: 0, workItems: mBlocks, cost: M * N * K,
+ *     calls: (io, begin, end) => [{ fn: 'qs8_gemm_4x8c8__simd128', args: [io.inputs[0], io.constants, io.outputs[0], M, N, K, begin, end] }] });
+ */
+export function kernelFromCalls(k: Omit<PreparedKernel, 'run' | 'calls'> & { calls(io: KernelIO, begin: number, end: number): KernelCall[] }): PreparedKernel {
+  const calls = k.calls;
+  return {
+    ...k,
+    calls,
+    run(wasm, io, begin = 0, end = k.workItems) {
+      if (end > begin) runCalls(wasm, calls(io, begin, end));
+    },
+  };
 }
 
 export interface KernelIO {
@@ -90,6 +145,19 @@ export interface KernelIO {
   outputs: number[];
   /** Byte offset where `constants` were placed. */
   constants: number;
-  /** Byte offset of this node's scratch (scratchBytes long, per worker when run in parallel). */
+  /**
+   * Byte offset of this node's scratch (scratchBytes long). With the worker pool, thread t gets
+   * scratch + t * alignScratch(scratchBytes): the arena reserves `scratchBytesForThreads(k, threads)`.
+   */
   scratch: number;
+}
+
+/** Per-thread scratch stride (64-byte aligned so threads never share a cache line). */
+export function alignScratch(bytes: number): number {
+  return Math.ceil(bytes / 64) * 64;
+}
+
+/** Scratch bytes a node needs when the pool may run it on `threads` threads. */
+export function scratchBytesForThreads(k: Pick<PreparedKernel, 'scratchBytes'>, threads: number): number {
+  return k.scratchBytes > 0 ? alignScratch(k.scratchBytes) * Math.max(1, threads) : 0;
 }

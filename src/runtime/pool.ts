@@ -1,0 +1,447 @@
+// The worker pool: intra-op parallelism over one shared WebAssembly.Memory.
+//
+// - N threads = the calling thread (thread 0) + N-1 workers (worker_threads in Node, Web Workers in
+//   browsers: platform.ts). Each worker instantiates the same wasm build over the same shared memory as
+//   the session (`attach`), once per session memory, so sessions keep separate memories and share workers.
+// - `run(instance, kernel, io)` splits a node's work items [0, workItems) into static contiguous ranges,
+//   one per thread: thread t gets [floor(t*n/T), floor((t+1)*n/T)). Each item is computed entirely by one
+//   thread with the same code, so every thread count gives bit-identical outputs.
+// - Workers cannot receive closures: for each worker's range the pool takes the kernel's export calls
+//   (PreparedKernel.calls, or the calls `run` makes, recorded) and writes them as numbers into the
+//   worker's command slot in a SharedArrayBuffer; one GEN bump + Atomics.notify starts every worker, the
+//   last to finish notifies PENDING (worker.ts has the protocol). No message per node or tile.
+// - The calling thread spins briefly, then blocks in Atomics.wait in bounded slices; where it may not
+//   block (a page's main thread) or after SYNC_BUDGET_MS, run() returns a promise and waits with
+//   Atomics.waitAsync, so a dead worker is noticed (its exit event is delivered) instead of hanging.
+// - A kernel that throws in a worker (e.g. a wasm trap) rejects that run() with the worker's message; the
+//   worker stays alive. A worker that dies rejects the run in flight and the pool restarts its workers.
+// - Without SharedArrayBuffer / shared wasm memory (a page without cross-origin isolation) the pool has
+//   one thread and says why in `note`; it never fails for that reason.
+import type { WasmKernels } from './wasm.js';
+import { alignScratch, type KernelCall, type KernelIO, type PreparedKernel } from '../kernels/types.js';
+import { CTL, ERR_CHARS } from './worker.js';
+import { spawnWorker, threadSupport, type WorkerHandle } from './platform.js';
+
+export interface PoolOptions {
+  /**
+   * Threads including the calling one. Default: OCTET_THREADS if set, else the number of cores capped at
+   * MAX_DEFAULT_THREADS. 1 runs without workers.
+   */
+  threads?: number;
+  /** Float64 entries per worker command slot (default 65536 = 512 KiB). */
+  commandCapacity?: number;
+}
+
+/** A session's wasm instance as the pool knows it. */
+export interface PoolInstance {
+  readonly id: number;
+  readonly wasm: WasmKernels;
+  /** False when this instance runs on the calling thread only (private memory, or a 1-thread pool). */
+  readonly parallel: boolean;
+}
+
+interface Attached extends PoolInstance {
+  names: Map<string, number>;
+}
+
+/**
+ * Above this many threads a static split of mid-sized CNN layers stops paying (wake-up and barrier cost per
+ * node grow with N while per-thread work shrinks). Only 1 and 2 threads were measured (bench/threads.ts on
+ * a 2-core machine); 4 is a conservative guess for larger hosts.
+ */
+export const MAX_DEFAULT_THREADS = 4;
+/**
+ * Nodes whose `cost` (multiply-accumulates) is below this run on the calling thread only: a worker
+ * round trip costs about 10-30 us, about what 20k MACs take at ~1-2 GMAC/s per thread for small shapes.
+ */
+export const MIN_PARALLEL_COST = 20_000;
+/** Calling thread busy-waits this long for the workers before sleeping (ms). */
+const SPIN_MS = 0.25;
+/** Calling thread blocks at most this long in Atomics.wait before switching to an async wait (ms). */
+const SYNC_BUDGET_MS = 20;
+/** Workers busy-wait this long after a job for the next one, then sleep this long before idling. */
+const WORKER_SPIN_MS = 0.5;
+const WORKER_SLEEP_MS = 10;
+const START_TIMEOUT_MS = 15_000;
+
+const now = (): number => (globalThis as any).performance.now();
+
+/** Default thread count: OCTET_THREADS, else cores capped at MAX_DEFAULT_THREADS. */
+export async function defaultThreads(): Promise<number> {
+  const env = typeof process !== 'undefined' ? Number((process as any).env?.OCTET_THREADS) : NaN;
+  if (Number.isInteger(env) && env >= 1) return env;
+  const { cores } = await threadSupport();
+  return Math.max(1, Math.min(cores, MAX_DEFAULT_THREADS));
+}
+
+/** The export calls `kernel.run` makes for [begin, end), recorded instead of executed. */
+export function recordCalls(kernel: PreparedKernel, wasm: WasmKernels, io: KernelIO, begin: number, end: number): KernelCall[] {
+  const calls: KernelCall[] = [];
+  const exports = new Proxy(wasm.exports, {
+    get(target, name) {
+      const f = target[name as string];
+      if (typeof f !== 'function' || typeof name !== 'string') return f;
+      return (...args: number[]) => {
+        calls.push({ fn: name, args });
+      };
+    },
+  });
+  kernel.run(Object.create(wasm, { exports: { value: exports } }), io, begin, end);
+  return calls;
+}
+
+export class ThreadPool {
+  /** Threads in use, including the calling thread. */
+  threads: number;
+  /** Why fewer threads than requested run (no SharedArrayBuffer, workers failed to start...). */
+  note?: string;
+  private workers: WorkerHandle[] = [];
+  private ctl!: Int32Array;
+  private slots: Float64Array[] = [];
+  private err!: Uint16Array;
+  private instances = new Map<number, Attached>();
+  private nextId = 1;
+  /** Resolves when the in-flight async dispatch or restart ends (never rejects). */
+  private lock: Promise<void> | null = null;
+  private restarting: Promise<void> | null = null;
+  private deathReason: string | null = null;
+  private canBlock = false;
+  private terminated = false;
+  private waiters = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
+
+  private constructor(
+    readonly requested: number,
+    private readonly capacity: number,
+  ) {
+    this.threads = requested;
+  }
+
+  static async create(opts: PoolOptions = {}): Promise<ThreadPool> {
+    const requested = opts.threads ?? (await defaultThreads());
+    if (!Number.isInteger(requested) || requested < 1) {
+      throw new Error(`octet: threads must be a positive integer, got ${String(opts.threads)}`);
+    }
+    const pool = new ThreadPool(requested, opts.commandCapacity ?? 1 << 16);
+    if (requested === 1) return pool;
+    const sup = await threadSupport();
+    pool.canBlock = sup.canBlock;
+    if (!sup.ok) {
+      pool.threads = 1;
+      pool.note = `running on 1 thread: ${sup.reason}`;
+      return pool;
+    }
+    try {
+      await pool.start();
+    } catch (e: any) {
+      pool.shutdownWorkers();
+      pool.threads = 1;
+      pool.note = `running on 1 thread: workers failed to start (${e?.message ?? e})`;
+    }
+    return pool;
+  }
+
+  private async start(): Promise<void> {
+    const W = this.requested - 1;
+    if (W + 1 > CTL.LENGTH - CTL.YIELD) throw new Error(`too many threads (${this.requested})`);
+    const ctlSab = new SharedArrayBuffer(CTL.LENGTH * 4);
+    const cmdSab = new SharedArrayBuffer(W * this.capacity * 8);
+    const errSab = new SharedArrayBuffer(W * ERR_CHARS * 2);
+    this.ctl = new Int32Array(ctlSab);
+    this.err = new Uint16Array(errSab);
+    this.slots = [];
+    this.workers = [];
+    const ready: Promise<void>[] = [];
+    for (let i = 0; i < W; i++) {
+      this.slots.push(new Float64Array(cmdSab, i * this.capacity * 8, this.capacity));
+      const w = await spawnWorker(`octet-pool-${i + 1}`);
+      this.workers.push(w);
+      w.onMessage((m) => this.onMessage(w, m));
+      w.onDeath((reason) => this.onDeath(w, reason));
+      ready.push(this.expect(w, 'ready'));
+      w.postMessage({
+        type: 'init', index: i, ctl: ctlSab, cmd: cmdSab, cmdOffset: i * this.capacity * 8, cmdLength: this.capacity,
+        err: errSab, layout: CTL, errChars: ERR_CHARS, spinMs: WORKER_SPIN_MS, sleepMs: WORKER_SLEEP_MS,
+      });
+    }
+    await withTimeout(Promise.all(ready), START_TIMEOUT_MS, 'workers did not start');
+    for (const inst of this.instances.values()) await this.attachWorkers(inst);
+  }
+
+  private expect(w: WorkerHandle, key: string): Promise<void> {
+    return new Promise((resolve, reject) => this.waiters.set(`${this.workers.indexOf(w)}:${key}`, { resolve, reject }));
+  }
+
+  private onMessage(w: WorkerHandle, m: any): void {
+    const i = this.workers.indexOf(w);
+    const key = m.type === 'attached' ? `${i}:attached:${m.id}` : `${i}:${m.type}`;
+    const waiter = this.waiters.get(key);
+    if (!waiter) return;
+    this.waiters.delete(key);
+    if (m.error) waiter.reject(new Error(m.error));
+    else waiter.resolve();
+  }
+
+  private onDeath(w: WorkerHandle, reason: string): void {
+    if (this.terminated || !this.workers.includes(w)) return;
+    this.deathReason = reason;
+    for (const [, waiter] of this.waiters) waiter.reject(new Error(`a worker died: ${reason}`));
+    this.waiters.clear();
+    if (!this.restarting) {
+      const r = this.restart().finally(() => {
+        this.restarting = null;
+      });
+      this.restarting = r;
+      // Runs queued behind the restart start after it.
+      const prev = this.lock;
+      this.setLock((prev ? prev.then(() => r) : r).catch(() => {}));
+    }
+  }
+
+  /** Replaces every worker (the survivors may be mid-job on a generation that can no longer complete). */
+  private async restart(): Promise<void> {
+    this.shutdownWorkers();
+    try {
+      await this.start();
+      this.deathReason = null;
+    } catch (e: any) {
+      this.shutdownWorkers();
+      this.threads = 1;
+      this.note = `running on 1 thread: workers could not be restarted (${e?.message ?? e})`;
+      for (const inst of this.instances.values()) (inst as { parallel: boolean }).parallel = false;
+      this.deathReason = null;
+    }
+  }
+
+  private shutdownWorkers(): void {
+    if (this.ctl) {
+      Atomics.store(this.ctl, CTL.SHUTDOWN, 1);
+      Atomics.notify(this.ctl, CTL.GEN);
+    }
+    for (const w of this.workers) w.terminate();
+    this.workers = [];
+  }
+
+  /** Makes a session's instance usable by the pool's workers. Private-memory instances run on one thread. */
+  async attach(wasm: WasmKernels): Promise<PoolInstance> {
+    const id = this.nextId++;
+    const shared = typeof SharedArrayBuffer !== 'undefined' && wasm.memory.buffer instanceof SharedArrayBuffer;
+    const names = new Map<string, number>();
+    WebAssembly.Module.exports(wasm.module).forEach((e, i) => names.set(e.name, i));
+    const inst: Attached = { id, wasm, parallel: shared && this.threads > 1 && !this.terminated, names };
+    if (!inst.parallel) return inst;
+    if (this.restarting) await this.restarting;
+    this.instances.set(id, inst);
+    try {
+      await this.attachWorkers(inst);
+    } catch (e: any) {
+      this.instances.delete(id);
+      throw new Error(`octet: worker threads could not instantiate the wasm build: ${e?.message ?? e}`);
+    }
+    return inst;
+  }
+
+  private async attachWorkers(inst: Attached): Promise<void> {
+    const names = [...inst.names.keys()];
+    const acks = this.workers.map((w) => {
+      const p = this.expect(w, `attached:${inst.id}`);
+      w.postMessage({ type: 'attach', id: inst.id, module: inst.wasm.module, memory: inst.wasm.memory, names });
+      return p;
+    });
+    // Wake workers that are busy-waiting so they read their messages.
+    for (let i = 0; i < this.workers.length; i++) Atomics.store(this.ctl, CTL.YIELD + i, 1);
+    Atomics.notify(this.ctl, CTL.GEN);
+    await withTimeout(Promise.all(acks), START_TIMEOUT_MS, 'workers did not instantiate the build');
+  }
+
+  /** Forgets an instance (session released). */
+  detach(inst: PoolInstance): void {
+    if (!this.instances.delete(inst.id)) return;
+    for (const w of this.workers) w.postMessage({ type: 'detach', id: inst.id });
+  }
+
+  /**
+   * Runs one node: all of kernel's work items, split over the threads. Returns undefined when done
+   * synchronously, else a promise; throws / rejects if the kernel failed on any thread. `io.scratch` must
+   * hold scratchBytesForThreads(kernel, pool.threads) bytes. Callers simply `await pool.run(...)`.
+   */
+  run(inst: PoolInstance, kernel: PreparedKernel, io: KernelIO): void | Promise<void> {
+    const n = kernel.workItems;
+    if (!inst.parallel || this.terminated || this.threads === 1 || n <= 1 || (kernel.cost !== undefined && kernel.cost < MIN_PARALLEL_COST)) {
+      kernel.run(inst.wasm, io, 0, n);
+      return;
+    }
+    if (this.lock) return this.lock.then(() => this.run(inst, kernel, io));
+    return this.dispatch(inst as Attached, kernel, io);
+  }
+
+  private dispatch(inst: Attached, kernel: PreparedKernel, io: KernelIO): void | Promise<void> {
+    const n = kernel.workItems;
+    const T = Math.min(this.threads, n);
+    const stride = alignScratch(kernel.scratchBytes);
+    for (let t = 1; t < this.threads; t++) {
+      const slot = this.slots[t - 1];
+      slot[0] = inst.id;
+      slot[1] = 0;
+      if (t >= T) continue;
+      const b = Math.floor((t * n) / T);
+      const e = Math.floor(((t + 1) * n) / T);
+      const ioT = stride > 0 ? { ...io, scratch: io.scratch + t * stride } : io;
+      const calls = kernel.calls ? kernel.calls(ioT, b, e) : recordCalls(kernel, inst.wasm, ioT, b, e);
+      if (!this.encode(slot, inst, kernel, calls)) {
+        // A command list larger than the slot: run the node on this thread (same result, no parallelism).
+        kernel.run(inst.wasm, io, 0, n);
+        return;
+      }
+    }
+    const ctl = this.ctl;
+    Atomics.store(ctl, CTL.ERRORS, 0);
+    Atomics.store(ctl, CTL.PENDING, this.threads - 1);
+    Atomics.add(ctl, CTL.GEN, 1);
+    Atomics.notify(ctl, CTL.GEN);
+    let mainError: unknown;
+    try {
+      kernel.run(inst.wasm, io, 0, Math.floor(n / T));
+    } catch (e) {
+      mainError = e;
+    }
+    if (this.waitSync()) return this.finish(kernel, mainError);
+    const p = this.waitAsync(kernel).then(() => this.finish(kernel, mainError));
+    this.setLock(p.then(
+      () => undefined,
+      () => undefined,
+    ));
+    return p;
+  }
+
+  /** Makes later runs wait for `lock` (which never rejects), and clears it when it settles. */
+  private setLock(lock: Promise<void>): void {
+    this.lock = lock;
+    void lock.then(() => {
+      if (this.lock === lock) this.lock = null;
+    });
+  }
+
+  private encode(slot: Float64Array, inst: Attached, kernel: PreparedKernel, calls: readonly KernelCall[]): boolean {
+    let p = 2;
+    for (const c of calls) {
+      const idx = inst.names.get(c.fn);
+      if (idx === undefined) throw new Error(`octet: ${kernel.variant}: the wasm build has no export '${c.fn}'`);
+      const argc = c.args.length;
+      if (p + 2 + argc > slot.length) return false;
+      slot[p] = idx;
+      slot[p + 1] = argc;
+      for (let a = 0; a < argc; a++) slot[p + 2 + a] = c.args[a];
+      p += 2 + argc;
+    }
+    slot[1] = calls.length;
+    return true;
+  }
+
+  /** Waits for PENDING == 0 without leaving this call; false if it may not block or took too long. */
+  private waitSync(): boolean {
+    const ctl = this.ctl;
+    const t0 = now();
+    let i = 0;
+    while (Atomics.load(ctl, CTL.PENDING) !== 0) {
+      if ((++i & 63) === 0 && now() - t0 > SPIN_MS) break;
+    }
+    if (!this.canBlock) return Atomics.load(ctl, CTL.PENDING) === 0;
+    for (;;) {
+      const v = Atomics.load(ctl, CTL.PENDING);
+      if (v === 0) return true;
+      if (now() - t0 > SYNC_BUDGET_MS) return false;
+      Atomics.wait(ctl, CTL.PENDING, v, 2);
+    }
+  }
+
+  private async waitAsync(kernel: PreparedKernel): Promise<void> {
+    const ctl = this.ctl;
+    const waitAsync = (Atomics as any).waitAsync as undefined | ((a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: any });
+    for (;;) {
+      if (this.deathReason !== null || this.ctl !== ctl) {
+        const reason = this.deathReason ?? 'workers restarted';
+        if (this.restarting) await this.restarting;
+        throw new Error(`octet: a worker thread died while running ${kernel.variant} (${reason}); the pool restarted its workers`);
+      }
+      const v = Atomics.load(ctl, CTL.PENDING);
+      if (v === 0) return;
+      if (waitAsync) {
+        const r = waitAsync(ctl, CTL.PENDING, v, 50);
+        if (r.async) await r.value;
+        // Let exit / error events of dead workers through before looking again.
+        await new Promise((res) => setTimeout(res, 0));
+      } else {
+        await new Promise((res) => setTimeout(res, 1));
+      }
+    }
+  }
+
+  private finish(kernel: PreparedKernel, mainError: unknown): void {
+    if (Atomics.load(this.ctl, CTL.ERRORS) > 0) {
+      const msgs: string[] = [];
+      for (let w = 0; w < this.threads - 1; w++) {
+        const at = w * ERR_CHARS;
+        const len = this.err[at];
+        if (!len) continue;
+        msgs.push(`thread ${w + 1}: ${String.fromCharCode(...this.err.subarray(at + 1, at + 1 + len))}`);
+        this.err[at] = 0;
+      }
+      throw new Error(`octet: ${kernel.variant} failed on a worker thread (${msgs.join('; ')})`);
+    }
+    if (mainError !== undefined) throw mainError;
+  }
+
+  /** Stops the workers; later runs use the calling thread only. */
+  terminate(): void {
+    this.terminated = true;
+    this.shutdownWorkers();
+    for (const [, w] of this.waiters) w.reject(new Error('pool terminated'));
+    this.waiters.clear();
+  }
+
+  /** Test hook: makes worker `i` (1-based thread index) die with an uncaught error. */
+  crashWorkerForTest(thread: number): void {
+    this.workers[thread - 1]?.postMessage({ type: 'crash' });
+    Atomics.store(this.ctl, CTL.YIELD + thread - 1, 1);
+    Atomics.notify(this.ctl, CTL.GEN);
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: any;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+const shared = new Map<number, Promise<ThreadPool>>();
+
+/** The process-wide pool for a thread count, shared by every session that asks for it. */
+export async function sharedPool(threads?: number): Promise<ThreadPool> {
+  const n = threads ?? (await defaultThreads());
+  let p = shared.get(n);
+  if (!p) {
+    p = ThreadPool.create({ threads: n });
+    shared.set(n, p);
+    p.catch(() => shared.delete(n));
+  }
+  return p;
+}
+
+/** Stops every shared pool (tests, or a process that wants to exit early). */
+export async function terminateSharedPools(): Promise<void> {
+  const pools = [...shared.values()];
+  shared.clear();
+  for (const p of pools) (await p.catch(() => null))?.terminate();
+}
+
+/** Serializes async jobs (concurrent run() calls on one session): each starts after the previous settles. */
+export class SerialQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(job: () => T | Promise<T>): Promise<T> {
+    const p = this.tail.then(job);
+    this.tail = p.catch(() => undefined);
+    return p;
+  }
+}

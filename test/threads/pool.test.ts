@@ -1,0 +1,237 @@
+// The worker pool on real kernels (qs8 GEMM, FP32 GEMM): 1..4 threads give bit-identical outputs to the
+// single-threaded call; several instances (sessions) share one pool under concurrent async callers; a kernel
+// that traps in a worker rejects and the pool goes on; a worker that dies is replaced; without
+// SharedArrayBuffer (or in a page that is not cross-origin isolated) the pool runs one thread and says why.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { WasmKernels, BumpAllocator } from '../../src/runtime/wasm.js';
+import { ThreadPool, SerialQueue, recordCalls, sharedPool, terminateSharedPools } from '../../src/runtime/pool.js';
+import { prepareQGemm } from '../../src/kernels/qgemm.js';
+import { prepareF32Gemm } from '../../src/kernels/f32.js';
+import { kernelFromCalls, scratchBytesForThreads, type KernelIO, type PreparedKernel } from '../../src/kernels/types.js';
+import type { KernelPath } from '../../src/kernels/types.js';
+
+const CHILD = process.env.OCTET_POOL_CHILD;
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function qgemm(m: number, k: number, n: number, path: KernelPath, seed: number): { kernel: PreparedKernel; a: Int8Array; outBytes: number } {
+  const r = rng(seed);
+  const w = Int8Array.from({ length: k * n }, () => Math.floor(r() * 256) - 128);
+  const scales = Array.from({ length: n }, () => 0.001 + r() * 0.02);
+  const bias = Int32Array.from({ length: n }, () => Math.floor(r() * 2000) - 1000);
+  const kernel = prepareQGemm({
+    m, k, n, aType: 'int8', aScale: 0.05, aZeroPoint: 3,
+    weights: { data: w, type: 'int8', layout: 'kn', scales }, bias,
+    output: { type: 'int8', scale: 0.2, zeroPoint: -5 }, path,
+  });
+  const a = Int8Array.from({ length: m * k }, () => Math.floor(r() * 256) - 128);
+  return { kernel, a, outBytes: m * n };
+}
+
+/** Places a kernel's constants, input and output in `wasm`; returns io and a reader of the output bytes. */
+function place(wasm: WasmKernels, kernel: PreparedKernel, input: ArrayBufferView, outBytes: number, threads = 4) {
+  const mem = new BumpAllocator(wasm);
+  const io: KernelIO = {
+    constants: mem.put(kernel.constants),
+    inputs: [mem.put(input)],
+    outputs: [mem.alloc(outBytes)],
+    scratch: mem.alloc(Math.max(64, scratchBytesForThreads(kernel, threads))),
+  };
+  const read = () => wasm.u8(io.outputs[0], outBytes).slice();
+  const clear = () => wasm.u8(io.outputs[0], outBytes).fill(0xcd);
+  return { io, read, clear };
+}
+
+if (CHILD === 'nosab' || CHILD === 'page') {
+  test(`${CHILD}: the pool falls back to one thread, says why, and still runs kernels`, async () => {
+    const pool = await ThreadPool.create({ threads: 4 });
+    assert.is(pool.threads, 1);
+    assert.ok(pool.note && (CHILD === 'page' ? /cross-origin isolated/.test(pool.note) : /SharedArrayBuffer/.test(pool.note)), pool.note);
+    const wasm = await WasmKernels.create('scalar');
+    const { kernel, a, outBytes } = qgemm(19, 13, 9, 'scalar', 5);
+    const inst = await pool.attach(wasm);
+    assert.is(inst.parallel, false);
+    const p = place(wasm, kernel, a, outBytes);
+    kernel.run(wasm, p.io);
+    const want = p.read();
+    p.clear();
+    await pool.run(inst, kernel, p.io);
+    assert.equal(p.read(), want);
+  });
+} else {
+  const cases: [string, KernelPath, 'scalar' | 'simd128'][] = [
+    ['scalar', 'scalar', 'scalar'],
+    ['x86 (simd128 dot16)', 'x86', 'simd128'],
+    ['arm (simd128 extmul)', 'arm', 'simd128'],
+  ];
+  for (const [label, path, build] of cases) {
+    test(`qs8 GEMM, ${label}: 1..4 threads are bit-identical to the single-threaded call`, async () => {
+      const wasm = await WasmKernels.create(build, { shared: true });
+      for (const [m, k, n, seed] of [[197, 300, 77, 1], [9, 33, 5, 2], [64, 576, 64, 3], [3, 7, 8, 4]]) {
+        const { kernel, a, outBytes } = qgemm(m, k, n, path, seed);
+        const p = place(wasm, kernel, a, outBytes);
+        kernel.run(wasm, p.io);
+        const want = p.read();
+        for (let threads = 1; threads <= 4; threads++) {
+          const pool = await ThreadPool.create({ threads });
+          assert.is(pool.threads, threads, pool.note);
+          const inst = await pool.attach(wasm);
+          assert.is(inst.parallel, threads > 1);
+          p.clear();
+          await pool.run(inst, kernel, p.io);
+          assert.equal(p.read(), want, `M=${m} K=${k} N=${n} threads=${threads}`);
+          pool.terminate();
+        }
+      }
+    });
+  }
+
+  test('FP32 GEMM (simd128): 1..4 threads are bit-identical to the single-threaded call', async () => {
+    const wasm = await WasmKernels.create('simd128', { shared: true });
+    const r = rng(11);
+    const [M, K, N] = [150, 97, 45];
+    const kernel = prepareF32Gemm({ M, N, K, weights: Float32Array.from({ length: K * N }, () => r() - 0.5), bias: Float32Array.from({ length: N }, () => r()), min: -0.7, max: 0.9 }, { path: 'x86' });
+    const p = place(wasm, kernel, Float32Array.from({ length: M * K }, () => r() * 4 - 2), M * N * 4);
+    kernel.run(wasm, p.io);
+    const want = p.read();
+    for (let threads = 1; threads <= 4; threads++) {
+      const pool = await ThreadPool.create({ threads });
+      const inst = await pool.attach(wasm);
+      p.clear();
+      await pool.run(inst, kernel, p.io);
+      assert.equal(p.read(), want, `threads=${threads}`);
+      pool.terminate();
+    }
+  });
+
+  test('recordCalls: what run() does for a range, as serializable export calls', async () => {
+    const wasm = await WasmKernels.create('simd128', { shared: true });
+    const { kernel } = qgemm(40, 16, 8, 'x86', 6);
+    const io: KernelIO = { inputs: [1024], outputs: [4096], constants: 8192, scratch: 0 };
+    const calls = recordCalls(kernel, wasm, io, 2, 4);
+    assert.is(calls.length, 1);
+    assert.is(calls[0].fn, 'qs8_gemm_4x8c2__simd128_dot16');
+    assert.ok(calls[0].args.every((x) => typeof x === 'number'));
+    assert.ok(calls[0].args.includes(1024 + 16 * 16), 'A offset of row 16 (item 2 of 8 rows)');
+  });
+
+  test('several instances (sessions) share one pool; 2 x 50 concurrent runs equal sequential results', async () => {
+    const pool = await ThreadPool.create({ threads: 2 });
+    const sessions = await Promise.all(
+      [21, 22].map(async (seed) => {
+        const wasm = await WasmKernels.create('simd128', { shared: true });
+        const inst = await pool.attach(wasm);
+        const { kernel, a, outBytes } = qgemm(120, 200, 40, 'x86', seed);
+        const p = place(wasm, kernel, a, outBytes, pool.threads);
+        return { wasm, inst, kernel, p, queue: new SerialQueue(), inputs: [] as Int8Array[] };
+      }),
+    );
+    const r = rng(99);
+    for (const s of sessions) for (let i = 0; i < 50; i++) s.inputs.push(Int8Array.from({ length: 120 * 200 }, () => Math.floor(r() * 256) - 128));
+    // Sequential, single-threaded
+    const want = sessions.map((s) => s.inputs.map((x) => {
+      s.wasm.i8(s.p.io.inputs[0], x.length).set(x);
+      s.kernel.run(s.wasm, s.p.io);
+      return s.p.read();
+    }));
+    // Concurrent: each session serializes its own requests (one arena), the pool interleaves the sessions.
+    const got = await Promise.all(sessions.flatMap((s) => s.inputs.map((x) => s.queue.run(async () => {
+      s.wasm.i8(s.p.io.inputs[0], x.length).set(x);
+      await new Promise((res) => setTimeout(res, 0));
+      await pool.run(s.inst, s.kernel, s.p.io);
+      return s.p.read();
+    }))));
+    assert.equal(got, want.flat());
+    pool.terminate();
+  });
+
+  test('a kernel that traps in a worker rejects the run; the pool recovers', async () => {
+    const wasm = await WasmKernels.create('simd128', { shared: true });
+    const pool = await ThreadPool.create({ threads: 2 });
+    const inst = await pool.attach(wasm);
+    const { kernel, a, outBytes } = qgemm(64, 64, 16, 'x86', 7);
+    const p = place(wasm, kernel, a, outBytes);
+    kernel.run(wasm, p.io);
+    const want = p.read();
+    // The second half of the rows (the worker's range) reads far past the end of memory.
+    const bad = kernelFromCalls({
+      variant: 'oob-test', constants: new Uint8Array(0), scratchBytes: 0, workItems: 8,
+      calls: (io, b, e) => (b >= 4 ? (recordCalls(kernel, wasm, { ...io, inputs: [2 ** 31 - 64] }, b, e)) : recordCalls(kernel, wasm, io, b, e)),
+    });
+    let error: Error | undefined;
+    try {
+      await pool.run(inst, bad, p.io);
+    } catch (e: any) {
+      error = e;
+    }
+    assert.ok(error, 'rejected');
+    assert.match(error!.message, /oob-test failed on a worker thread \(thread 1: .*out of bounds/);
+    for (let i = 0; i < 3; i++) {
+      p.clear();
+      await pool.run(inst, kernel, p.io);
+      assert.equal(p.read(), want);
+    }
+    pool.terminate();
+  });
+
+  test('a worker that dies is replaced; runs go on with the same outputs', async () => {
+    const wasm = await WasmKernels.create('simd128', { shared: true });
+    const pool = await ThreadPool.create({ threads: 2 });
+    const inst = await pool.attach(wasm);
+    const { kernel, a, outBytes } = qgemm(64, 64, 16, 'x86', 8);
+    const p = place(wasm, kernel, a, outBytes);
+    kernel.run(wasm, p.io);
+    const want = p.read();
+    pool.crashWorkerForTest(1);
+    await new Promise((res) => setTimeout(res, 200));
+    for (let i = 0; i < 3; i++) {
+      p.clear();
+      await pool.run(inst, kernel, p.io);
+      assert.equal(p.read(), want);
+    }
+    assert.is(pool.threads, 2);
+    pool.terminate();
+  });
+
+  test('threads: 1 uses no workers; bad thread counts are clear errors; sharedPool is shared', async () => {
+    const one = await ThreadPool.create({ threads: 1 });
+    assert.is(one.threads, 1);
+    assert.is(one.note, undefined);
+    for (const bad of [0, -1, 1.5, NaN]) {
+      try {
+        await ThreadPool.create({ threads: bad });
+        assert.unreachable('should throw');
+      } catch (e: any) {
+        assert.match(e.message, /threads must be a positive integer/);
+      }
+    }
+    const [p1, p2] = await Promise.all([sharedPool(2), sharedPool(2)]);
+    assert.is(p1, p2);
+    await terminateSharedPools();
+  });
+
+  for (const mode of ['nosab', 'page']) {
+    test(`fallback without threads (${mode === 'nosab' ? 'no SharedArrayBuffer' : 'page not cross-origin isolated'}), in a child process`, () => {
+      const preload = mode === 'nosab'
+        ? 'delete globalThis.SharedArrayBuffer;'
+        : 'globalThis.window = globalThis; globalThis.crossOriginIsolated = false;';
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', `data:text/javascript,${encodeURIComponent(preload)}`, fileURLToPath(import.meta.url)], {
+        env: { ...process.env, OCTET_POOL_CHILD: mode, FORCE_COLOR: '0' },
+        encoding: 'utf8',
+        timeout: 60000,
+      });
+      assert.ok(r.status === 0 && /Passed:\s+1/.test(r.stdout), `child failed:\n${r.stdout}\n${r.stderr}`);
+    });
+  }
+}
+
+test.run();
