@@ -6,7 +6,7 @@
 // Every kernel: f(prm, x, y, scratch, r0, r1) computes output rows r in [r0, r1) of N*OH (n = r / OH, oy = r % OH).
 // prm points at the node's constants (built by src/kernels/dwconv.ts):
 //   i32 header: 0 H, 1 W, 2 C, 3 OH, 4 OW, 5 KH, 6 KW, 7 SH, 8 SW, 9 DH, 10 DW, 11 PT, 12 PL, 13 zy, 14 qmin,
-//   15 qmax, 16 mode (0 fixed-point, 1 float), 17 weights offset, 18 requant table offset, 19 zero-buffer offset,
+//   15 qmax, 16 mode (0 fixed-point, 1 float, 2 fixed-point with the fast table of ./rqfast_simd.ts), 17 weights offset, 18 requant table offset, 19 zero-buffer offset,
 //   20 block bytes; offsets are relative to prm.
 //   zero buffer: C bytes of the input zero point (the taps that fall in the padding read it).
 //   weights: per block of 8 channels: 8 x i32 bias (bias - zx * sum_k (w - zw), so padding reading zx is exact
@@ -14,12 +14,21 @@
 //     layout 'tap'  (scalar, extmul): K x [8 x i16]                                 -> 32 + 16 K bytes
 //     layout 'pair' (dot16):  ceil(K/2) x ([t0 c0, t1 c0, .. t0 c3, t1 c3] [same c4..c7]) -> 32 + 32 ceil(K/2) bytes
 //     (the odd last tap is paired with a zero weight).
-//   requant table: FIXED (96 bytes / 4 channels) or FLOAT (16 bytes / 4 channels), padded to 8 channels.
+//   requant table: FIXED (96 bytes / 4 channels), FLOAT (16 bytes / 4 channels) or FIXB (48 bytes / 4 channels),
+//   padded to 8 channels.
 // The general kernels (any kernel size, stride, dilation) keep the tap pointers of one output pixel in scratch
 // ((K + 1) x 4 bytes). Channels beyond the last multiple of 8 are done one by one (no read past a tensor).
 
 import { rq_fixed_out, rq_float_out, rq_float_scale } from '../requant/core';
 import { ld8 } from '../eltwise/qfloat';
+import { rq_srdhm, rq_rdbpot } from '../requant/core';
+
+/** Scalar fast-table requantization (mode 2, see assembly/dwconv/rqfast_simd.ts): the gemmlowp definition. */
+@inline function rq_fixb_out(acc: i32, table: usize, ch: i32, zp: i32, qmin: i32, qmax: i32): i32 {
+  const p = table + <usize>((ch >> 2) * 48 + ((ch & 3) << 2));
+  const v = rq_rdbpot(rq_srdhm(acc, load<i32>(p)), load<i32>(p, 32)) + zp;
+  return v < qmin ? qmin : v > qmax ? qmax : v;
+}
 
 /** Channel multiplier > 1: y[p, c*m + j] = x[p, c] for pixels [p0, p1) (the host runs the m = 1 kernels on y). */
 export function x8_dwconv_expand__scalar(x: usize, y: usize, C: i32, m: i32, p0: i32, p1: i32): void {
@@ -88,7 +97,7 @@ export function x8_dwconv_expand__scalar(x: usize, y: usize, C: i32, m: i32, p0:
         acc += ld8<T>(i6 + <usize>c) * <i32>load<i16>(wj, 128);
         acc += ld8<T>(i7 + <usize>c) * <i32>load<i16>(wj, 144);
         acc += ld8<T>(i8 + <usize>c) * <i32>load<i16>(wj, 160);
-        const o = mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
+        const o = mode == 2 ? rq_fixb_out(acc, rq, c, zy, qmin, qmax) : mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
         store<u8>(yp + <usize>c, <u8>o);
       }
       yp += <usize>C;
@@ -159,7 +168,7 @@ export function qu8_dwconv_3x3s1__scalar(prm: usize, x: usize, y: usize, scratch
         acc += ld8<T>(i6 + <usize>c) * <i32>load<i16>(wj, 128);
         acc += ld8<T>(i7 + <usize>c) * <i32>load<i16>(wj, 144);
         acc += ld8<T>(i8 + <usize>c) * <i32>load<i16>(wj, 160);
-        const o = mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
+        const o = mode == 2 ? rq_fixb_out(acc, rq, c, zy, qmin, qmax) : mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
         store<u8>(yp + <usize>c, <u8>o);
       }
       yp += <usize>C;
@@ -274,7 +283,7 @@ export function qu8_dwconv_3x3s2__scalar(prm: usize, x: usize, y: usize, scratch
         acc += ld8<T>(i22 + <usize>c) * <i32>load<i16>(wj, 384);
         acc += ld8<T>(i23 + <usize>c) * <i32>load<i16>(wj, 400);
         acc += ld8<T>(i24 + <usize>c) * <i32>load<i16>(wj, 416);
-        const o = mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
+        const o = mode == 2 ? rq_fixb_out(acc, rq, c, zy, qmin, qmax) : mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
         store<u8>(yp + <usize>c, <u8>o);
       }
       yp += <usize>C;
@@ -389,7 +398,7 @@ export function qu8_dwconv_5x5s1__scalar(prm: usize, x: usize, y: usize, scratch
         acc += ld8<T>(i22 + <usize>c) * <i32>load<i16>(wj, 384);
         acc += ld8<T>(i23 + <usize>c) * <i32>load<i16>(wj, 400);
         acc += ld8<T>(i24 + <usize>c) * <i32>load<i16>(wj, 416);
-        const o = mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
+        const o = mode == 2 ? rq_fixb_out(acc, rq, c, zy, qmin, qmax) : mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
         store<u8>(yp + <usize>c, <u8>o);
       }
       yp += <usize>C;
@@ -438,7 +447,7 @@ export function qu8_dwconv_5x5s2__scalar(prm: usize, x: usize, y: usize, scratch
         let acc = load<i32>(wb + (<usize>j << 2));
         const wj = wb + (<usize>j << 1);
         for (let k = 0; k < K; k++) acc += ld8<T>(load<usize>(scratch + (<usize>k << 2)) + <usize>c) * <i32>load<i16>(wj + 32 + (<usize>k << 4));
-        const o = mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
+        const o = mode == 2 ? rq_fixb_out(acc, rq, c, zy, qmin, qmax) : mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
         store<u8>(yp + <usize>c, <u8>o);
       }
       yp += <usize>C;

@@ -6,7 +6,7 @@
 // Every kernel: f(prm, x, y, scratch, r0, r1) computes output rows r in [r0, r1) of N*OH (n = r / OH, oy = r % OH).
 // prm points at the node's constants (built by src/kernels/dwconv.ts):
 //   i32 header: 0 H, 1 W, 2 C, 3 OH, 4 OW, 5 KH, 6 KW, 7 SH, 8 SW, 9 DH, 10 DW, 11 PT, 12 PL, 13 zy, 14 qmin,
-//   15 qmax, 16 mode (0 fixed-point, 1 float), 17 weights offset, 18 requant table offset, 19 zero-buffer offset,
+//   15 qmax, 16 mode (0 fixed-point, 1 float, 2 fixed-point with the fast table of ./rqfast_simd.ts), 17 weights offset, 18 requant table offset, 19 zero-buffer offset,
 //   20 block bytes; offsets are relative to prm.
 //   zero buffer: C bytes of the input zero point (the taps that fall in the padding read it).
 //   weights: per block of 8 channels: 8 x i32 bias (bias - zx * sum_k (w - zw), so padding reading zx is exact
@@ -14,7 +14,8 @@
 //     layout 'tap'  (scalar, extmul): K x [8 x i16]                                 -> 32 + 16 K bytes
 //     layout 'pair' (dot16):  ceil(K/2) x ([t0 c0, t1 c0, .. t0 c3, t1 c3] [same c4..c7]) -> 32 + 32 ceil(K/2) bytes
 //     (the odd last tap is paired with a zero weight).
-//   requant table: FIXED (96 bytes / 4 channels) or FLOAT (16 bytes / 4 channels), padded to 8 channels.
+//   requant table: FIXED (96 bytes / 4 channels), FLOAT (16 bytes / 4 channels) or FIXB (48 bytes / 4 channels),
+//   padded to 8 channels.
 // The general kernels (any kernel size, stride, dilation) keep the tap pointers of one output pixel in scratch
 // ((K + 1) x 4 bytes). Channels beyond the last multiple of 8 are done one by one (no read past a tensor).
 
@@ -22,6 +23,7 @@ import { rq_fixed_out, rq_float_out, rq_float_scale, MAGIC_I } from '../requant/
 import { rqv_fixed_out, rqv_float_out, rqv_fixed_block } from '../requant/core_simd';
 import { ld8 } from '../eltwise/qfloat';
 import { ld8x8, narrow8 } from '../eltwise/qfloat_simd';
+import { rqv_fixb_out, rq_fixb_out } from './rqfast_simd';
 
 @inline function dw_3x3s1_dot16<T>(prm: usize, x: usize, y: usize, scratch: usize, r0: i32, r1: i32): void {
   const H = load<i32>(prm, 0), W = load<i32>(prm, 4), C = load<i32>(prm, 8), OH = load<i32>(prm, 12), OW = load<i32>(prm, 16);
@@ -93,7 +95,11 @@ import { ld8x8, narrow8 } from '../eltwise/qfloat_simd';
         a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i8x16.shuffle(xa4, xb4, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23), v128.load(wp, 160)));
         a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i8x16.shuffle(xa4, xb4, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31), v128.load(wp, 176)));
         let q0: v128, q1: v128;
-        if (mode) {
+        if (mode == 2) {
+          const fb = rq + <usize>(c * 12);
+          q0 = rqv_fixb_out(a0, fb, vmz, vmin, vmax);
+          q1 = rqv_fixb_out(a1, fb + 48, vmz, vmin, vmax);
+        } else if (mode) {
           q0 = rqv_float_out(a0, v128.load(rq + (<usize>c << 2)), vlo, vhi, vmz);
           q1 = rqv_float_out(a1, v128.load(rq + (<usize>c << 2), 16), vlo, vhi, vmz);
         } else {
@@ -118,7 +124,7 @@ import { ld8x8, narrow8 } from '../eltwise/qfloat_simd';
         acc += ld8<T>(i6 + <usize>c) * <i32>load<i16>(wj, 128);
         acc += ld8<T>(i7 + <usize>c) * <i32>load<i16>(wj, 130);
         acc += ld8<T>(i8 + <usize>c) * <i32>load<i16>(wj, 160);
-        const o = mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
+        const o = mode == 2 ? rq_fixb_out(acc, rq, c, zy, qmin, qmax) : mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
         store<u8>(yp + <usize>c, <u8>o);
       }
       yp += <usize>C;
@@ -203,7 +209,11 @@ export function qu8_dwconv_3x3s1__simd128_dot16(prm: usize, x: usize, y: usize, 
         a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i8x16.shuffle(xa4, xb4, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23), v128.load(wp, 160)));
         a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i8x16.shuffle(xa4, xb4, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31), v128.load(wp, 176)));
         let q0: v128, q1: v128;
-        if (mode) {
+        if (mode == 2) {
+          const fb = rq + <usize>(c * 12);
+          q0 = rqv_fixb_out(a0, fb, vmz, vmin, vmax);
+          q1 = rqv_fixb_out(a1, fb + 48, vmz, vmin, vmax);
+        } else if (mode) {
           q0 = rqv_float_out(a0, v128.load(rq + (<usize>c << 2)), vlo, vhi, vmz);
           q1 = rqv_float_out(a1, v128.load(rq + (<usize>c << 2), 16), vlo, vhi, vmz);
         } else {
@@ -228,7 +238,7 @@ export function qu8_dwconv_3x3s1__simd128_dot16(prm: usize, x: usize, y: usize, 
         acc += ld8<T>(i6 + <usize>c) * <i32>load<i16>(wj, 128);
         acc += ld8<T>(i7 + <usize>c) * <i32>load<i16>(wj, 130);
         acc += ld8<T>(i8 + <usize>c) * <i32>load<i16>(wj, 160);
-        const o = mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
+        const o = mode == 2 ? rq_fixb_out(acc, rq, c, zy, qmin, qmax) : mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
         store<u8>(yp + <usize>c, <u8>o);
       }
       yp += <usize>C;
@@ -373,7 +383,11 @@ export function qu8_dwconv_3x3s2__simd128_dot16(prm: usize, x: usize, y: usize, 
         a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i8x16.shuffle(xa12, xb12, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23), v128.load(wp, 416)));
         a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i8x16.shuffle(xa12, xb12, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31), v128.load(wp, 432)));
         let q0: v128, q1: v128;
-        if (mode) {
+        if (mode == 2) {
+          const fb = rq + <usize>(c * 12);
+          q0 = rqv_fixb_out(a0, fb, vmz, vmin, vmax);
+          q1 = rqv_fixb_out(a1, fb + 48, vmz, vmin, vmax);
+        } else if (mode) {
           q0 = rqv_float_out(a0, v128.load(rq + (<usize>c << 2)), vlo, vhi, vmz);
           q1 = rqv_float_out(a1, v128.load(rq + (<usize>c << 2), 16), vlo, vhi, vmz);
         } else {
@@ -414,7 +428,7 @@ export function qu8_dwconv_3x3s2__simd128_dot16(prm: usize, x: usize, y: usize, 
         acc += ld8<T>(i22 + <usize>c) * <i32>load<i16>(wj, 384);
         acc += ld8<T>(i23 + <usize>c) * <i32>load<i16>(wj, 386);
         acc += ld8<T>(i24 + <usize>c) * <i32>load<i16>(wj, 416);
-        const o = mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
+        const o = mode == 2 ? rq_fixb_out(acc, rq, c, zy, qmin, qmax) : mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
         store<u8>(yp + <usize>c, <u8>o);
       }
       yp += <usize>C;
@@ -559,7 +573,11 @@ export function qu8_dwconv_5x5s1__simd128_dot16(prm: usize, x: usize, y: usize, 
         a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i8x16.shuffle(xa12, xb12, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23), v128.load(wp, 416)));
         a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i8x16.shuffle(xa12, xb12, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31), v128.load(wp, 432)));
         let q0: v128, q1: v128;
-        if (mode) {
+        if (mode == 2) {
+          const fb = rq + <usize>(c * 12);
+          q0 = rqv_fixb_out(a0, fb, vmz, vmin, vmax);
+          q1 = rqv_fixb_out(a1, fb + 48, vmz, vmin, vmax);
+        } else if (mode) {
           q0 = rqv_float_out(a0, v128.load(rq + (<usize>c << 2)), vlo, vhi, vmz);
           q1 = rqv_float_out(a1, v128.load(rq + (<usize>c << 2), 16), vlo, vhi, vmz);
         } else {
@@ -600,7 +618,7 @@ export function qu8_dwconv_5x5s1__simd128_dot16(prm: usize, x: usize, y: usize, 
         acc += ld8<T>(i22 + <usize>c) * <i32>load<i16>(wj, 384);
         acc += ld8<T>(i23 + <usize>c) * <i32>load<i16>(wj, 386);
         acc += ld8<T>(i24 + <usize>c) * <i32>load<i16>(wj, 416);
-        const o = mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
+        const o = mode == 2 ? rq_fixb_out(acc, rq, c, zy, qmin, qmax) : mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
         store<u8>(yp + <usize>c, <u8>o);
       }
       yp += <usize>C;
@@ -659,7 +677,11 @@ export function qu8_dwconv_5x5s2__simd128_dot16(prm: usize, x: usize, y: usize, 
           a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i8x16.shuffle(xa, xb, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31), v128.load(wq, 16)));
         }
         let q0: v128, q1: v128;
-        if (mode) {
+        if (mode == 2) {
+          const fb = rq + <usize>(c * 12);
+          q0 = rqv_fixb_out(a0, fb, vmz, vmin, vmax);
+          q1 = rqv_fixb_out(a1, fb + 48, vmz, vmin, vmax);
+        } else if (mode) {
           q0 = rqv_float_out(a0, v128.load(rq + (<usize>c << 2)), vlo, vhi, vmz);
           q1 = rqv_float_out(a1, v128.load(rq + (<usize>c << 2), 16), vlo, vhi, vmz);
         } else {
@@ -676,7 +698,7 @@ export function qu8_dwconv_5x5s2__simd128_dot16(prm: usize, x: usize, y: usize, 
         let acc = load<i32>(wb + (<usize>j << 2));
         const wj = wb + (<usize>(j >> 2) << 4) + (<usize>(j & 3) << 2);
         for (let k = 0; k < K; k++) acc += ld8<T>(load<usize>(scratch + (<usize>k << 2)) + <usize>c) * <i32>load<i16>(wj + 32 + (<usize>(k >> 1) << 5) + (<usize>(k & 1) << 1));
-        const o = mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
+        const o = mode == 2 ? rq_fixb_out(acc, rq, c, zy, qmin, qmax) : mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
         store<u8>(yp + <usize>c, <u8>o);
       }
       yp += <usize>C;
@@ -777,7 +799,11 @@ export function qu8_dwconv_gen__simd128_dot16(prm: usize, x: usize, y: usize, sc
         a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(x8, w8));
         a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(x8, w8));
         let q0: v128, q1: v128;
-        if (mode) {
+        if (mode == 2) {
+          const fb = rq + <usize>(c * 12);
+          q0 = rqv_fixb_out(a0, fb, vmz, vmin, vmax);
+          q1 = rqv_fixb_out(a1, fb + 48, vmz, vmin, vmax);
+        } else if (mode) {
           q0 = rqv_float_out(a0, v128.load(rq + (<usize>c << 2)), vlo, vhi, vmz);
           q1 = rqv_float_out(a1, v128.load(rq + (<usize>c << 2), 16), vlo, vhi, vmz);
         } else {
@@ -802,7 +828,7 @@ export function qu8_dwconv_gen__simd128_dot16(prm: usize, x: usize, y: usize, sc
         acc += ld8<T>(i6 + <usize>c) * <i32>load<i16>(wj, 128);
         acc += ld8<T>(i7 + <usize>c) * <i32>load<i16>(wj, 144);
         acc += ld8<T>(i8 + <usize>c) * <i32>load<i16>(wj, 160);
-        const o = mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
+        const o = mode == 2 ? rq_fixb_out(acc, rq, c, zy, qmin, qmax) : mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
         store<u8>(yp + <usize>c, <u8>o);
       }
       yp += <usize>C;
@@ -903,7 +929,11 @@ export function qu8_dwconv_3x3s1__simd128_extmul(prm: usize, x: usize, y: usize,
         a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(x8, w8));
         a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(x8, w8));
         let q0: v128, q1: v128;
-        if (mode) {
+        if (mode == 2) {
+          const fb = rq + <usize>(c * 12);
+          q0 = rqv_fixb_out(a0, fb, vmz, vmin, vmax);
+          q1 = rqv_fixb_out(a1, fb + 48, vmz, vmin, vmax);
+        } else if (mode) {
           q0 = rqv_float_out(a0, v128.load(rq + (<usize>c << 2)), vlo, vhi, vmz);
           q1 = rqv_float_out(a1, v128.load(rq + (<usize>c << 2), 16), vlo, vhi, vmz);
         } else {
@@ -928,7 +958,7 @@ export function qu8_dwconv_3x3s1__simd128_extmul(prm: usize, x: usize, y: usize,
         acc += ld8<T>(i6 + <usize>c) * <i32>load<i16>(wj, 128);
         acc += ld8<T>(i7 + <usize>c) * <i32>load<i16>(wj, 144);
         acc += ld8<T>(i8 + <usize>c) * <i32>load<i16>(wj, 160);
-        const o = mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
+        const o = mode == 2 ? rq_fixb_out(acc, rq, c, zy, qmin, qmax) : mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
         store<u8>(yp + <usize>c, <u8>o);
       }
       yp += <usize>C;
@@ -1121,7 +1151,11 @@ export function qu8_dwconv_3x3s2__simd128_extmul(prm: usize, x: usize, y: usize,
         a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(x24, w24));
         a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(x24, w24));
         let q0: v128, q1: v128;
-        if (mode) {
+        if (mode == 2) {
+          const fb = rq + <usize>(c * 12);
+          q0 = rqv_fixb_out(a0, fb, vmz, vmin, vmax);
+          q1 = rqv_fixb_out(a1, fb + 48, vmz, vmin, vmax);
+        } else if (mode) {
           q0 = rqv_float_out(a0, v128.load(rq + (<usize>c << 2)), vlo, vhi, vmz);
           q1 = rqv_float_out(a1, v128.load(rq + (<usize>c << 2), 16), vlo, vhi, vmz);
         } else {
@@ -1162,7 +1196,7 @@ export function qu8_dwconv_3x3s2__simd128_extmul(prm: usize, x: usize, y: usize,
         acc += ld8<T>(i22 + <usize>c) * <i32>load<i16>(wj, 384);
         acc += ld8<T>(i23 + <usize>c) * <i32>load<i16>(wj, 400);
         acc += ld8<T>(i24 + <usize>c) * <i32>load<i16>(wj, 416);
-        const o = mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
+        const o = mode == 2 ? rq_fixb_out(acc, rq, c, zy, qmin, qmax) : mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
         store<u8>(yp + <usize>c, <u8>o);
       }
       yp += <usize>C;
@@ -1355,7 +1389,11 @@ export function qu8_dwconv_5x5s1__simd128_extmul(prm: usize, x: usize, y: usize,
         a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(x24, w24));
         a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(x24, w24));
         let q0: v128, q1: v128;
-        if (mode) {
+        if (mode == 2) {
+          const fb = rq + <usize>(c * 12);
+          q0 = rqv_fixb_out(a0, fb, vmz, vmin, vmax);
+          q1 = rqv_fixb_out(a1, fb + 48, vmz, vmin, vmax);
+        } else if (mode) {
           q0 = rqv_float_out(a0, v128.load(rq + (<usize>c << 2)), vlo, vhi, vmz);
           q1 = rqv_float_out(a1, v128.load(rq + (<usize>c << 2), 16), vlo, vhi, vmz);
         } else {
@@ -1396,7 +1434,7 @@ export function qu8_dwconv_5x5s1__simd128_extmul(prm: usize, x: usize, y: usize,
         acc += ld8<T>(i22 + <usize>c) * <i32>load<i16>(wj, 384);
         acc += ld8<T>(i23 + <usize>c) * <i32>load<i16>(wj, 400);
         acc += ld8<T>(i24 + <usize>c) * <i32>load<i16>(wj, 416);
-        const o = mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
+        const o = mode == 2 ? rq_fixb_out(acc, rq, c, zy, qmin, qmax) : mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
         store<u8>(yp + <usize>c, <u8>o);
       }
       yp += <usize>C;
@@ -1453,7 +1491,11 @@ export function qu8_dwconv_5x5s2__simd128_extmul(prm: usize, x: usize, y: usize,
           a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(xa, wk));
         }
         let q0: v128, q1: v128;
-        if (mode) {
+        if (mode == 2) {
+          const fb = rq + <usize>(c * 12);
+          q0 = rqv_fixb_out(a0, fb, vmz, vmin, vmax);
+          q1 = rqv_fixb_out(a1, fb + 48, vmz, vmin, vmax);
+        } else if (mode) {
           q0 = rqv_float_out(a0, v128.load(rq + (<usize>c << 2)), vlo, vhi, vmz);
           q1 = rqv_float_out(a1, v128.load(rq + (<usize>c << 2), 16), vlo, vhi, vmz);
         } else {
@@ -1470,7 +1512,7 @@ export function qu8_dwconv_5x5s2__simd128_extmul(prm: usize, x: usize, y: usize,
         let acc = load<i32>(wb + (<usize>j << 2));
         const wj = wb + (<usize>j << 1);
         for (let k = 0; k < K; k++) acc += ld8<T>(load<usize>(scratch + (<usize>k << 2)) + <usize>c) * <i32>load<i16>(wj + 32 + (<usize>k << 4));
-        const o = mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
+        const o = mode == 2 ? rq_fixb_out(acc, rq, c, zy, qmin, qmax) : mode ? rq_float_out(acc, rq_float_scale(rq, c), zy, qmin, qmax) : rq_fixed_out(acc, rq, c, zy, qmin, qmax);
         store<u8>(yp + <usize>c, <u8>o);
       }
       yp += <usize>C;

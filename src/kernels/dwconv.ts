@@ -21,7 +21,7 @@
 // the input with each channel repeated `multiplier` times (re-made by every run() call for the images it touches).
 import type { KernelVariant, PreparedKernel, KernelIO } from './types.js';
 import type { WasmKernels } from '../runtime/wasm.js';
-import { fixedTable, floatTable, outputRange, requantScales, type RequantMode } from './requant.js';
+import { fixedTable, floatTable, outputRange, quantizeMultiplier, requantScales, type RequantMode } from './requant.js';
 import { ConstantsBuilder, checkPositiveInt, checkQ8Type, checkScale, checkZero, qprefix, range, variantFor, type KernelTarget, type Q8Type } from './qcommon.js';
 
 export interface DwConvVariant extends KernelVariant {
@@ -117,26 +117,46 @@ function perChannel(v: number | number[] | undefined, n: number, dflt: number, w
 /** Packs weights (w - zw as int16) and the folded bias into 8-channel blocks of the given layout. */
 export function packDwWeights(
   layout: 'tap' | 'pair', C: number, K: number, w: Int8Array | Uint8Array, zw: number[], bias: Int32Array | undefined, zx: number,
-): { bytes: Uint8Array; blockBytes: number } {
+  maxAbsX = 255,
+): { bytes: Uint8Array; blockBytes: number; accBound: number } {
   const P = Math.ceil(K / 2);
   const BB = layout === 'tap' ? 32 + 16 * K : 32 + 32 * P;
   const blocks = Math.ceil(C / 8);
   const buf = new ArrayBuffer(blocks * BB);
   const dv = new DataView(buf);
+  let accBound = 0;
   for (let c = 0; c < C; c++) {
     const base = (c >> 3) * BB, j = c & 7;
-    let sum = 0;
+    let sum = 0, abs = 0;
     for (let k = 0; k < K; k++) {
       const wv = w[c * K + k] - zw[c];
       sum += wv;
+      abs += Math.abs(wv);
       const off = layout === 'tap' ? 32 + 16 * k + 2 * j : 32 + 32 * (k >> 1) + 16 * (j >> 2) + 2 * ((j & 3) * 2 + (k & 1));
       dv.setInt16(base + off, wv, true);
     }
     const b = (bias ? bias[c] : 0) - zx * sum;
     if (b < -0x80000000 || b > 0x7fffffff) throw new Error(`octet: depthwise conv: folded bias of channel ${c} overflows int32`);
     dv.setInt32(base + 4 * j, b, true);
+    accBound = Math.max(accBound, Math.abs(b) + maxAbsX * abs);
   }
-  return { bytes: new Uint8Array(buf), blockBytes: BB };
+  return { bytes: new Uint8Array(buf), blockBytes: BB, accBound };
+}
+
+/** FIXB table (assembly/dwconv/rqfast_simd.ts): per 4 channels q[4] i32, 2^-e[4] f32, e[4] i32; padded to 8. */
+export function fixbTable(reals: ArrayLike<number>): Uint8Array {
+  const np = Math.ceil(Math.max(reals.length, 1) / 8) * 8;
+  const buf = new ArrayBuffer((np / 4) * 48);
+  const i32 = new Int32Array(buf), f32 = new Float32Array(buf);
+  for (let c = 0; c < np; c++) {
+    const { multiplier, shift } = quantizeMultiplier(c < reals.length ? reals[c] : 0);
+    const e = -shift;
+    const b = (c >> 2) * 12 + (c & 3);
+    i32[b] = multiplier;
+    f32[b + 4] = 2 ** -e;
+    i32[b + 8] = e;
+  }
+  return new Uint8Array(buf);
 }
 
 export function prepareQDwConv2d(p: QDwConvParams, target: KernelTarget): PreparedKernel {
@@ -158,9 +178,12 @@ export function prepareQDwConv2d(p: QDwConvParams, target: KernelTarget): Prepar
 
   const v = variantFor(DWCONV_VARIANTS, target);
   const fname = `${qprefix(dtype)}_dwconv_${dwKernelTag(g)}__${v.suffix}`;
-  const packed = packDwWeights(v.layout, g.C, K, p.weights, zw, p.bias, zx);
+  const packed = packDwWeights(v.layout, g.C, K, p.weights, zw, p.bias, zx, dtype === 'int8' ? 128 : 255);
   const reals = requantScales(mode, xs, ws, ys);
-  const table = mode === 'float' ? floatTable(reals, 8) : fixedTable(reals, 8);
+  // fixed-point: the fast exact table (assembly/dwconv/rqfast_simd.ts) when |acc| < 2^22 and every multiplier < 1
+  const fast = mode === 'fixed-point' && packed.accBound < 2 ** 22 && Array.from(reals).every((r) => quantizeMultiplier(r).shift <= 0);
+  const table = mode === 'float' ? floatTable(reals, 8) : fast ? fixbTable(reals) : fixedTable(reals, 8);
+  const kmode = mode === 'float' ? 1 : fast ? 2 : 0;
 
   const cb = new ConstantsBuilder();
   const header = new Int32Array(24);
@@ -170,7 +193,7 @@ export function prepareQDwConv2d(p: QDwConvParams, target: KernelTarget): Prepar
   const wOff = cb.add(packed.bytes);
   const rOff = cb.add(table);
   header.set([g.H, g.W, g.C, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PT, g.PL, zy, qmin, qmax,
-    mode === 'float' ? 1 : 0, wOff - hOff, rOff - hOff, zOff - hOff, packed.blockBytes]);
+    kmode, wOff - hOff, rOff - hOff, zOff - hOff, packed.blockBytes]);
   const constants = cb.build();
 
   const ptrBytes = Math.ceil(((K + 1) * 4) / 64) * 64;

@@ -69,10 +69,11 @@ function randomDw(r: () => number, i: number): QDwConvParams | undefined {
     pads: [randInt(r, 0, KH), randInt(r, 0, KW), randInt(r, 0, KH), randInt(r, 0, KW)],
     weights,
     weightZero: uw ? Array.from({ length: C }, () => randInt(r, 0, 255)) : r() < 0.2 ? Array.from({ length: C }, () => randInt(r, -128, 127)) : 0,
-    bias: r() < 0.8 ? Int32Array.from({ length: C }, () => randInt(r, -20000, 20000)) : undefined,
+    // large biases (|acc| >= 2^22) and multipliers >= 1 take the general fixed-point table instead of the fast one
+    bias: r() < 0.8 ? Int32Array.from({ length: C }, () => (i % 7 === 3 ? randInt(r, -(2 ** 26), 2 ** 26) : randInt(r, -20000, 20000))) : undefined,
     xScale: Math.fround(0.005 + r() * 0.05), xZero: zeroOf(r, dtype),
     wScale: perCh ? Array.from({ length: C }, () => Math.fround(10 ** (-4 + 2.5 * r()))) : Math.fround(0.002 + r() * 0.02),
-    yScale: Math.fround(0.01 + r() * 0.2), yZero: zeroOf(r, dtype),
+    yScale: i % 11 === 5 ? Math.fround(1e-6 + r() * 1e-5) : Math.fround(0.01 + r() * 0.2), yZero: zeroOf(r, dtype),
     requantization: r() < 0.5 ? 'float' : 'fixed-point',
     clamp: r() < 0.3 ? { min: 0, max: r() < 0.5 ? 6 : undefined } : undefined,
   };
@@ -128,6 +129,28 @@ for (const env of envs) {
         }
       }
     }
+  });
+  test(`depthwise conv: fast and general fixed-point tables give the oracle's bits (${env.path})`, () => {
+    const r = rng(34);
+    const modeOf = (k: { constants: Uint8Array }) => new Int32Array(k.constants.buffer, k.constants.byteOffset, 24)[16];
+    const seen = new Set<number>();
+    for (const [bias, yScale] of [[1000, 0.05], [2 ** 25, 0.05], [1000, 1e-6], [-(2 ** 23), 0.3]] as const) {
+      for (const dtype of ['int8', 'uint8'] as const) {
+        const C = 27;
+        const p: QDwConvParams = {
+          dtype, shape: [1, 6, 6, C], kernel: [3, 3], pads: [1, 1, 1, 1], weights: new Int8Array(randBytes(r, C * 9).buffer),
+          bias: Int32Array.from({ length: C }, (_, c) => (c % 2 ? bias : -bias) + randInt(r, -99, 99)),
+          xScale: 0.02, xZero: dtype === 'int8' ? -3 : 131, wScale: Array.from({ length: C }, () => Math.fround(0.0005 + r() * 0.01)),
+          yScale, yZero: dtype === 'int8' ? 5 : 120,
+        };
+        const x = randBytes(r, 6 * 6 * C);
+        const k = prepareQDwConv2d(p, env);
+        seen.add(modeOf(k));
+        const [y] = runPrepared(env.wasm, k, [x], [36 * C]);
+        assert.is(firstDiff(y, refDwConv(ref, p, x)), '', `${k.variant} bias ${bias} yScale ${yScale}`);
+      }
+    }
+    assert.ok(seen.has(0) && seen.has(2), `requantization tables used: ${[...seen]}`);
   });
 }
 

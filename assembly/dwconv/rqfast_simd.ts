@@ -1,0 +1,34 @@
+// Fast exact gemmlowp requantization for depthwise convolution (simd128 and relaxed builds), used when the host
+// proves at pack time that every accumulator satisfies |acc| < 2^22 and every channel's multiplier is < 1 (no left
+// shift): then
+//   SaturatingRoundingDoublingHighMul(acc, q) = high32(2acc * q + 2^31)             (one i64 extmul pair)
+//   RoundingDivideByPOT(s, e)                  = sign(t) * floor(|t| + 1/2), t = f32(s) * 2^-e
+// and every float step is exact: |s| < 2^22, so t and |t| + 1/2 fit the 24-bit significand. This replaces the second
+// 64-bit high multiply of the general path (assembly/requant/core_simd.ts) and gives the same bits (tests check it
+// against the oracle). Table "FIXB": per 4 channels 48 bytes: q[4] (i32), 2^-e[4] (f32), e[4] (i32; scalar tail).
+import { MAGIC_F } from '../requant/core';
+import { rq_srdhm, rq_rdbpot } from '../requant/core';
+
+export const FIXB_BLOCK: i32 = 48;
+
+@inline export function rqv_fixb_out(acc: v128, blk: usize, vmz: v128, vmin: v128, vmax: v128): v128 {
+  const x2 = i32x4.add(acc, acc);
+  const q = v128.load(blk);
+  const r31 = i64x2.splat(0x80000000);
+  const lo = i64x2.add(i64x2.extmul_low_i32x4_s(x2, q), r31);
+  const hi = i64x2.add(i64x2.extmul_high_i32x4_s(x2, q), r31);
+  const s = i8x16.shuffle(lo, hi, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+  const t = f32x4.mul(f32x4.convert_i32x4_s(s), v128.load(blk, 16));
+  const sign = v128.and(t, i32x4.splat(0x80000000));
+  const f = v128.or(f32x4.floor(f32x4.add(f32x4.abs(t), f32x4.splat(0.5))), sign);
+  // integral f, |f| < 2^22: + magic and subtract (magic - zp) gives f + zp as int32
+  const r = i32x4.sub(f32x4.add(f, f32x4.splat(MAGIC_F)), vmz);
+  return i32x4.min_s(i32x4.max_s(r, vmin), vmax);
+}
+
+/** Scalar form for channel tails (the gemmlowp definition itself, with the left shift 0). */
+@inline export function rq_fixb_out(acc: i32, table: usize, ch: i32, zp: i32, qmin: i32, qmax: i32): i32 {
+  const p = table + <usize>((ch >> 2) * FIXB_BLOCK + ((ch & 3) << 2));
+  const v = rq_rdbpot(rq_srdhm(acc, load<i32>(p)), load<i32>(p, 32)) + zp;
+  return v < qmin ? qmin : v > qmax ? qmax : v;
+}
