@@ -207,6 +207,7 @@ export function prepareQDwConv2d(p: QDwConvParams, target: KernelTarget): Prepar
     constantsAlign: 16,
     scratchBytes: ptrBytes + expandBytes,
     workItems: items,
+    cost: g.N * g.OH * g.OW * g.C * K,
     run(wasm: WasmKernels, io: KernelIO, begin?: number, end?: number) {
       const [b, e] = range(items, begin, end);
       if (b >= e) return;

@@ -135,6 +135,7 @@ function prepareBinary(op: 'add' | 'mul', p: QBinaryParams, target: KernelTarget
     constants: new Uint8Array(prm),
     scratchBytes: 0,
     workItems: items,
+    cost: plan.total,
     run(wasm: WasmKernels, io: KernelIO, begin?: number, end?: number) {
       const [b, e] = range(items, begin, end);
       if (b >= e) return;
@@ -224,6 +225,7 @@ export function prepareQLut(kind: LutKind, p: QLutParams, target: KernelTarget):
     constants: table,
     scratchBytes: 0,
     workItems: items,
+    cost: n,
     run(wasm: WasmKernels, io: KernelIO, begin?: number, end?: number) {
       const [b, e] = range(items, begin, end);
       if (b >= e) return;
@@ -281,6 +283,7 @@ export function prepareQConcat(p: QConcatParams, target: KernelTarget): Prepared
     constants: cb.build(),
     scratchBytes: 0,
     workItems: outer,
+    cost: outer * ystride,
     run(wasm: WasmKernels, io: KernelIO, begin?: number, end?: number) {
       const [b, e] = range(outer, begin, end);
       if (b >= e) return;
@@ -347,6 +350,7 @@ function prepareQ(dir: 'quantize' | 'dequantize', p: QuantizeParams, target: Ker
     constants: cb.build(),
     scratchBytes: 0,
     workItems: rows,
+    cost: total,
     run(wasm: WasmKernels, io: KernelIO, begin?: number, end?: number) {
       const [b, e] = range(rows, begin, end);
       if (b >= e) return;
@@ -428,6 +432,7 @@ export function prepareQResizeNearest(p: QResizeNearestParams, target: KernelTar
     constants: cb.build(),
     scratchBytes: 0,
     workItems: items,
+    cost: N * OH * OW * C,
     run(wasm: WasmKernels, io: KernelIO, begin?: number, end?: number) {
       const [b, e] = range(items, begin, end);
       if (b >= e) return;

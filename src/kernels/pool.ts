@@ -120,6 +120,7 @@ export function prepareQMaxPool(p: QPoolParams, target: KernelTarget): PreparedK
     constants: new Uint8Array(16),
     scratchBytes: 0,
     workItems: items,
+    cost: g.N * g.OH * g.OW * g.C * g.KH * g.KW,
     run(wasm: WasmKernels, io: KernelIO, begin?: number, end?: number) {
       const [b, e] = range(items, begin, end);
       if (b >= e) return;
@@ -153,6 +154,7 @@ export function prepareQAvgPool(p: QAvgPoolParams, target: KernelTarget): Prepar
     constants,
     scratchBytes: 0,
     workItems: items,
+    cost: g.N * g.OH * g.OW * g.C * g.KH * g.KW,
     run(wasm: WasmKernels, io: KernelIO, begin?: number, end?: number) {
       const [b, e] = range(items, begin, end);
       if (b >= e) return;
@@ -188,6 +190,7 @@ export function prepareQGlobalAvgPool(p: QGlobalAvgPoolParams, target: KernelTar
     constants: new Uint8Array(16),
     scratchBytes: 0,
     workItems: items,
+    cost: N * HW * C,
     run(wasm: WasmKernels, io: KernelIO, begin?: number, end?: number) {
       const [b, e] = range(items, begin, end);
       const f = wasm.exports[fname];
