@@ -1,3 +1,248 @@
-// QDQ folding (filled in below).
+// QDQ folding: DequantizeLinear -> op -> QuantizeLinear patterns become integer operators, as onnxruntime's QDQ
+// transformers do, so the INT8 kernels run them with a fused epilogue:
+//   DQ(x), DQ(w const)[, bias] -> Conv [+ fused Relu/Clip] -> Q      => QLinearConv (bias as int32, clamp fused)
+//   DQ(a), DQ(b const) -> MatMul -> Q                                 => QLinearMatMul
+//   DQ(a), DQ(w const)[, bias] -> Gemm (transB, alpha = beta = 1) -> Q => QLinearConv 1x1 on [M, K, 1, 1]... (as MatMul + bias)
+//   DQ(a), DQ(b) -> Add | Mul -> Q                                    => com.microsoft QLinearAdd | QLinearMul
+//   DQ -> GlobalAveragePool | AveragePool -> Q                         => QLinearGlobalAveragePool | QLinearAveragePool
+//   DQ -> MaxPool / Reshape / Flatten / Squeeze / Unsqueeze / Transpose / Identity -> Q (same scale and zero point)
+//                                                                      => the op on the integers
+//   DQ... -> Concat -> Q                                               => QLinearConcat
+//   DQ -> Sigmoid | HardSigmoid | HardSwish | LeakyRelu | Tanh | Relu | Clip -> Q => a 256-entry lookup table
+// PyTorch-exporter noise (Constant, Cast, ConstantOfShape, Shape chains) is folded before this pass. Dequantize
+// nodes left with constant inputs (unfused weights) are then evaluated into float constants.
+import type { Node } from './ir.js';
+import { attrInt, attrFloat } from './ir.js';
+import { toNumbers, makeTensor, sizeOf, type HostTensor } from './tensor.js';
 import type { TypedGraph } from './infer.js';
-export function foldQDQ(_tg: TypedGraph): void {}
+import { opsetFor } from './infer.js';
+import { consumers, deadNodes } from './passes.js';
+import { clipBounds } from '../ops/elementwise.js';
+import { findOp } from '../ops/index.js';
+import type { ValueState } from '../ops/types.js';
+
+interface QParams { scale: string; zp: string; s: number[]; z: number[]; dtype: string }
+
+let uniq = 0;
+
+export function foldQDQ(tg: TypedGraph): void {
+  const producer = new Map<string, Node>();
+  for (const n of tg.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
+  const cons = consumers(tg);
+  const val = (n: string) => tg.values.get(n);
+  const isQ8 = (t?: string) => t === 'int8' || t === 'uint8';
+  const constParams = (n: Node): QParams | null => {
+    const s = val(n.inputs[1]), z = n.inputs[2] ? val(n.inputs[2]) : undefined;
+    if (!s?.const || (z && !z.const) || attrInt(n, 'block_size', 0)) return null;
+    return { scale: n.inputs[1], zp: n.inputs[2] ?? '', s: Array.from(toNumbers(s.const)), z: z ? Array.from(toNumbers(z.const!)) : [0], dtype: z?.dtype ?? 'uint8' };
+  };
+  /** The DQ node producing `v` (runtime or const integer input). */
+  const dqOf = (v: string): (QParams & { node: Node; x: string }) | null => {
+    const p = producer.get(v);
+    if (!p || p.op !== 'DequantizeLinear' || p.domain !== '') return null;
+    const x = val(p.inputs[0]);
+    if (!x || !isQ8(x.dtype)) return null;
+    const q = constParams(p);
+    return q ? { ...q, dtype: x.dtype, node: p, x: p.inputs[0] } : null;
+  };
+  /** The sole Q consumer of `v` with scalar params (v must not be a graph output). */
+  const qAfter = (v: string): (QParams & { node: Node; y: string }) | null => {
+    if (tg.outputs.includes(v)) return null;
+    const c = cons.get(v);
+    if (!c || c.length !== 1 || c[0].op !== 'QuantizeLinear' || c[0].domain !== '') return null;
+    const q = constParams(c[0]);
+    if (!q || q.s.length !== 1 || q.z.length !== 1) return null;
+    const y = val(c[0].outputs[0]);
+    if (!y || !isQ8(y.dtype)) return null;
+    return { ...q, dtype: y.dtype, node: c[0], y: c[0].outputs[0] };
+  };
+  const scalar = (q: QParams) => q.s.length === 1 && q.z.length === 1;
+  const addConst = (base: string, t: HostTensor): string => {
+    let name = `${base}__q${uniq++}`;
+    while (tg.values.has(name)) name = `${base}__q${uniq++}`;
+    tg.values.set(name, { name, dtype: t.dtype, dims: t.dims.slice(), const: t });
+    return name;
+  };
+  const removed = new Set<Node>();
+  const replace = new Map<Node, Node[]>();
+  const finish = (n: Node, q: Node, repl: Node[]) => {
+    removed.add(q);
+    tg.values.delete(n.outputs[0]);
+    replace.set(n, repl);
+  };
+  const opset = opsetFor(tg.opsets, '');
+
+  for (const n of tg.nodes) {
+    if (n.domain !== '' || removed.has(n) || replace.has(n)) continue;
+    const out = n.outputs[0];
+    if (!out) continue;
+    switch (n.op) {
+      case 'Conv': {
+        const x = dqOf(n.inputs[0]), w = dqOf(n.inputs[1]), q = qAfter(out);
+        if (!x || !w || !q || !scalar(x) || !val(w.x)?.const) break;
+        if (w.s.length > 1 && w.s.length !== val(w.x)!.dims[0]) break;
+        const bias = biasInt32(tg, n.inputs[2], x.s[0], w.s, val(w.x)!.dims[0], dqOf);
+        if (bias === null) break;
+        const ins = [x.x, x.scale, x.zp || addConst('x_zp', zpTensor(x)), w.x, w.scale, w.zp || addConst('w_zp', zpTensor(w)), q.scale, q.zp || addConst('y_zp', zpTensor(q))];
+        if (bias) ins.push(addConst(`${n.name}_bias`, bias));
+        finish(n, q.node, [{ name: n.name, op: 'QLinearConv', domain: '', inputs: ins, outputs: [q.y], attrs: { ...n.attrs } }]);
+        break;
+      }
+      case 'MatMul': {
+        const a = dqOf(n.inputs[0]), b = dqOf(n.inputs[1]), q = qAfter(out);
+        if (!a || !b || !q || !scalar(a) || (b.s.length > 1 && b.s.length !== val(b.x)!.dims[val(b.x)!.dims.length - 1])) break;
+        finish(n, q.node, [{ name: n.name, op: 'QLinearMatMul', domain: '', attrs: { ...n.attrs },
+          inputs: [a.x, a.scale, a.zp || addConst('a_zp', zpTensor(a)), b.x, b.scale, b.zp || addConst('b_zp', zpTensor(b)), q.scale, q.zp || addConst('y_zp', zpTensor(q))], outputs: [q.y] }]);
+        break;
+      }
+      case 'Gemm': {
+        // Gemm(A [M,K], W^T) + bias as QLinearConv 1x1 over [M, K, 1, 1]: reuse the conv lowering (weights [N, K, 1, 1]).
+        const a = dqOf(n.inputs[0]), w = dqOf(n.inputs[1]), q = qAfter(out);
+        if (!a || !w || !q || !scalar(a) || !val(w.x)?.const || attrInt(n, 'transA', 0) || attrFloat(n, 'alpha', 1) !== 1 || attrFloat(n, 'beta', 1) !== 1) break;
+        const wt = val(w.x)!.const!;
+        const tB = attrInt(n, 'transB', 0) === 1;
+        const [K, N] = tB ? [wt.dims[1], wt.dims[0]] : wt.dims;
+        if (w.s.length > 1 && w.s.length !== N) break;
+        const aV = val(a.x)!;
+        if (aV.dims.length !== 2) break;
+        const bias = biasInt32(tg, n.inputs[2], a.s[0], w.s, N, dqOf);
+        if (bias === null) break;
+        const w4 = makeTensor(wt.dtype, [N, K, 1, 1]);
+        const src = wt.data as Int8Array, dst = w4.data as Int8Array;
+        for (let i = 0; i < N; i++) for (let k = 0; k < K; k++) dst[i * K + k] = tB ? src[i * K + k] : src[k * N + i];
+        const M = aV.dims[0];
+        const x4 = `${a.x}__as4d${uniq++}`, y4 = `${q.y}__4d${uniq++}`;
+        tg.values.set(x4, { name: x4, dtype: aV.dtype, dims: [M, K, 1, 1], layout: 'logical' });
+        tg.values.set(y4, { name: y4, dtype: q.dtype as any, dims: [M, N, 1, 1], layout: 'logical' });
+        const ins = [x4, a.scale, a.zp || addConst('a_zp', zpTensor(a)), addConst(`${w.x}_4d`, w4), w.scale, w.zp || addConst('w_zp', zpTensor(w)), q.scale, q.zp || addConst('y_zp', zpTensor(q))];
+        if (bias) ins.push(addConst(`${n.name}_bias`, bias));
+        const shape4 = addConst('shape4', { dtype: 'int64', dims: [4], data: BigInt64Array.from([M, K, 1, 1].map(BigInt)) });
+        const shape2 = addConst('shape2', { dtype: 'int64', dims: [2], data: BigInt64Array.from([M, N].map(BigInt)) });
+        finish(n, q.node, [
+          { name: `${n.name}_to4d`, op: 'Reshape', domain: '', inputs: [a.x, shape4], outputs: [x4], attrs: {} },
+          { name: n.name, op: 'QLinearConv', domain: '', inputs: ins, outputs: [y4], attrs: { _min: n.attrs._min ?? -Infinity, _max: n.attrs._max ?? Infinity } as any },
+          { name: `${n.name}_to2d`, op: 'Reshape', domain: '', inputs: [y4, shape2], outputs: [q.y], attrs: {} },
+        ]);
+        break;
+      }
+      case 'Add':
+      case 'Mul': {
+        const a = dqOf(n.inputs[0]), b = dqOf(n.inputs[1]), q = qAfter(out);
+        if (!a || !b || !q || !scalar(a) || !scalar(b) || a.dtype !== q.dtype || b.dtype !== q.dtype) break;
+        finish(n, q.node, [{ name: n.name, op: n.op === 'Add' ? 'QLinearAdd' : 'QLinearMul', domain: 'com.microsoft', attrs: {},
+          inputs: [a.x, a.scale, a.zp || addConst('a_zp', zpTensor(a)), b.x, b.scale, b.zp || addConst('b_zp', zpTensor(b)), q.scale, q.zp || addConst('y_zp', zpTensor(q))], outputs: [q.y] }]);
+        break;
+      }
+      case 'GlobalAveragePool':
+      case 'AveragePool': {
+        const x = dqOf(n.inputs[0]), q = qAfter(out);
+        if (!x || !q || !scalar(x) || x.dtype !== q.dtype || val(x.x)!.dims.length !== 4) break;
+        finish(n, q.node, [{ name: n.name, op: n.op === 'AveragePool' ? 'QLinearAveragePool' : 'QLinearGlobalAveragePool', domain: 'com.microsoft',
+          attrs: { ...n.attrs }, inputs: [x.x, x.scale, x.zp || addConst('x_zp', zpTensor(x)), q.scale, q.zp || addConst('y_zp', zpTensor(q))], outputs: [q.y] }]);
+        break;
+      }
+      case 'MaxPool': case 'Reshape': case 'Flatten': case 'Squeeze': case 'Unsqueeze': case 'Transpose': case 'Identity': {
+        const x = dqOf(n.inputs[0]), q = qAfter(out);
+        if (!x || !q || !scalar(x) || x.dtype !== q.dtype || x.s[0] !== q.s[0] || x.z[0] !== q.z[0]) break;
+        if (n.outputs.filter((o) => o).length !== 1) break;
+        finish(n, q.node, [{ ...n, inputs: [x.x, ...n.inputs.slice(1)], outputs: [q.y] }]);
+        break;
+      }
+      case 'Concat': {
+        const q = qAfter(out);
+        const xs = n.inputs.map((i) => dqOf(i));
+        if (!q || xs.some((x) => !x || !scalar(x) || x.dtype !== q.dtype)) break;
+        const ins = [q.scale, q.zp || addConst('y_zp', zpTensor(q))];
+        for (const x of xs) ins.push(x!.x, x!.scale, x!.zp || addConst('x_zp', zpTensor(x!)));
+        finish(n, q.node, [{ name: n.name, op: 'QLinearConcat', domain: 'com.microsoft', attrs: { axis: attrInt(n, 'axis', 0) }, inputs: ins, outputs: [q.y] }]);
+        break;
+      }
+      case 'Sigmoid': case 'HardSigmoid': case 'HardSwish': case 'LeakyRelu': case 'Tanh': case 'Relu': case 'Clip': {
+        const x = dqOf(n.inputs[0]), q = qAfter(out);
+        if (!x || !q || !scalar(x)) break;
+        const attrs: Node['attrs'] = { kind: n.op };
+        if (n.op === 'LeakyRelu') attrs.alpha = attrFloat(n, 'alpha', 0.01);
+        if (n.op === 'HardSigmoid') { attrs.alpha = attrFloat(n, 'alpha', 0.2); attrs.beta = attrFloat(n, 'beta', 0.5); }
+        if (n.op === 'Clip') {
+          const b = clipBounds(n, opset, n.inputs.map((i) => (i ? val(i)?.const : undefined)));
+          if (!b) break;
+          attrs.min = b.min; attrs.max = b.max;
+        }
+        finish(n, q.node, [{ name: n.name, op: '_QLut', domain: '', attrs,
+          inputs: [x.x, x.scale, x.zp || addConst('x_zp', zpTensor(x)), q.scale, q.zp || addConst('y_zp', zpTensor(q))], outputs: [q.y] }]);
+        break;
+      }
+    }
+  }
+  const out: Node[] = [];
+  for (const n of tg.nodes) {
+    if (removed.has(n)) continue;
+    const r = replace.get(n);
+    if (r) {
+      for (const m of r) {
+        m.attrs._requant = n.attrs._requant;
+        for (const o of m.outputs) if (o && !tg.values.has(o)) tg.values.set(o, { name: o, dtype: 'uint8', dims: [], layout: 'logical' });
+        out.push(m);
+      }
+    } else out.push(n);
+  }
+  tg.nodes = out;
+  deadNodes(tg);
+  // outputs of replaced nodes keep their Q output's type/shape (already in values); fold constant DQs (weights left in float)
+  const kept: Node[] = [];
+  for (const n of tg.nodes) {
+    const ins = n.inputs.map((i) => (i ? tg.values.get(i) : undefined));
+    if (n.op === 'DequantizeLinear' && n.domain === '' && ins.every((v) => !v || v.const)) {
+      const op = findOp('', 'DequantizeLinear')!;
+      const [t] = op.eval!(n, ins.map((v) => v?.const), opset);
+      tg.values.set(n.outputs[0], { name: n.outputs[0], dtype: t.dtype, dims: t.dims, const: t });
+      continue;
+    }
+    kept.push(n);
+  }
+  tg.nodes = kept;
+}
+
+function zpTensor(q: QParams): HostTensor {
+  const t = makeTensor(q.dtype === 'int8' ? 'int8' : 'uint8', q.z.length > 1 ? [q.z.length] : []);
+  q.z.forEach((v, i) => ((t.data as Int8Array)[i] = v));
+  return t;
+}
+
+/**
+ * Bias for an integer conv/gemm: DQ(int32 const) is used as is (its scale must be sx*sw), a float constant is
+ * quantized with sx*sw[n] (round half to even). Returns undefined when there is no bias, null when it cannot fold.
+ */
+function biasInt32(tg: TypedGraph, name: string | undefined, sx: number, sw: number[], n: number,
+  dqOf: (v: string) => (QParams & { node: Node; x: string }) | null): HostTensor | undefined | null {
+  if (!name) return undefined;
+  const v = tg.values.get(name);
+  const out = makeTensor('int32', [n]);
+  const d = out.data as Int32Array;
+  if (v?.const && v.dtype === 'float32') {
+    const b = toNumbers(v.const);
+    if (b.length !== n) return null;
+    for (let i = 0; i < n; i++) d[i] = Math.round(b[i] / (sx * (sw.length > 1 ? sw[i] : sw[0])));
+    return out;
+  }
+  const p = tg.nodes.find((m) => m.outputs[0] === name);
+  if (!p || p.op !== 'DequantizeLinear') return null;
+  const x = tg.values.get(p.inputs[0]);
+  if (!x?.const || x.dtype !== 'int32' || sizeOf(x.dims) !== n) return null;
+  const z = p.inputs[2] ? tg.values.get(p.inputs[2])?.const : undefined;
+  if (z && toNumbers(z).some((q) => q !== 0)) return null;
+  const bs = tg.values.get(p.inputs[1])?.const;
+  if (!bs) return null;
+  // accept the bias scale when it is sx*sw (to float32 rounding); otherwise requantize the bias values
+  const bsv = toNumbers(bs);
+  const xv = toNumbers(x.const);
+  for (let i = 0; i < n; i++) {
+    const want = Math.fround(sx * (sw.length > 1 ? sw[i] : sw[0]));
+    const have = bsv.length > 1 ? bsv[i] : bsv[0];
+    d[i] = Math.abs(have - want) <= 1e-6 * want ? xv[i] : Math.round((xv[i] * have) / want);
+  }
+  void dqOf;
+  return out;
+}
+
+export type { ValueState };

@@ -6,6 +6,7 @@ import { attrInt, attrInts } from '../graph/ir.js';
 import { makeTensor, toNumbers, fromNumbers, sizeOf, type HostTensor } from '../graph/tensor.js';
 import { windowGeometry, type Geometry } from './conv.js';
 import { inputAt, need, type OpDef, type InferCtx } from './types.js';
+import { lowerQMaxPool } from './quant.js';
 
 function poolGeom(node: Node, dims: number[]): Geometry {
   const ks = attrInts(node, 'kernel_shape');
@@ -89,6 +90,7 @@ function poolOp(op: string, kind: 'max' | 'avg'): OpDef {
     layout: clIf4,
     eval: (node, [x]) => [poolND(node, x!, kind, false)],
     evalCL: (node, [x]) => [poolND(node, x!, kind, true)],
+    lower: kind === 'max' ? (lc) => (attrInt(lc.node, 'ceil_mode', 0) === 0 || true ? lowerQMaxPool(lc) : null) : undefined,
   };
 }
 

@@ -48,8 +48,10 @@ function cloneGraph(g: Graph): Graph {
   return { ...g, nodes: g.nodes.map((n) => ({ ...n, inputs: n.inputs.slice(), outputs: n.outputs.slice(), attrs: { ...n.attrs } })) };
 }
 
-export function optimize(g: Graph, inputDims: Map<string, number[]>, inputValues?: Map<string, HostTensor>): TypedGraph {
-  const tg = typeGraph(cloneGraph(g), inputDims, inputValues);
+export function optimize(g: Graph, inputDims: Map<string, number[]>, inputValues?: Map<string, HostTensor>, requant: 'fixed-point' | 'float' = 'fixed-point'): TypedGraph {
+  const cg = cloneGraph(g);
+  for (const n of cg.nodes) n.attrs._requant = requant;
+  const tg = typeGraph(cg, inputDims, inputValues);
   deadNodes(tg);
   foldBatchNorm(tg);
   fuseActivations(tg);
@@ -99,7 +101,7 @@ function hostKernel(node: Node, op: OpDef, opset: number, ins: (ValueState | und
 }
 
 export function compile(g: Graph, inputDims: Map<string, number[]>, env: KernelEnv, wasm: WasmKernels, opts: CompileOptions = {}): CompiledPlan {
-  const tg = optimize(g, inputDims, opts.inputValues);
+  const tg = optimize(g, inputDims, opts.inputValues, env.requant);
   const values = tg.values;
   const steps: Step[] = [];
   const alias = new Map<string, string>(); // value -> value whose buffer it shares
