@@ -1,0 +1,31 @@
+// Child process of bench/models.ts: cold start (runtime import -> session -> first result) and peak RSS growth for
+// one engine and one model, in a fresh process. Prints one JSON line.
+//   node --import tsx bench/cold.ts <engine-id> <model-files-json> [runs]
+// The clock starts before the runtime's module is imported (tsx itself is loaded before, as in any app).
+const t0 = performance.now();
+const rss0 = process.memoryUsage().rss;
+const [engineId, modelJson, runsArg] = process.argv.slice(2);
+const { engines } = await import('./engines.js');
+if (engineId === 'baseline') {
+  // the same child doing nothing: its RSS growth (module loader, input buffer) is subtracted from the others
+  const x = new Float32Array(JSON.parse(modelJson).inputDims.reduce((a: number, b: number) => a * b, 1));
+  console.log(JSON.stringify({ ok: true, createMs: 0, firstResultMs: performance.now() - t0 + x.length * 0, peakRssGrowthBytes: process.resourceUsage().maxRSS * 1024 - rss0 }));
+  process.exit(0);
+}
+const engine = engines([engineId.replace(/^octet-int8-/, '')]).find((e) => e.id === engineId);
+if (!engine) throw new Error(`unknown engine ${engineId}`);
+const model = JSON.parse(modelJson);
+const x = new Float32Array(model.inputDims.reduce((a: number, b: number) => a * b, 1)).map((_, i) => Math.sin(i * 0.37));
+try {
+  const runner = await engine.create(model);
+  const tCreate = performance.now();
+  await runner.run(x);
+  const tFirst = performance.now();
+  for (let i = 0; i < Number(runsArg ?? 3); i++) await runner.run(x);
+  const maxRss = process.resourceUsage().maxRSS * 1024;
+  console.log(JSON.stringify({ ok: true, createMs: tCreate - t0, firstResultMs: tFirst - t0, peakRssGrowthBytes: maxRss - rss0 }));
+  await runner.release();
+} catch (e) {
+  console.log(JSON.stringify({ ok: false, error: String((e as Error).message ?? e).split('\n')[0].slice(0, 200) }));
+}
+process.exit(0);
