@@ -1,7 +1,7 @@
 // GEMM epilogues shared by the qs8 GEMM/conv kernels (scalar and v128 forms), and the kernel calling convention.
 //
 // Every qs8 GEMM kernel has the signature
-//   (rows, n, k, a, a_stride, a_unsigned, w, c, c_stride, kind, table, table2, zp, qmin, qmax)
+//   (rows, n, k, a, a_stride, a_unsigned, w, c, c_stride, kind, table, table2, zp, qmin, qmax, scratch)
 // rows x n outputs from A rows a + m*a_stride (k bytes each, int8, or uint8 when a_unsigned != 0) and the packed
 // weights w (layout in each kernel file; all start with a 16-byte header then one block per NR columns, each
 // block starting with NR int32 initial accumulators = bias[n] - za*colsum[n]). Output row m at c + m*c_stride
@@ -11,6 +11,7 @@
 //   EPI_I32   (2): int32 output (ConvInteger / MatMulInteger), no table
 //   EPI_F32   (3): float32 output = f32(acc) * table[n] + table2[n] (dynamic quantization: table = sa*sw[n])
 // zp/qmin/qmax: output zero point and clamp (kinds 0 and 1). Tables are padded to a multiple of 8 channels.
+// scratch: 16-byte aligned work memory of 16 * ceil(k/2) bytes (widened A rows; only dot16 uses it).
 import { rq_fixed_out, rq_float_out, rq_float_scale, FIXED_BLOCK, MAGIC_I } from '../requant/core';
 
 export const EPI_FIXED: i32 = 0;

@@ -40,7 +40,7 @@ const WCHUNK: i32 = 262144;
 
 export function qs8_gemm_4x8c4__relaxed_rdot(
   rows: i32, n: i32, k: i32, a: usize, a_stride: i32, a_unsigned: i32, w: usize,
-  c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32,
+  c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32, scratch: usize,
 ): void {
   const kq = (k + 3) >> 2;
   const bstride = 32 + kq * 64;

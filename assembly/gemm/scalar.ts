@@ -7,7 +7,7 @@ import { epi_scalar } from './epilogue';
 
 export function qs8_gemm_1x8c2__scalar(
   rows: i32, n: i32, k: i32, a: usize, a_stride: i32, a_unsigned: i32, w: usize,
-  c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32,
+  c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32, scratch: usize,
 ): void {
   const kp = (k + 1) >> 1;
   const bstride = <usize>(32 + kp * 32);

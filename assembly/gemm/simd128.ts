@@ -18,23 +18,54 @@ import { epi_store8 } from './epilogue_simd';
 // Column-chunk size for cache blocking: about 256 KiB of packed weights stay hot while all rows stream by.
 const WCHUNK: i32 = 262144;
 
-@inline function pair_i32<T>(p: usize, has2: bool): i32 {
-  const x0 = <i32>load<T>(p) & 0xffff;
-  const x1 = has2 ? <i32>load<T>(p, 1) : 0;
-  return x0 | (x1 << 16);
-}
 
+
+// Widens rows a0..a3 (k bytes each) to int16 into scratch (4 rows of kp*2 int16, odd k padded with 0), so that
+// the inner loop broadcasts a k-pair with a single v128.load32_splat (a load, not a shuffle) as MLAS does.
+@inline function widen4<T>(a0: usize, a1: usize, a2: usize, a3: usize, k: i32, kp2: usize, s: usize): void {
+  const k8 = k & ~7;
+  let kk = 0;
+  for (; kk < k8; kk += 8) {
+    const o = <usize>kk << 1;
+    if (isSigned<T>()) {
+      v128.store(s + o, v128.load8x8_s(a0 + <usize>kk));
+      v128.store(s + kp2 + o, v128.load8x8_s(a1 + <usize>kk));
+      v128.store(s + 2 * kp2 + o, v128.load8x8_s(a2 + <usize>kk));
+      v128.store(s + 3 * kp2 + o, v128.load8x8_s(a3 + <usize>kk));
+    } else {
+      v128.store(s + o, v128.load8x8_u(a0 + <usize>kk));
+      v128.store(s + kp2 + o, v128.load8x8_u(a1 + <usize>kk));
+      v128.store(s + 2 * kp2 + o, v128.load8x8_u(a2 + <usize>kk));
+      v128.store(s + 3 * kp2 + o, v128.load8x8_u(a3 + <usize>kk));
+    }
+  }
+  for (; kk < k; kk++) {
+    const o = <usize>kk << 1;
+    store<i16>(s + o, <i16>load<T>(a0 + <usize>kk));
+    store<i16>(s + kp2 + o, <i16>load<T>(a1 + <usize>kk));
+    store<i16>(s + 2 * kp2 + o, <i16>load<T>(a2 + <usize>kk));
+    store<i16>(s + 3 * kp2 + o, <i16>load<T>(a3 + <usize>kk));
+  }
+  if (k & 1) {
+    const o = <usize>k << 1;
+    store<i16>(s + o, 0);
+    store<i16>(s + kp2 + o, 0);
+    store<i16>(s + 2 * kp2 + o, 0);
+    store<i16>(s + 3 * kp2 + o, 0);
+  }
+}
 
 @inline function dot16_impl<T>(
   rows: i32, n: i32, k: i32, a: usize, a_stride: i32, w: usize,
-  c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32,
+  c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32, scratch: usize,
 ): void {
   const kp = (k + 1) >> 1;
+  const kp2 = <usize>(kp << 2); // bytes of one widened row
   const bstride = 32 + kp * 32;
-  const k8 = k & ~7;
   const nblocks = (n + 7) >> 3;
   let chunk = WCHUNK / bstride;
   if (chunk < 1) chunk = 1;
+  const s0 = scratch, s1 = scratch + kp2, s2 = scratch + 2 * kp2, s3 = scratch + 3 * kp2;
   for (let cb = 0; cb < nblocks; cb += chunk) {
     const cbe = cb + chunk < nblocks ? cb + chunk : nblocks;
     for (let m = 0; m < rows; m += 4) {
@@ -46,53 +77,22 @@ const WCHUNK: i32 = 262144;
       const c1 = rows - m > 1 ? c0 + <usize>c_stride : c0;
       const c2 = rows - m > 2 ? c1 + <usize>c_stride : c1;
       const c3 = rows - m > 3 ? c2 + <usize>c_stride : c2;
+      widen4<T>(a0, a1, a2, a3, k, kp2, scratch);
       for (let nb = cb; nb < cbe; nb++) {
         let wp = w + 16 + <usize>(nb * bstride);
         let acc00 = v128.load(wp), acc01 = v128.load(wp, 16);
         let acc10 = acc00, acc11 = acc01, acc20 = acc00, acc21 = acc01, acc30 = acc00, acc31 = acc01;
         wp += 32;
-        let kk = 0;
-        for (; kk < k8; kk += 8) {
-          let x0: v128, x1: v128, x2: v128, x3: v128;
-          if (isSigned<T>()) {
-            x0 = v128.load8x8_s(a0 + <usize>kk); x1 = v128.load8x8_s(a1 + <usize>kk);
-            x2 = v128.load8x8_s(a2 + <usize>kk); x3 = v128.load8x8_s(a3 + <usize>kk);
-          } else {
-            x0 = v128.load8x8_u(a0 + <usize>kk); x1 = v128.load8x8_u(a1 + <usize>kk);
-            x2 = v128.load8x8_u(a2 + <usize>kk); x3 = v128.load8x8_u(a3 + <usize>kk);
-          }
-          let b0 = v128.load(wp), b1 = v128.load(wp, 16);
-          let t = v128.shuffle<i32>(x0, x0, 0, 0, 0, 0); acc00 = i32x4.add(acc00, i32x4.dot_i16x8_s(t, b0)); acc01 = i32x4.add(acc01, i32x4.dot_i16x8_s(t, b1));
-          t = v128.shuffle<i32>(x1, x1, 0, 0, 0, 0); acc10 = i32x4.add(acc10, i32x4.dot_i16x8_s(t, b0)); acc11 = i32x4.add(acc11, i32x4.dot_i16x8_s(t, b1));
-          t = v128.shuffle<i32>(x2, x2, 0, 0, 0, 0); acc20 = i32x4.add(acc20, i32x4.dot_i16x8_s(t, b0)); acc21 = i32x4.add(acc21, i32x4.dot_i16x8_s(t, b1));
-          t = v128.shuffle<i32>(x3, x3, 0, 0, 0, 0); acc30 = i32x4.add(acc30, i32x4.dot_i16x8_s(t, b0)); acc31 = i32x4.add(acc31, i32x4.dot_i16x8_s(t, b1));
-          b0 = v128.load(wp, 32); b1 = v128.load(wp, 48);
-          t = v128.shuffle<i32>(x0, x0, 1, 1, 1, 1); acc00 = i32x4.add(acc00, i32x4.dot_i16x8_s(t, b0)); acc01 = i32x4.add(acc01, i32x4.dot_i16x8_s(t, b1));
-          t = v128.shuffle<i32>(x1, x1, 1, 1, 1, 1); acc10 = i32x4.add(acc10, i32x4.dot_i16x8_s(t, b0)); acc11 = i32x4.add(acc11, i32x4.dot_i16x8_s(t, b1));
-          t = v128.shuffle<i32>(x2, x2, 1, 1, 1, 1); acc20 = i32x4.add(acc20, i32x4.dot_i16x8_s(t, b0)); acc21 = i32x4.add(acc21, i32x4.dot_i16x8_s(t, b1));
-          t = v128.shuffle<i32>(x3, x3, 1, 1, 1, 1); acc30 = i32x4.add(acc30, i32x4.dot_i16x8_s(t, b0)); acc31 = i32x4.add(acc31, i32x4.dot_i16x8_s(t, b1));
-          b0 = v128.load(wp, 64); b1 = v128.load(wp, 80);
-          t = v128.shuffle<i32>(x0, x0, 2, 2, 2, 2); acc00 = i32x4.add(acc00, i32x4.dot_i16x8_s(t, b0)); acc01 = i32x4.add(acc01, i32x4.dot_i16x8_s(t, b1));
-          t = v128.shuffle<i32>(x1, x1, 2, 2, 2, 2); acc10 = i32x4.add(acc10, i32x4.dot_i16x8_s(t, b0)); acc11 = i32x4.add(acc11, i32x4.dot_i16x8_s(t, b1));
-          t = v128.shuffle<i32>(x2, x2, 2, 2, 2, 2); acc20 = i32x4.add(acc20, i32x4.dot_i16x8_s(t, b0)); acc21 = i32x4.add(acc21, i32x4.dot_i16x8_s(t, b1));
-          t = v128.shuffle<i32>(x3, x3, 2, 2, 2, 2); acc30 = i32x4.add(acc30, i32x4.dot_i16x8_s(t, b0)); acc31 = i32x4.add(acc31, i32x4.dot_i16x8_s(t, b1));
-          b0 = v128.load(wp, 96); b1 = v128.load(wp, 112);
-          t = v128.shuffle<i32>(x0, x0, 3, 3, 3, 3); acc00 = i32x4.add(acc00, i32x4.dot_i16x8_s(t, b0)); acc01 = i32x4.add(acc01, i32x4.dot_i16x8_s(t, b1));
-          t = v128.shuffle<i32>(x1, x1, 3, 3, 3, 3); acc10 = i32x4.add(acc10, i32x4.dot_i16x8_s(t, b0)); acc11 = i32x4.add(acc11, i32x4.dot_i16x8_s(t, b1));
-          t = v128.shuffle<i32>(x2, x2, 3, 3, 3, 3); acc20 = i32x4.add(acc20, i32x4.dot_i16x8_s(t, b0)); acc21 = i32x4.add(acc21, i32x4.dot_i16x8_s(t, b1));
-          t = v128.shuffle<i32>(x3, x3, 3, 3, 3, 3); acc30 = i32x4.add(acc30, i32x4.dot_i16x8_s(t, b0)); acc31 = i32x4.add(acc31, i32x4.dot_i16x8_s(t, b1));
-          wp += 128;
-        }
-        for (; kk < k; kk += 2) {
-          const has2 = kk + 1 < k;
+        const end = <usize>(kp << 2);
+        for (let o: usize = 0; o < end; o += 4) {
           const b0 = v128.load(wp), b1 = v128.load(wp, 16);
-          let t = i32x4.splat(pair_i32<T>(a0 + <usize>kk, has2));
+          let t = v128.load32_splat(s0 + o);
           acc00 = i32x4.add(acc00, i32x4.dot_i16x8_s(t, b0)); acc01 = i32x4.add(acc01, i32x4.dot_i16x8_s(t, b1));
-          t = i32x4.splat(pair_i32<T>(a1 + <usize>kk, has2));
+          t = v128.load32_splat(s1 + o);
           acc10 = i32x4.add(acc10, i32x4.dot_i16x8_s(t, b0)); acc11 = i32x4.add(acc11, i32x4.dot_i16x8_s(t, b1));
-          t = i32x4.splat(pair_i32<T>(a2 + <usize>kk, has2));
+          t = v128.load32_splat(s2 + o);
           acc20 = i32x4.add(acc20, i32x4.dot_i16x8_s(t, b0)); acc21 = i32x4.add(acc21, i32x4.dot_i16x8_s(t, b1));
-          t = i32x4.splat(pair_i32<T>(a3 + <usize>kk, has2));
+          t = v128.load32_splat(s3 + o);
           acc30 = i32x4.add(acc30, i32x4.dot_i16x8_s(t, b0)); acc31 = i32x4.add(acc31, i32x4.dot_i16x8_s(t, b1));
           wp += 32;
         }
@@ -107,25 +107,25 @@ const WCHUNK: i32 = 262144;
   }
 }
 
-function dot16_s8(rows: i32, n: i32, k: i32, a: usize, a_stride: i32, w: usize, c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32): void {
-  dot16_impl<i8>(rows, n, k, a, a_stride, w, c, c_stride, kind, table, table2, zp, qmin, qmax);
+function dot16_s8(rows: i32, n: i32, k: i32, a: usize, a_stride: i32, w: usize, c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32, scratch: usize): void {
+  dot16_impl<i8>(rows, n, k, a, a_stride, w, c, c_stride, kind, table, table2, zp, qmin, qmax, scratch);
 }
-function dot16_u8(rows: i32, n: i32, k: i32, a: usize, a_stride: i32, w: usize, c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32): void {
-  dot16_impl<u8>(rows, n, k, a, a_stride, w, c, c_stride, kind, table, table2, zp, qmin, qmax);
+function dot16_u8(rows: i32, n: i32, k: i32, a: usize, a_stride: i32, w: usize, c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32, scratch: usize): void {
+  dot16_impl<u8>(rows, n, k, a, a_stride, w, c, c_stride, kind, table, table2, zp, qmin, qmax, scratch);
 }
 
 export function qs8_gemm_4x8c2__simd128_dot16(
   rows: i32, n: i32, k: i32, a: usize, a_stride: i32, a_unsigned: i32, w: usize,
-  c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32,
+  c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32, scratch: usize,
 ): void {
-  if (a_unsigned) dot16_u8(rows, n, k, a, a_stride, w, c, c_stride, kind, table, table2, zp, qmin, qmax);
-  else dot16_s8(rows, n, k, a, a_stride, w, c, c_stride, kind, table, table2, zp, qmin, qmax);
+  if (a_unsigned) dot16_u8(rows, n, k, a, a_stride, w, c, c_stride, kind, table, table2, zp, qmin, qmax, scratch);
+  else dot16_s8(rows, n, k, a, a_stride, w, c, c_stride, kind, table, table2, zp, qmin, qmax, scratch);
 }
 
 
 export function qs8_gemm_4x8c2__simd128_extmul(
   rows: i32, n: i32, k: i32, a: usize, a_stride: i32, a_unsigned: i32, w: usize,
-  c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32,
+  c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32, scratch: usize,
 ): void {
   const kp = (k + 1) >> 1;
   const bstride = 32 + kp * 16;

@@ -19,7 +19,7 @@ import type { PreparedKernel, KernelPath, KernelIO, KernelVariant } from './type
 import type { Arch } from '../runtime/features.js';
 import type { WasmKernels } from '../runtime/wasm.js';
 import type { QuantType, RequantMode } from './requant.js';
-import { planQGemm, runPlan, layoutFits, chooseQGemmVariant, outputElementSize, QGEMM_VARIANTS, type QOutput, type QGemmPlan } from './qgemm.js';
+import { planQGemm, runPlan, planScratch, layoutFits, chooseQGemmVariant, outputElementSize, QGEMM_VARIANTS, type QOutput, type QGemmPlan } from './qgemm.js';
 
 export interface QConv2dParams {
   name?: string;
@@ -190,7 +190,8 @@ export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [
   const es = outputElementSize(p.output);
   const pixBlock = method === 'im2col' ? Math.max(4, Math.min(256, Math.floor(65536 / K / 4) * 4)) : 64;
   const items = Math.ceil(P / pixBlock);
-  const scratchBytes = method === 'im2col' ? align16(pixBlock * K) : 0;
+  const colBytes = method === 'im2col' ? align16(pixBlock * K) : 0;
+  const scratchBytes = colBytes + (method === 'indirect' ? 0 : Math.max(...plans.map(planScratch)) + 16);
   const aUnsigned = p.aType === 'uint8' ? 1 : 0;
   return {
     variant: method === 'indirect' ? 'qs8_igemm_4x8c2__simd128_extmul' : `${method}+${plans[0].variant.name}`,
@@ -208,10 +209,10 @@ export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [
         for (let g = 0; g < groups; g++) {
           const cOut = y + (p0 * oc + g * ocg) * es;
           if (method === 'direct') {
-            runPlan(wasm, plans[g], cb + planOffsets[g], p1 - p0, x + p0 * c + g * cg, c, cOut, oc * es);
+            runPlan(wasm, plans[g], cb + planOffsets[g], p1 - p0, x + p0 * c + g * cg, c, cOut, oc * es, io.scratch);
           } else if (method === 'im2col') {
             wasm.exports.qs8_im2col(cb + prmOffset, x, p0, p1, g, io.scratch);
-            runPlan(wasm, plans[g], cb + planOffsets[g], p1 - p0, io.scratch, K, cOut, oc * es);
+            runPlan(wasm, plans[g], cb + planOffsets[g], p1 - p0, io.scratch, K, cOut, oc * es, io.scratch + colBytes);
           } else {
             const pl = plans[g], wc = cb + planOffsets[g];
             wasm.exports.qs8_igemm_4x8c2__simd128_extmul(p1 - p0, ocg, taps, cg, cb + indirOffset + p0 * taps * 4, x + g * cg, cb + zeroOffset, aUnsigned,

@@ -7,7 +7,8 @@
 //     int8 or uint8 with per-tensor or per-output-channel zero points and scales.
 //     Output [M, N] row-major: int8/uint8 (requantized, 'fixed-point' or 'float' mode, activation clamp fused),
 //     int32 (raw accumulators + int32 bias), or float32 (acc * aScale * wScale[n] + float bias[n]).
-//     io.inputs = [A offset], io.outputs = [C offset]. workItems = ceil(M / ROWS_PER_ITEM) row blocks.
+//     io.inputs = [A offset], io.outputs = [C offset], io.scratch = scratchBytes (16 * ceil(K/2) + 16 for the
+//     dot16 kernel, else 0). workItems = ceil(M / ROWS_PER_ITEM) row blocks.
 //     Bad parameters throw an Error naming `p.name` and the problem.
 //   planQGemm(...) is the lower-level piece the convolution family reuses (packed weights + tables + a call).
 //
@@ -265,11 +266,16 @@ export function planQGemm(p: QGemmPlanParams): QGemmPlan {
 }
 
 /** Runs a plan whose constants sit at `constants`: rows x n outputs from A rows at a (stride in bytes). */
-export function runPlan(wasm: WasmKernels, plan: QGemmPlan, constants: number, rows: number, a: number, aStride: number, c: number, cStride: number): void {
+/** Scratch bytes a plan's kernel needs per call (16-byte aligned): widened A rows of the dot16 kernel. */
+export function planScratch(plan: QGemmPlan): number {
+  return plan.variant.layout === 'dot16' ? 16 * Math.ceil(plan.k / 2) + 16 : 0;
+}
+
+export function runPlan(wasm: WasmKernels, plan: QGemmPlan, constants: number, rows: number, a: number, aStride: number, c: number, cStride: number, scratch: number): void {
   const fn = wasm.exports[plan.variant.name];
   if (!fn) throw new Error(`octet: kernel ${plan.variant.name} is missing from the ${wasm.level} build`);
   fn(rows, plan.n, plan.k, a, aStride, plan.aUnsigned ? 1 : 0, constants, c, cStride, plan.kind,
-    constants + plan.tableOffset, constants + plan.table2Offset, plan.zp, plan.qmin, plan.qmax);
+    constants + plan.tableOffset, constants + plan.table2Offset, plan.zp, plan.qmin, plan.qmax, (scratch + 15) & ~15);
 }
 
 export function outputElementSize(o: QOutput): number {
@@ -300,13 +306,13 @@ export function prepareQGemm(p: QGemmParams): PreparedKernel {
     variant: plan.variant.name,
     constants: plan.constants,
     constantsAlign: 16,
-    scratchBytes: 0,
+    scratchBytes: planScratch(plan),
     workItems: items,
     run(wasm: WasmKernels, io: KernelIO, begin = 0, end = items) {
       const r0 = begin * ROWS_PER_ITEM;
       const r1 = Math.min(m, end * ROWS_PER_ITEM);
       if (r1 <= r0) return;
-      runPlan(wasm, plan, io.constants, r1 - r0, io.inputs[0] + r0 * k, k, io.outputs[0] + r0 * n * es, n * es);
+      runPlan(wasm, plan, io.constants, r1 - r0, io.inputs[0] + r0 * k, k, io.outputs[0] + r0 * n * es, n * es, io.scratch);
     },
   };
 }

@@ -52,7 +52,7 @@ test('scalar build has no v128 instruction at all', async () => {
 test('x86-path GEMM (dot16) multiplies with i32x4.dot_i16x8_s', async () => {
   const t = await disassemble('simd128');
   const code = kernelCode(t, 'qs8_gemm_4x8c2__simd128_dot16');
-  assert.ok(count(code, 'i32x4.dot_i16x8_s') >= 32, 'dot_i16x8_s in the unrolled inner loop');
+  assert.ok(count(code, 'i32x4.dot_i16x8_s') >= 8, 'dot_i16x8_s for the 4x8 tile');
   assert.is(count(code, 'i16x8.extmul'), 0);
 });
 
@@ -72,7 +72,7 @@ test('relaxed build GEMM uses the relaxed i8 x i7 dot product', async () => {
   const code = kernelCode(t, 'qs8_gemm_4x8c4__relaxed_rdot');
   assert.ok(count(code, 'i16x8.relaxed_dot_i8x16_i7x16_s') >= 16, 'relaxed dot in the inner loop');
   // the simd128 kernels are in the relaxed build too (cumulative builds)
-  assert.ok(count(kernelCode(t, 'qs8_gemm_4x8c2__simd128_dot16'), 'i32x4.dot_i16x8_s') >= 32);
+  assert.ok(count(kernelCode(t, 'qs8_gemm_4x8c2__simd128_dot16'), 'i32x4.dot_i16x8_s') >= 8);
 });
 
 test.run();

@@ -104,7 +104,7 @@ if (CHILD) {
     assert.is(convSuite(k, 'arm', 40, 6, 'direct'), '');
     const prep = prepareQConv2d({ n: 1, h: 4, w: 4, c: 8, oc: 8, kernel: [1, 1], aType: 'int8', aScale: 1, aZeroPoint: 0, weights: { data: new Int8Array(64), type: 'int8', scales: 1 }, output: { type: 'int32' }, path: 'x86' });
     assert.is(prep.method, 'direct');
-    assert.is(prep.scratchBytes, 0);
+    assert.ok(prep.scratchBytes <= 16 * Math.ceil(8 / 2) + 32, 'no im2col buffer, only the widened A rows');
   });
 
   test('relaxed path (child process with --experimental-wasm-relaxed-simd)', () => {

@@ -90,11 +90,12 @@ export function checkCase(wasm: WasmKernels, name: string, c: Case): string {
   // guard bytes around the output catch writes outside it
   const pc = alloc.alloc(outBytes + 64) + 32;
   const pr = alloc.alloc(outBytes + 64) + 32;
+  const ps = alloc.alloc(prep.scratchBytes + 16);
   wasm.u8(pc - 32, outBytes + 64).fill(0xa5);
   // split the rows into two work ranges, as a worker pool would
   const mid = Math.floor(prep.workItems / 2);
-  prep.run(wasm, { inputs: [pa], outputs: [pc], constants: pw, scratch: 0 }, 0, mid);
-  prep.run(wasm, { inputs: [pa], outputs: [pc], constants: pw, scratch: 0 }, mid, prep.workItems);
+  prep.run(wasm, { inputs: [pa], outputs: [pc], constants: pw, scratch: ps }, 0, mid);
+  prep.run(wasm, { inputs: [pa], outputs: [pc], constants: pw, scratch: ps }, mid, prep.workItems);
   // oracle
   const n = c.n;
   const kind = c.out === 'int32' ? 2 : c.out === 'float32' ? 3 : c.mode === 'float' ? 1 : 0;
