@@ -27,6 +27,8 @@ export interface TrainOptions {
   warmupSteps?: number;
   /** Random translation of up to this many pixels (zero fill), per image, seeded. */
   shift?: number;
+  /** Random affine augmentation per image (bilinear, zero fill): rotation up to +-degrees, scale 1 +- scale, shift +- pixels. */
+  affine?: { degrees: number; scale: number; shift: number };
   seed: number;
   /** Use only the first `limit` samples (tests). */
   limit?: number;
@@ -45,6 +47,30 @@ function shiftInto(dst: Float32Array, src: Float32Array, H: number, W: number, d
     for (let x = 0; x < W; x++) {
       const sx = x - dx;
       dst[y * W + x] = sy >= 0 && sy < H && sx >= 0 && sx < W ? src[sy * W + sx] : 0;
+    }
+  }
+}
+
+/** Bilinear resampling of one plane through rotation th, scale sc (about the centre) and shift (tx, ty). */
+function affineInto(dst: Float32Array, src: Float32Array, H: number, W: number, th: number, sc: number, tx: number, ty: number): void {
+  const cy = (H - 1) / 2, cx = (W - 1) / 2;
+  const c = Math.cos(th) / sc, s = Math.sin(th) / sc;
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const dx = x - cx - tx, dy = y - cy - ty;
+      const sx = c * dx + s * dy + cx, sy = -s * dx + c * dy + cy;
+      const x0 = Math.floor(sx), y0 = Math.floor(sy);
+      const fx = sx - x0, fy = sy - y0;
+      let v = 0;
+      if (y0 >= 0 && y0 < H) {
+        if (x0 >= 0 && x0 < W) v += (1 - fx) * (1 - fy) * src[y0 * W + x0];
+        if (x0 + 1 >= 0 && x0 + 1 < W) v += fx * (1 - fy) * src[y0 * W + x0 + 1];
+      }
+      if (y0 + 1 >= 0 && y0 + 1 < H) {
+        if (x0 >= 0 && x0 < W) v += (1 - fx) * fy * src[(y0 + 1) * W + x0];
+        if (x0 + 1 >= 0 && x0 + 1 < W) v += fx * fy * src[(y0 + 1) * W + x0 + 1];
+      }
+      dst[y * W + x] = v;
     }
   }
 }
@@ -77,7 +103,13 @@ export function train(model: Trainable, data: ImageSet, o: TrainOptions): number
       for (let k = 0; k < bs; k++) {
         const i = order[b + k];
         const src = data.images.subarray(i * S, (i + 1) * S);
-        if (o.shift) {
+        if (o.affine) {
+          const a = o.affine;
+          const th = ((rng.next() * 2 - 1) * a.degrees * Math.PI) / 180;
+          const sc = 1 + (rng.next() * 2 - 1) * a.scale;
+          const tx = (rng.next() * 2 - 1) * a.shift, ty = (rng.next() * 2 - 1) * a.shift;
+          for (let c = 0; c < C; c++) affineInto(x.subarray(k * S + c * H * W), src.subarray(c * H * W), H, W, th, sc, tx, ty);
+        } else if (o.shift) {
           const dy = rng.int(2 * o.shift + 1) - o.shift, dx = rng.int(2 * o.shift + 1) - o.shift;
           for (let c = 0; c < C; c++) shiftInto(x.subarray(k * S + c * H * W), src.subarray(c * H * W), H, W, dy, dx);
         } else x.set(src, k * S);

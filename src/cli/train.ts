@@ -1,0 +1,168 @@
+// `npm run train`: trains the shipped MNIST models from scratch, seeded, and writes them to models/.
+//
+//   models/mnist-cnn.fp32.onnx       small CNN (3 x conv-BN-ReLU-maxpool, linear), FP32
+//   models/mnist-cnn.int8-ptq.onnx   the same, post-training quantized by the training engine (QDQ, W8A8)
+//   models/mnist-cnn.int8-qat.onnx   the same, fine-tuned with quantization-aware training (QDQ, W8A8)
+//   models/mnist-cnn.w4a8-qat.onnx   4-bit weights, 8-bit activations, QAT (the low-bit configuration)
+//   models/mnist-mobile.fp32.onnx    depthwise-separable (MobileNet-like) net with a residual block, FP32
+//   models/mnist-mobile.int8-qat.onnx  its QAT version (QDQ, W8A8)
+//   models/training-report.json      accuracies on the 2,000 held-out digits, measured at the end of training
+//
+// The two networks train in two child processes (one per core). `npm run train -- cnn` or `-- mobile` trains one.
+import { spawn } from 'node:child_process';
+import { writeFileSync, readFileSync, mkdirSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { loadMnist } from '../data/mnist.js';
+import { mnistCnn, mnistMobile } from '../train/models.js';
+import { train, evaluate, type TrainOptions } from '../train/trainer.js';
+import { useWasmKernels } from '../train/kernels-wasm.js';
+import { exportOnnx, importOnnx } from '../train/onnx.js';
+import { QuantizedModel, type QuantConfig } from '../train/qat.js';
+import { Tensor } from '../train/tensor.js';
+import type { Sequential } from '../train/layers.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const modelsDir = process.env.OCTET_MODELS_DIR ?? join(root, 'models');
+const SHAPE: [number, number, number] = [1, 28, 28];
+const AUG = { degrees: 12, scale: 0.1, shift: 2 };
+
+/** Every hyper-parameter of the shipped models. */
+export const RECIPES = {
+  cnn: {
+    seed: 1,
+    build: (seed: number) => mnistCnn(seed),
+    fp32: { epochs: 10, batchSize: 64, lr: 3e-3, weightDecay: 1e-4, warmupSteps: 50, affine: AUG },
+    qat: { epochs: 1, batchSize: 64, lr: 1e-4, affine: AUG },
+  },
+  mobile: {
+    seed: 2,
+    build: (seed: number) => mnistMobile(seed),
+    fp32: { epochs: 8, batchSize: 64, lr: 4e-3, weightDecay: 1e-4, warmupSteps: 50, affine: AUG },
+    qat: { epochs: 1, batchSize: 64, lr: 1e-4, affine: AUG },
+  },
+};
+const CALIBRATION = 512;
+/** OCTET_TRAIN_QUICK=1: a smoke run on 512 digits (checks the pipeline, not the accuracy). */
+const QUICK = process.env.OCTET_TRAIN_QUICK === '1';
+/** OCTET_TRAIN_REUSE_FP32=1: start from the FP32 models already in models/ (same seed gives the same weights). */
+const REUSE = process.env.OCTET_TRAIN_REUSE_FP32 === '1';
+const LIMIT = QUICK ? { limit: 512 } : {};
+
+type Report = Record<string, { accuracy: number; note: string }>;
+
+function log(tag: string, msg: string): void {
+  console.log(`[${tag}] ${msg}`);
+}
+
+function calibBatches(n: number): Tensor[] {
+  const { train: t } = loadMnist();
+  const out: Tensor[] = [];
+  for (let b = 0; b < n; b += 128) {
+    const bs = Math.min(128, n - b);
+    out.push(new Tensor(t.images.slice(b * 784, (b + bs) * 784), [bs, ...SHAPE]));
+  }
+  return out;
+}
+
+function clone(m: Sequential): Sequential {
+  return importOnnx(exportOnnx(m, { inputShape: SHAPE })).model;
+}
+
+/** PTQ (calibration only) and QAT (calibration then fine-tuning) of a copy of `fp32`. */
+function quantizeBoth(tag: string, fp32: Sequential, cfg: QuantConfig, qatOpts: Omit<TrainOptions, 'seed'>, seed: number) {
+  const { train: tr, eval: ev } = loadMnist();
+  const ptq = new QuantizedModel(clone(fp32), { ...cfg, freezeBnAfter: 0 });
+  ptq.calibrate(calibBatches(CALIBRATION));
+  const ptqAcc = evaluate(ptq, ev);
+  log(tag, `PTQ ${JSON.stringify(cfg)}: ${(ptqAcc * 100).toFixed(2)}%`);
+  const steps = Math.ceil(tr.count / qatOpts.batchSize) * qatOpts.epochs;
+  const qat = new QuantizedModel(clone(fp32), { ...cfg, freezeBnAfter: Math.floor(steps * 0.5), freezeObserversAfter: Math.floor(steps * 0.75) });
+  qat.calibrate(calibBatches(CALIBRATION));
+  const t0 = Date.now();
+  train(qat, tr, { ...qatOpts, ...LIMIT, seed, onStep: (_s, _l, opt) => qat.afterStep(opt), log: (m) => log(tag, `QAT ${m}`) });
+  const qatAcc = evaluate(qat, ev);
+  log(tag, `QAT ${JSON.stringify(cfg)}: ${(qatAcc * 100).toFixed(2)}% (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  return { ptq, ptqAcc, qat, qatAcc };
+}
+
+async function trainOne(which: 'cnn' | 'mobile'): Promise<Report> {
+  const k = await useWasmKernels();
+  const r = RECIPES[which];
+  const tag = which;
+  log(tag, `kernels: ${k.name}`);
+  const { train: tr, eval: ev } = loadMnist();
+  const name = `mnist-${which}`;
+  const fp32File = join(modelsDir, `${name}.fp32.onnx`);
+  const t0 = Date.now();
+  let model: Sequential;
+  if (REUSE && existsSync(fp32File)) {
+    model = importOnnx(readFileSync(fp32File)).model;
+    log(tag, `FP32 reused from ${fp32File}`);
+  } else {
+    model = r.build(r.seed);
+    train(model, tr, { ...r.fp32, ...LIMIT, seed: r.seed, log: (m) => log(tag, `FP32 ${m}`) });
+  }
+  const fp32Acc = evaluate(model, ev);
+  log(tag, `FP32: ${(fp32Acc * 100).toFixed(2)}% (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  const doc = (what: string) => `Octet ${which} MNIST model, ${what}; made by \`npm run train\` (src/cli/train.ts), seed ${r.seed}`;
+  mkdirSync(modelsDir, { recursive: true });
+  writeFileSync(fp32File, exportOnnx(model, { inputShape: SHAPE, docString: doc('FP32') }));
+  const report: Report = { [`${name}.fp32`]: { accuracy: fp32Acc, note: 'FP32' } };
+
+  const int8 = quantizeBoth(tag, model, {}, r.qat, r.seed + 100);
+  writeFileSync(join(modelsDir, `${name}.int8-qat.onnx`), int8.qat.exportQdq({ inputShape: SHAPE, docString: doc('INT8 QAT (QDQ, W8A8 per-channel weights)') }));
+  report[`${name}.int8-ptq`] = { accuracy: int8.ptqAcc, note: 'INT8 PTQ by the training engine (min/max, 512 samples)' };
+  report[`${name}.int8-qat`] = { accuracy: int8.qatAcc, note: 'INT8 QAT' };
+  if (which === 'cnn') {
+    writeFileSync(join(modelsDir, `${name}.int8-ptq.onnx`), int8.ptq.exportQdq({ inputShape: SHAPE, docString: doc('INT8 PTQ (QDQ, W8A8, min/max calibration on 512 training digits)') }));
+    const low = quantizeBoth(tag, model, { weightBits: 4, activationBits: 4 }, { ...r.qat, epochs: 2, lr: 2e-4 }, r.seed + 200);
+    writeFileSync(join(modelsDir, `${name}.w4a4-qat.onnx`), low.qat.exportQdq({ inputShape: SHAPE, docString: doc('W4A4 QAT (QDQ in 8-bit containers, Clip to the 4-bit range)') }));
+    report[`${name}.w4a4-ptq`] = { accuracy: low.ptqAcc, note: '4-bit weights and activations, PTQ' };
+    report[`${name}.w4a4-qat`] = { accuracy: low.qatAcc, note: '4-bit weights and activations, QAT' };
+  }
+  return report;
+}
+
+async function main(): Promise<void> {
+  const arg = process.argv[2];
+  if (arg === 'cnn' || arg === 'mobile') {
+    const rep = await trainOne(arg);
+    if (process.env.OCTET_TRAIN_REPORT) writeFileSync(process.env.OCTET_TRAIN_REPORT, JSON.stringify(rep));
+    else mergeReport(rep);
+    return;
+  }
+  if (arg) throw new Error(`usage: npm run train [-- cnn|mobile]`);
+  const t0 = Date.now();
+  const self = fileURLToPath(import.meta.url);
+  const runs = (['cnn', 'mobile'] as const).map(
+    (w) =>
+      new Promise<Report>((resolve, reject) => {
+        const tmp = join(tmpdir(), `octet-train-${process.pid}-${w}.json`);
+        const child = spawn(process.execPath, [...process.execArgv, self, w], { stdio: 'inherit', env: { ...process.env, OCTET_TRAIN_REPORT: tmp } });
+        child.on('close', (code) => (code === 0 ? resolve(JSON.parse(readFileSync(tmp, 'utf8'))) : reject(new Error(`training ${w} failed (exit ${code})`))));
+      }),
+  );
+  mkdirSync(modelsDir, { recursive: true });
+  const reps = await Promise.all(runs);
+  mergeReport(Object.assign({}, ...reps));
+  console.log(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s; models in ${modelsDir}`);
+}
+
+function mergeReport(rep: Report): void {
+  const file = join(modelsDir, 'training-report.json');
+  const old = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  const merged = { ...old.models, ...rep };
+  const out = {
+    command: 'npm run train',
+    split: 'src/data/mnist.ts: 8,000 training/calibration digits, 2,000 held out (class-stratified, seeded)',
+    models: Object.fromEntries(Object.entries(merged).sort()),
+  };
+  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

@@ -1,0 +1,99 @@
+// Training end to end on a small subset: the data split is fixed and stratified, loss goes down, runs repeat
+// exactly with the same seed, and QAT fine-tuning keeps the fake-quantized network training.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { loadMnist, apportion, EVAL_COUNT } from '../../src/data/mnist.js';
+import { mnistCnn, mnistMobile } from '../../src/train/models.js';
+import { train, evaluate } from '../../src/train/trainer.js';
+import { useWasmKernels } from '../../src/train/kernels-wasm.js';
+import { QuantizedModel } from '../../src/train/qat.js';
+import { Tensor } from '../../src/train/tensor.js';
+import { SGD, Adam, cosineSchedule, stepSchedule } from '../../src/train/optim.js';
+
+await useWasmKernels();
+const split = loadMnist();
+
+test('split: 8,000 + 2,000, stratified by class, disjoint, deterministic', () => {
+  assert.is(split.train.count, 8000);
+  assert.is(split.eval.count, EVAL_COUNT);
+  const per = (l: Uint8Array) => Array.from({ length: 10 }, (_, c) => l.filter((v) => v === c).length);
+  const ev = per(split.eval.labels), tr = per(split.train.labels);
+  const total = ev.map((v, c) => v + tr[c]);
+  assert.equal(ev, apportion(total, 2000));
+  for (let c = 0; c < 10; c++) assert.ok(Math.abs(ev[c] / total[c] - 0.2) < 0.002);
+  // No held-out image appears in the training part (compare exact pixel content of a sample).
+  const key = (s: Float32Array, i: number) => s.subarray(i * 784, (i + 1) * 784).join(',');
+  const trainKeys = new Set(Array.from({ length: 8000 }, (_, i) => key(split.train.images, i)));
+  let dup = 0;
+  for (let i = 0; i < 2000; i += 10) if (trainKeys.has(key(split.eval.images, i))) dup++;
+  assert.is(dup, 0);
+  assert.equal(apportion([1, 1, 1], 2), [1, 1, 0]);
+});
+
+const sub = { images: split.train.images.subarray(0, 512 * 784), labels: split.train.labels.subarray(0, 512), count: 512 };
+
+test('CNN: loss decreases over a few steps and runs repeat exactly', () => {
+  const run = () => {
+    const m = mnistCnn(7, [8, 16, 16]);
+    const losses = train(m, sub, { epochs: 2, batchSize: 32, lr: 1e-2, seed: 3, affine: { degrees: 10, scale: 0.1, shift: 2 } });
+    return { m, losses };
+  };
+  const a = run(), b = run();
+  assert.equal(a.losses, b.losses);
+  const head = a.losses.slice(0, 4).reduce((x, y) => x + y) / 4, tail = a.losses.slice(-4).reduce((x, y) => x + y) / 4;
+  assert.ok(tail < head * 0.8, `loss ${head} -> ${tail}`);
+  assert.ok(evaluate(a.m, { images: split.eval.images.subarray(0, 400 * 784), labels: split.eval.labels.subarray(0, 400), count: 400 }) > 0.4);
+});
+
+test('MobileNet-like net (depthwise, residual): loss decreases with SGD', () => {
+  const m = mnistMobile(3);
+  const losses = train(m, sub, { epochs: 2, batchSize: 32, lr: 0.05, optimizer: 'sgd', seed: 4 });
+  const head = losses.slice(0, 3).reduce((x, y) => x + y) / 3, tail = losses.slice(-3).reduce((x, y) => x + y) / 3;
+  assert.ok(tail < head, `loss ${head} -> ${tail}`);
+});
+
+test('QAT: BatchNorm folding and observer freezing on schedule; loss keeps decreasing', () => {
+  const m = mnistCnn(8, [8, 16, 16]);
+  train(m, sub, { epochs: 1, batchSize: 32, lr: 3e-3, seed: 5 });
+  const q = new QuantizedModel(m, { weightBits: 4, activationBits: 6, freezeBnAfter: 6, freezeObserversAfter: 10 });
+  q.calibrate([new Tensor(sub.images.slice(0, 128 * 784), [128, 1, 28, 28])]);
+  const conv = q.nodes[0] as any;
+  assert.is(conv.folded, false);
+  const steps: boolean[] = [];
+  const losses = train(q, sub, {
+    epochs: 1, batchSize: 32, lr: 1e-3, seed: 6,
+    onStep: (_s, _l, opt) => {
+      q.afterStep(opt);
+      steps.push(conv.folded);
+    },
+  });
+  assert.is(steps.indexOf(true), 5);
+  assert.ok(q.activationQuants().every((f) => !f.observerEnabled));
+  const head = losses.slice(0, 3).reduce((x, y) => x + y) / 3, tail = losses.slice(-3).reduce((x, y) => x + y) / 3;
+  assert.ok(tail < head * 1.05, `loss ${head} -> ${tail}`);
+});
+
+test('optimizers: SGD momentum and Adam on a quadratic; schedules', () => {
+  for (const mk of [(p: Tensor[]) => new SGD(p, 0.1, 0.9), (p: Tensor[]) => new Adam(p, 0.1)]) {
+    const w = new Tensor(new Float32Array([3, -2]), [2], true);
+    const opt = mk([w]);
+    for (let i = 0; i < 200; i++) {
+      opt.zeroGrad();
+      w.grad = Float32Array.from(w.data, (v) => 2 * v); // d/dw of |w|^2
+      opt.step();
+    }
+    assert.ok(Math.abs(w.data[0]) < 1e-2 && Math.abs(w.data[1]) < 1e-2, `${w.data}`);
+  }
+  // SGD step by hand: v = g, w -= lr * v; weight decay adds wd * w to the gradient of rank >= 2 tensors.
+  const w = new Tensor(new Float32Array([1, 1]), [1, 2], true);
+  const opt = new SGD([w], 0.5, 0, { weightDecay: 0.1 });
+  w.grad = new Float32Array([1, 0]);
+  opt.step();
+  assert.ok(Math.abs(w.data[0] - (1 - 0.5 * 1.1)) < 1e-6 && Math.abs(w.data[1] - (1 - 0.05)) < 1e-6);
+  assert.is(cosineSchedule(1, 0, 100, 10), 0.1);
+  assert.ok(Math.abs(cosineSchedule(1, 55, 100, 10) - 0.5) < 1e-9);
+  assert.ok(Math.abs(cosineSchedule(1, 100, 100, 10)) < 1e-9);
+  assert.is(stepSchedule(1, 25, 10, 0.5), 0.25);
+});
+
+test.run();
