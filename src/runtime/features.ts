@@ -34,10 +34,12 @@ function sharedMemoryWorks(): boolean {
   }
 }
 
+const NODE_OS = 'node:os';
+
 async function hostCores(): Promise<number> {
   if (typeof navigator !== 'undefined' && (navigator as any).hardwareConcurrency) return (navigator as any).hardwareConcurrency;
   if (typeof process !== 'undefined' && (process as any).versions?.node) {
-    const os = await import('node:os');
+    const os: any = await import(/* @vite-ignore */ /* webpackIgnore: true */ NODE_OS);
     return (os as any).availableParallelism?.() ?? os.cpus().length;
   }
   return 1;

@@ -18,6 +18,22 @@ function isNode(): boolean {
   return typeof process !== 'undefined' && !!(process as any).versions?.node;
 }
 
+/**
+ * Where each build sits next to the compiled code. Every URL is a literal `new URL('…', import.meta.url)`
+ * so that bundlers (Vite, webpack 5, Rollup, esbuild) see the files and copy them into the bundle.
+ */
+function defaultWasmUrl(level: BuildLevel, shared: boolean): URL {
+  switch (`${level}${shared ? '-mt' : ''}`) {
+    case 'scalar': return new URL('../../build/wasm/octet-scalar.wasm', import.meta.url);
+    case 'scalar-mt': return new URL('../../build/wasm/octet-scalar-mt.wasm', import.meta.url);
+    case 'simd128': return new URL('../../build/wasm/octet-simd128.wasm', import.meta.url);
+    case 'simd128-mt': return new URL('../../build/wasm/octet-simd128-mt.wasm', import.meta.url);
+    case 'relaxed': return new URL('../../build/wasm/octet-relaxed.wasm', import.meta.url);
+    case 'relaxed-mt': return new URL('../../build/wasm/octet-relaxed-mt.wasm', import.meta.url);
+  }
+  throw new Error(`octet: unknown wasm build ${level}`);
+}
+
 const bytesCache = new Map<string, Promise<Uint8Array>>();
 
 /** Reads a build's bytes. Cached per file name (and per explicit source). */
@@ -29,7 +45,7 @@ export function loadWasmBytes(level: BuildLevel, shared = false, source?: WasmSo
   const key = given ? String(given) : file;
   let p = bytesCache.get(key);
   if (!p) {
-    const url = given ? new URL(String(given), import.meta.url) : new URL(`../../build/wasm/${file}`, import.meta.url);
+    const url = given ? new URL(String(given), import.meta.url) : defaultWasmUrl(level, shared);
     p = readUrl(url);
     bytesCache.set(key, p);
     p.catch(() => bytesCache.delete(key));
@@ -37,9 +53,12 @@ export function loadWasmBytes(level: BuildLevel, shared = false, source?: WasmSo
   return p;
 }
 
+// A variable specifier: browser bundlers must never try to resolve a Node built-in from this file.
+const NODE_FS = 'node:fs/promises';
+
 async function readUrl(url: URL): Promise<Uint8Array> {
   if (url.protocol === 'file:' && isNode()) {
-    const fs = await import('node:fs/promises');
+    const fs = await import(/* @vite-ignore */ /* webpackIgnore: true */ NODE_FS);
     try {
       return new Uint8Array(await fs.readFile(url));
     } catch (e: any) {
