@@ -53,14 +53,14 @@ export function typeGraph(g: Graph, inputDims: Map<string, number[]>, inputValue
       if (!v) throw new Error(`octet: ${nodeLabel(node)}: input '${name}' is not available`);
       return v;
     });
-    const allConst = ins.every((v) => !v || v.const);
+    const allConst = ins.every((v) => !v || v.const) || (op.shapeOnly && ins[0] !== undefined);
     if (op.eval && !op.noFold && allConst) {
       const inferred = op.infer({ node, inputs: ins, opset });
       const big = inferred.some((t) => sizeOf(t.dims) > MAX_FOLD_ELEMENTS);
       if (!big) {
         let outs: HostTensor[];
         try {
-          outs = op.eval(node, ins.map((v) => v?.const), opset);
+          outs = op.eval(node, ins.map((v) => v?.const ?? (v && op.shapeOnly ? { dtype: v.dtype, dims: v.dims, data: new Float32Array(0) } : undefined)), opset);
         } catch (e: any) {
           if (e instanceof NeedsValue) throw e;
           throw new Error(e.message.startsWith('octet:') ? e.message : `octet: ${nodeLabel(node)}: ${e.message}`);

@@ -1,13 +1,12 @@
 // Conv (1-D and 2-D, groups, dilations, pads / auto_pad, fused clamp from the fusion pass), ConvTranspose
 // (host side) and BatchNormalization (inference; folded into the preceding Conv or into Mul/Add by the passes).
-// Conv runs channels-last: with constant weights, group 1 lowers to im2col + the wasm FP32 GEMM (1x1 stride-1
-// convolutions skip im2col); depthwise/grouped and runtime-weight convolutions run the host loops below.
+// Conv runs channels-last: with constant weights it lowers to the FP32 conv kernels (src/kernels/f32.ts:
+// prepareF32Conv2d, prepareF32DwConv2d for depthwise); runtime weights and 1-D convs with odd shapes run the host loop.
 import type { Node } from '../graph/ir.js';
 import { attrFloat, attrInt, attrInts, attrString } from '../graph/ir.js';
 import { makeTensor, toNumbers, fromNumbers, sizeOf, type HostTensor } from '../graph/tensor.js';
-import { prepareF32Gemm } from '../kernels/f32.js';
-import type { PreparedKernel, KernelIO } from '../kernels/types.js';
-import type { WasmKernels } from '../runtime/wasm.js';
+import { prepareF32Conv2d, prepareF32DwConv2d } from '../kernels/f32.js';
+import type { PreparedKernel } from '../kernels/types.js';
 import { fusedClamp } from './matmul.js';
 import { inputAt, need, fail, type OpDef, type LowerCtx, type LoweredStep } from './types.js';
 
@@ -163,50 +162,17 @@ function lowerConv(lc: LowerCtx): LoweredStep[] | null {
   const node = lc.node;
   if (!x || !w?.const || x.dtype !== 'float32' || x.layout !== 'cl' || (b && !b.const)) return null;
   const { group, C, OC, g, N } = convInfo(node, x.dims, w.dims);
-  if (group !== 1) return null; // depthwise / grouped: host loop until the f32 dwconv kernel is wired
-  const { kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, oh, ow } = as2d(g);
+  const { kh, kw, sh, sw, dh, dw, pt, pl, pb, pr } = as2d(g);
   const H = x.dims.length === 4 ? x.dims[2] : 1, W = x.dims[x.dims.length - 1];
-  const K = kh * kw * C, M = N * oh * ow;
-  const wv = w.const.data as Float32Array;
-  const packed = new Float32Array(K * OC);
-  for (let o = 0; o < OC; o++) for (let c = 0; c < C; c++) for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++)
-    packed[((ky * kw + kx) * C + c) * OC + o] = wv[((o * C + c) * kh + ky) * kw + kx];
   const { min, max } = fusedClamp(node);
   const bias = b ? Float32Array.from(toNumbers(b.const!)) : undefined;
-  const gk = prepareF32Gemm({ M, N: OC, K, weights: packed, bias, min, max, node: node.name }, { path: lc.env.path, arch: lc.env.arch });
-  const direct = kh === 1 && kw === 1 && sh === 1 && sw === 1 && pt === 0 && pl === 0 && pb === 0 && pr === 0;
-  if (direct) return [{ kernel: gk, inputs: [x.name], outputs: [lc.outputs[0].name] }];
-  const kernel: PreparedKernel = {
-    variant: `im2col+${gk.variant}`,
-    constants: gk.constants,
-    constantsAlign: gk.constantsAlign,
-    scratchBytes: M * K * 4,
-    workItems: gk.workItems,
-    run(wasm: WasmKernels, io: KernelIO, begin?: number, end?: number) {
-      if (!begin) im2colF32(wasm, io.inputs[0], io.scratch, N, H, W, C, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow);
-      gk.run(wasm, { inputs: [io.scratch], outputs: io.outputs, constants: io.constants, scratch: 0 }, begin, end);
-    },
-  };
+  const sel = { path: lc.env.path, arch: lc.env.arch };
+  const geo = { N, H, W, C, KH: kh, KW: kw, strides: [sh, sw], pads: [pt, pl, pb, pr], dilations: [dh, dw], node: node.name };
+  const weights = w.const.data as Float32Array;
+  let kernel: PreparedKernel;
+  if (group === C && OC === C && group > 1) kernel = prepareF32DwConv2d({ ...geo, weights, bias, min, max }, sel);
+  else kernel = prepareF32Conv2d({ ...geo, Cout: OC, groups: group, weights, bias, min, max }, sel);
   return [{ kernel, inputs: [x.name], outputs: [lc.outputs[0].name] }];
-}
-
-function im2colF32(wasm: WasmKernels, src: number, dst: number, N: number, H: number, W: number, C: number,
-  kh: number, kw: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number, oh: number, ow: number): void {
-  const x = wasm.f32(src, N * H * W * C);
-  const K = kh * kw * C;
-  const out = wasm.f32(dst, N * oh * ow * K);
-  let o = 0;
-  for (let n = 0; n < N; n++) for (let oy = 0; oy < oh; oy++) for (let ox = 0; ox < ow; ox++) {
-    for (let ky = 0; ky < kh; ky++) {
-      const iy = oy * sh - pt + ky * dh;
-      for (let kx = 0; kx < kw; kx++) {
-        const ix = ox * sw - pl + kx * dw;
-        if (iy < 0 || iy >= H || ix < 0 || ix >= W) out.fill(0, o, o + C);
-        else out.set(x.subarray(((n * H + iy) * W + ix) * C, ((n * H + iy) * W + ix) * C + C), o);
-        o += C;
-      }
-    }
-  }
 }
 
 export const convTranspose: OpDef = {

@@ -8,7 +8,67 @@ import {
   broadcastIndex, broadcastShapes, fromNumbers, isFloat, makeTensor, toNumbers, dtypeFromOnnx, scalarOf, sizeOf,
   type HostTensor, type DType, DTYPE_BYTES,
 } from '../graph/tensor.js';
-import { inputAt, need, fail, type OpDef, type InferCtx, type LayoutKind } from './types.js';
+import { inputAt, need, fail, physDims, type OpDef, type InferCtx, type LayoutKind, type LowerCtx, type LoweredStep } from './types.js';
+import { prepareF32Unary, prepareF32Binary, bytesOf } from '../kernels/f32.js';
+import type { PreparedKernel } from '../kernels/types.js';
+
+const F32_UNARY: Record<string, string> = { Relu: 'relu', LeakyRelu: 'leakyrelu', Sigmoid: 'sigmoid', HardSigmoid: 'hardsigmoid', HardSwish: 'hardswish', Tanh: 'tanh', Clip: 'clip' };
+
+/** Float32 activations on the wasm kernel (Clip needs constant bounds). */
+function lowerUnary(lc: LowerCtx): LoweredStep[] | null {
+  const x = lc.inputs[0];
+  const kind = F32_UNARY[lc.node.op];
+  if (!x || x.const || x.dtype !== 'float32' || !kind) return null;
+  let min: number | undefined, max: number | undefined;
+  if (lc.node.op === 'Clip') {
+    const b = clipBounds(lc.node, lc.opset, lc.inputs.map((v) => v?.const));
+    if (!b) return null;
+    ({ min, max } = b);
+  }
+  const k = prepareF32Unary({ op: kind as any, count: sizeOf(x.dims), alpha: lc.node.attrs.alpha as number | undefined,
+    beta: lc.node.attrs.beta as number | undefined, min, max, node: lc.node.name }, { path: lc.env.path, arch: lc.env.arch });
+  return [{ kernel: k, inputs: [x.name], outputs: [lc.outputs[0].name] }];
+}
+
+/** Float32 Add/Sub/Mul/Div on the wasm kernel: same shapes, or one operand per-channel (innermost) or scalar. */
+function lowerBinary(lc: LowerCtx): LoweredStep[] | null {
+  const [a, b] = lc.inputs;
+  const y = lc.outputs[0];
+  const op = ({ Add: 'add', Sub: 'sub', Mul: 'mul', Div: 'div' } as Record<string, 'add' | 'sub' | 'mul' | 'div'>)[lc.node.op];
+  if (!a || !b || !op || a.dtype !== 'float32' || b.dtype !== 'float32' || (a.const && b.const)) return null;
+  const yd = physDims(y);
+  const count = sizeOf(yd), C = yd[yd.length - 1] ?? 1;
+  if (!count) return null;
+  const kind = (v: typeof a) => {
+    const d = physDims(v), n = sizeOf(d);
+    if (n === count && d.length === yd.length) return 'full';
+    if (n === 1) return 'scalar';
+    if (n === C && d[d.length - 1] === C) return 'channel';
+    return null;
+  };
+  const ka = kind(a), kb = kind(b);
+  let mode: 'none' | 'b-channel' | 'b-scalar' | 'a-channel' | 'a-scalar';
+  if (ka === 'full' && kb === 'full') mode = 'none';
+  else if (ka === 'full' && kb === 'channel') mode = 'b-channel';
+  else if (ka === 'full' && kb === 'scalar') mode = 'b-scalar';
+  else if (ka === 'channel' && kb === 'full') mode = 'a-channel';
+  else if (ka === 'scalar' && kb === 'full') mode = 'a-scalar';
+  else return null;
+  const inner = prepareF32Binary({ op, count, channels: C, broadcast: mode, node: lc.node.name }, { path: lc.env.path, arch: lc.env.arch });
+  const cv = a.const ?? b.const;
+  if (!cv) return [{ kernel: inner, inputs: [a.name, b.name], outputs: [y.name] }];
+  const constFirst = !!a.const;
+  const kernel: PreparedKernel = {
+    ...inner,
+    constants: bytesOf(Float32Array.from(cv.data as Float32Array)),
+    constantsAlign: 16,
+    run(wasm, io, begin, end) {
+      const ins = constFirst ? [io.constants, io.inputs[0]] : [io.inputs[0], io.constants];
+      inner.run(wasm, { ...io, inputs: ins }, begin, end);
+    },
+  };
+  return [{ kernel, inputs: [(constFirst ? b : a).name], outputs: [y.name] }];
+}
 
 function transparentIfSameRank(ctx: InferCtx): LayoutKind {
   const r = Math.max(...ctx.inputs.map((v) => (v ? v.dims.length : 0)));
@@ -77,6 +137,7 @@ function unaryOp(op: string): OpDef {
     },
     layout: () => 'transparent',
     alias: op === 'Identity',
+    lower: F32_UNARY[op] ? lowerUnary : undefined,
   };
 }
 
@@ -95,6 +156,7 @@ export const clip: OpDef = {
     return [clipTensor(x!, lo, hi)];
   },
   layout: () => 'transparent',
+  lower: lowerUnary,
 };
 
 function clipTensor(x: HostTensor, lo: number, hi: number): HostTensor {
@@ -188,6 +250,7 @@ function binaryOp(op: string): OpDef {
     },
     eval: (node, [a, b]) => [binaryEval(op, node, a!, b!)],
     layout: transparentIfSameRank,
+    lower: op === 'Pow' ? undefined : lowerBinary,
   };
 }
 

@@ -7,6 +7,7 @@ import { makeTensor, toNumbers, fromNumbers, sizeOf, type HostTensor } from '../
 import { windowGeometry, type Geometry } from './conv.js';
 import { inputAt, need, type OpDef, type InferCtx } from './types.js';
 import { lowerQMaxPool } from './quant.js';
+import { prepareF32Pool, prepareF32GlobalAvgPool } from '../kernels/f32.js';
 
 function poolGeom(node: Node, dims: number[]): Geometry {
   const ks = attrInts(node, 'kernel_shape');
@@ -90,7 +91,18 @@ function poolOp(op: string, kind: 'max' | 'avg'): OpDef {
     layout: clIf4,
     eval: (node, [x]) => [poolND(node, x!, kind, false)],
     evalCL: (node, [x]) => [poolND(node, x!, kind, true)],
-    lower: kind === 'max' ? (lc) => (attrInt(lc.node, 'ceil_mode', 0) === 0 || true ? lowerQMaxPool(lc) : null) : undefined,
+    lower: (lc) => {
+      const x = lc.inputs[0]!;
+      if (x.dtype !== 'float32') return kind === 'max' ? lowerQMaxPool(lc) : null;
+      if (x.layout !== 'cl' || x.dims.length !== 4) return null;
+      const g = poolGeom(lc.node, x.dims);
+      const [N, C, H, W] = x.dims;
+      const k = prepareF32Pool({ N, H, W, C, KH: g.kernel[0], KW: g.kernel[1], strides: g.strides, dilations: g.dilations,
+        pads: [g.padsBegin[0], g.padsBegin[1], g.padsEnd[0], g.padsEnd[1]], kind, ceilMode: attrInt(lc.node, 'ceil_mode', 0) === 1,
+        countIncludePad: attrInt(lc.node, 'count_include_pad', 0) === 1, node: lc.node.name }, { path: lc.env.path, arch: lc.env.arch });
+      if (k.OH !== g.out[0] || k.OW !== g.out[1]) return null; // geometry rule mismatch: host reference
+      return [{ kernel: k, inputs: [x.name], outputs: [lc.outputs[0].name] }];
+    },
   };
 }
 
@@ -123,6 +135,13 @@ function globalOp(op: string, kind: 'max' | 'avg'): OpDef {
     layout: clIf4,
     eval: (_n, [x]) => [globalPool(x!, kind, false)],
     evalCL: (_n, [x]) => [globalPool(x!, kind, true)],
+    lower: kind === 'avg' ? (lc) => {
+      const x = lc.inputs[0]!;
+      if (x.dtype !== 'float32' || x.layout !== 'cl' || x.dims.length !== 4) return null;
+      const [N, C, H, W] = x.dims;
+      const k = prepareF32GlobalAvgPool({ N, H, W, C, node: lc.node.name }, { path: lc.env.path, arch: lc.env.arch });
+      return [{ kernel: k, inputs: [x.name], outputs: [lc.outputs[0].name] }];
+    } : undefined,
   };
 }
 

@@ -10,10 +10,10 @@ import { attrFloat, attrInt } from '../graph/ir.js';
 import { makeTensor, toNumbers, fromNumbers, sizeOf, normAxis, broadcastShapes, broadcastIndex, strides, type HostTensor, type DType } from '../graph/tensor.js';
 import { quantizeMultiplier, requantScales, outputRange, roundHalfEven, type RequantMode, type QuantType } from '../kernels/requant.js';
 import { prepareQGemm } from '../kernels/qgemm.js';
+import { prepareQConv2d } from '../kernels/qconv.js';
+import { prepareQDwConv2d } from '../kernels/dwconv.js';
 import { prepareQAdd, prepareQMul, prepareQLut, prepareQConcat, prepareQuantize, prepareDequantize, buildLut, lutFunction, type LutKind } from '../kernels/eltwise.js';
 import { prepareQGlobalAvgPool, prepareQAvgPool, prepareQMaxPool, gavgScale } from '../kernels/pool.js';
-import type { PreparedKernel, KernelIO } from '../kernels/types.js';
-import type { WasmKernels } from '../runtime/wasm.js';
 import { windowGeometry, as2d } from './conv.js';
 import { matmulNumbers, fusedClamp } from './matmul.js';
 import { concatEval } from './shape.js';
@@ -281,65 +281,40 @@ const qlinearConv: OpDef = {
   lower: (lc) => lowerQConv(lc),
 };
 
-/** QLinearConv (group 1) as im2col (padding with the input zero point) + the INT8 GEMM with fused requantization. */
+/** QLinearConv on the INT8 kernels: depthwise -> the dwconv family, everything else -> qconv (im2col / indirect / direct). */
 function lowerQConv(lc: LowerCtx): LoweredStep[] | null {
   const node = lc.node;
   const x = lc.inputs[0]!;
   if (x.layout !== 'cl' || !isQ8(x.dtype) || !allConst(lc, [1, 2, 3, 4, 5, 6, 7, 8])) return null;
-  const group = attrInt(node, 'group', 1);
-  if (group !== 1) return null;
   const w = lc.inputs[3]!.const!;
   if (!isQ8(w.dtype)) return null;
+  const group = attrInt(node, 'group', 1);
   const r = x.dims.length;
   const N = x.dims[0], C = x.dims[1], H = r === 4 ? x.dims[2] : 1, W = x.dims[r - 1];
   const OC = w.dims[0];
   const g = windowGeometry(node, x.dims.slice(2), w.dims.slice(2));
-  const { kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, oh, ow } = as2d(g);
-  const K = kh * kw * C, M = N * oh * ow;
-  const wv = w.data as Int8Array | Uint8Array;
-  const packed = new (w.dtype === 'int8' ? Int8Array : Uint8Array)(OC * K);
-  for (let o = 0; o < OC; o++) for (let c = 0; c < C; c++) for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++)
-    packed[o * K + (ky * kw + kx) * C + c] = wv[((o * C + c) * kh + ky) * kw + kx];
-  const xzp = cval(lc, 2)[0];
+  const { kh, kw, sh, sw, dh, dw, pt, pl, pb, pr } = as2d(g);
   const outT = lc.outputs[0].dtype as QuantType;
   const bias = lc.inputs[8]?.const ? Int32Array.from(toNumbers(lc.inputs[8].const)) : undefined;
   const clamp = fusedClamp(node);
-  const gk = prepareQGemm({
-    name: node.name, m: M, k: K, n: OC, aType: x.dtype, aScale: cval(lc, 1)[0], aZeroPoint: xzp,
-    weights: { data: packed, type: w.dtype, layout: 'nk', zeroPoints: cval(lc, 5), scales: cval(lc, 4) },
-    bias, output: { type: outT, scale: cval(lc, 6)[0], zeroPoint: cval(lc, 7)[0], clamp }, requant: lc.env.requant,
+  const wz = cval(lc, 5), ws = cval(lc, 4);
+  if (group === C && group > 1 && OC % C === 0 && w.dtype === 'int8') {
+    const k = prepareQDwConv2d({
+      dtype: x.dtype, shape: [N, H, W, C], kernel: [kh, kw], multiplier: OC / C, strides: [sh, sw], dilations: [dh, dw],
+      pads: [pt, pl, pb, pr], weights: w.data as Int8Array, weightZero: wz.length > 1 ? wz : wz[0], bias,
+      xScale: cval(lc, 1)[0], xZero: cval(lc, 2)[0], wScale: ws.length > 1 ? ws : ws[0], yScale: cval(lc, 6)[0], yZero: cval(lc, 7)[0],
+      requantization: lc.env.requant, clamp, name: node.name,
+    } as any, target(lc.env));
+    return [{ kernel: k, inputs: [x.name], outputs: [lc.outputs[0].name] }];
+  }
+  const k = prepareQConv2d({
+    name: node.name, n: N, h: H, w: W, c: C, oc: OC, kernel: [kh, kw], strides: [sh, sw], pads: [pt, pl, pb, pr],
+    dilations: [dh, dw], groups: group, aType: x.dtype, aScale: cval(lc, 1)[0], aZeroPoint: cval(lc, 2)[0],
+    weights: { data: w.data as Int8Array, type: w.dtype, zeroPoints: wz, scales: ws }, bias,
+    output: { type: outT, scale: cval(lc, 6)[0], zeroPoint: cval(lc, 7)[0], clamp }, requant: lc.env.requant,
     path: lc.env.path, arch: lc.env.arch,
   });
-  const direct = kh === 1 && kw === 1 && sh === 1 && sw === 1 && pt === 0 && pl === 0 && pb === 0 && pr === 0;
-  if (direct) return [{ kernel: gk, inputs: [x.name], outputs: [lc.outputs[0].name] }];
-  const fill = xzp & 0xff;
-  const kernel: PreparedKernel = {
-    variant: `im2col+${gk.variant}`,
-    constants: gk.constants,
-    constantsAlign: gk.constantsAlign,
-    scratchBytes: M * K,
-    workItems: gk.workItems,
-    run(wasm: WasmKernels, io: KernelIO, begin?: number, end?: number) {
-      if (!begin) {
-        const src = wasm.u8(io.inputs[0], N * H * W * C);
-        const dst = wasm.u8(io.scratch, M * K);
-        let o = 0;
-        for (let n = 0; n < N; n++) for (let oy = 0; oy < oh; oy++) for (let ox = 0; ox < ow; ox++) {
-          for (let ky = 0; ky < kh; ky++) {
-            const iy = oy * sh - pt + ky * dh;
-            for (let kx = 0; kx < kw; kx++) {
-              const ix = ox * sw - pl + kx * dw;
-              if (iy < 0 || iy >= H || ix < 0 || ix >= W) dst.fill(fill, o, o + C);
-              else { const s = ((n * H + iy) * W + ix) * C; dst.set(src.subarray(s, s + C), o); }
-              o += C;
-            }
-          }
-        }
-      }
-      gk.run(wasm, { inputs: [io.scratch], outputs: io.outputs, constants: io.constants, scratch: 0 }, begin, end);
-    },
-  };
-  return [{ kernel, inputs: [x.name], outputs: [lc.outputs[0].name] }];
+  return [{ kernel: k, inputs: [x.name], outputs: [lc.outputs[0].name] }];
 }
 
 const convInteger: OpDef = {
@@ -433,27 +408,37 @@ function qbinary(op: 'QLinearAdd' | 'QLinearMul'): OpDef {
     infer: (ctx) => [{ dtype: inputAt(ctx, 0).dtype, dims: broadcastShapes([inputAt(ctx, 0).dims, inputAt(ctx, 3).dims], `node '${ctx.node.name}'`) }],
     eval: (node, [a, as, az, b, bs, bz, ys, yz]) => {
       const dims = broadcastShapes([a!.dims, b!.dims], `node '${node.name}'`);
-      const av = toNumbers(a!), bv = toNumbers(b!);
-      const ia = broadcastIndex(a!.dims, dims), ib = broadcastIndex(b!.dims, dims);
+      const n = sizeOf(dims);
       const [za, zb, zy] = [vals(az)[0], vals(bz)[0], vals(yz)[0]];
       const [sa, sb, sy] = [vals(as)[0], vals(bs)[0], vals(ys)[0]].map(Math.fround);
       const [lo, hi] = qrange(a!.dtype);
-      const res = new Float64Array(ia.length);
       const ra = Math.fround(sa / sy), rb = Math.fround(sb / sy), rm = Math.fround(Math.fround(sa * sb) / sy);
-      // Add: onnxruntime's x86 MLAS form, rne(f32(f32(fixed + f32(ra * a)) + f32(rb * b))) with
-      // fixed = f32(zy - f32(f32(ra * za) + f32(rb * zb))) (zero points folded into one constant).
-      const fixed = Math.fround(zy - Math.fround(Math.fround(ra * za) + Math.fround(rb * zb)));
-      for (let i = 0; i < res.length; i++) {
-        if (op === 'QLinearAdd') {
-          const v = Math.fround(Math.fround(fixed + Math.fround(ra * av[ia[i]])) + Math.fround(rb * bv[ib[i]]));
-          res[i] = Math.min(Math.max(roundHalfEven(v), lo), hi);
-        } else {
-          const x = av[ia[i]] - za, y = bv[ib[i]] - zb;
-          const v = Math.fround(Math.fround(x * y) * rm);
-          res[i] = Math.min(Math.max(roundHalfEven(v) + zy, lo), hi);
+      const q8 = isQ8(a!.dtype) && isQ8(b!.dtype);
+      const av = q8 ? (a!.data as Int8Array) : toNumbers(a!), bv = q8 ? (b!.data as Int8Array) : toNumbers(b!);
+      const sameA = sizeOf(a!.dims) === n, sameB = sizeOf(b!.dims) === n;
+      const ia = sameA ? null : broadcastIndex(a!.dims, dims), ib = sameB ? null : broadcastIndex(b!.dims, dims);
+      const out = makeTensor(a!.dtype, dims);
+      const o = out.data as Int8Array;
+      if (op === 'QLinearAdd') {
+        // onnxruntime's x86 MLAS form: rne(f32(f32(fixed + f32(ra * a)) + f32(rb * b))), zero points folded into
+        // fixed = f32(zy - f32(f32(ra * za) + f32(rb * zb))).
+        const fixed = Math.fround(zy - Math.fround(Math.fround(ra * za) + Math.fround(rb * zb)));
+        const ta = new Float64Array(512), tb = new Float64Array(512);
+        for (let v = -256; v < 256; v++) { ta[v + 256] = Math.fround(ra * v); tb[v + 256] = Math.fround(rb * v); }
+        for (let i = 0; i < n; i++) {
+          const x = av[ia ? ia[i] : i], y = bv[ib ? ib[i] : i];
+          const v = Math.fround(Math.fround(fixed + (q8 ? ta[x + 256] : Math.fround(ra * x))) + (q8 ? tb[y + 256] : Math.fround(rb * y)));
+          const r = roundHalfEven(v);
+          o[i] = r < lo ? lo : r > hi ? hi : r;
+        }
+      } else {
+        for (let i = 0; i < n; i++) {
+          const x = av[ia ? ia[i] : i] - za, y = bv[ib ? ib[i] : i] - zb;
+          const r = roundHalfEven(Math.fround(Math.fround(x * y) * rm)) + zy;
+          o[i] = r < lo ? lo : r > hi ? hi : r;
         }
       }
-      return [fromNumbers(a!.dtype, dims, res)];
+      return [out];
     },
     layout: (ctx) => {
       const r = Math.max(ctx.inputs[0]?.dims.length ?? 0, ctx.inputs[3]?.dims.length ?? 0);

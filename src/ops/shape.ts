@@ -117,6 +117,7 @@ function shapeSlice(node: Node, dims: number[]): number[] {
 }
 export const shape: OpDef = {
   op: 'Shape',
+  shapeOnly: true,
   infer: (ctx) => [{ dtype: 'int64', dims: [shapeSlice(ctx.node, inputAt(ctx, 0).dims).length] }],
   eval: (node, [x]) => {
     const d = shapeSlice(node, x!.dims);
@@ -125,6 +126,7 @@ export const shape: OpDef = {
 };
 export const size: OpDef = {
   op: 'Size',
+  shapeOnly: true,
   infer: () => [{ dtype: 'int64', dims: [] }],
   eval: (_n, [x]) => [{ dtype: 'int64', dims: [], data: BigInt64Array.of(BigInt(sizeOf(x!.dims))) }],
 };

@@ -70,6 +70,8 @@ export interface OpDef {
   domain?: string;
   infer(ctx: InferCtx): TypeShape[];
   eval?(node: Node, inputs: (HostTensor | undefined)[], opset: number): HostTensor[];
+  /** Folds from the input's shape alone (Shape, Size): the value never matters. */
+  shapeOnly?: boolean;
   /** Never fold even when inputs are constant (e.g. ops with side inputs) */
   noFold?: boolean;
   layout?(ctx: InferCtx): LayoutKind;
