@@ -8,7 +8,10 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WasmKernels } from '../../src/runtime/wasm.js';
 import { runSuite, checkCase } from './qgemm-cases.js';
-import { prepareQGemm, QGEMM_VARIANTS, layoutFits, centeredWeights } from '../../src/kernels/qgemm.js';
+import { prepareQGemm, QGEMM_VARIANTS, layoutFits } from '../../src/kernels/qgemm.js';
+import { BumpAllocator } from '../../src/runtime/wasm.js';
+import { loadCase, hasCase } from './onnx-data.js';
+import type { KernelPath } from '../../src/kernels/types.js';
 
 const CHILD = process.env.OCTET_QGEMM_CHILD === 'relaxed';
 
@@ -49,6 +52,36 @@ if (CHILD) {
     assert.is(layoutFits('extmul', Int32Array.from([200])), -1);
     const p = prepareQGemm({ m: 2, k: 3, n: 1, aType: 'int8', aScale: 1, aZeroPoint: 0, weights: { data: Uint8Array.from([0, 255, 7]), type: 'uint8', layout: 'kn', zeroPoints: 0, scales: 1 }, output: { type: 'int32' }, path: 'arm' });
     assert.is(p.variant, 'qs8_gemm_4x8c2__simd128_dot16');
+  });
+
+  test('ONNX QLinearMatMul test data (2D and batched 3D, uint8 and int8) on every path, float requantization', async () => {
+    const wasm = { scalar: await WasmKernels.create('scalar'), simd: await WasmKernels.create('simd128') };
+    for (const name of ['test_qlinearmatmul_2D_uint8_float32', 'test_qlinearmatmul_2D_int8_float32', 'test_qlinearmatmul_3D_uint8_float32', 'test_qlinearmatmul_3D_int8_float32']) {
+      if (!hasCase(name)) assert.unreachable(`missing conformance data ${name}`);
+      const { inputs: [a, as, az, b, bs, bz, ys, yz], outputs: [y] } = loadCase(name);
+      const t = (x: { type: number }) => (x.type === 2 ? 'uint8' : 'int8') as 'uint8' | 'int8';
+      const batch = a.dims.length === 3 ? a.dims[0] : 1;
+      const [m, k] = a.dims.slice(-2);
+      const n = b.dims[b.dims.length - 1];
+      for (const path of ['scalar', 'x86', 'arm'] as KernelPath[]) {
+        const k8 = path === 'scalar' ? wasm.scalar : wasm.simd;
+        const got: number[] = [];
+        for (let bi = 0; bi < batch; bi++) {
+          const wdata = b.data.slice(bi * k * n, (bi + 1) * k * n);
+          const prep = prepareQGemm({
+            name, m, k, n, aType: t(a), aScale: as.data[0], aZeroPoint: az.data[0],
+            weights: { data: t(b) === 'uint8' ? Uint8Array.from(wdata) : Int8Array.from(wdata), type: t(b), layout: 'kn', zeroPoints: bz.data, scales: bs.data },
+            output: { type: t(y), scale: ys.data[0], zeroPoint: yz.data[0] }, requant: 'float', path,
+          });
+          const al = new BumpAllocator(k8);
+          const adata = a.data.slice(bi * m * k, (bi + 1) * m * k);
+          const io = { inputs: [al.put(t(a) === 'uint8' ? Uint8Array.from(adata) : Int8Array.from(adata))], constants: al.put(prep.constants, 16), outputs: [al.alloc(m * n)], scratch: al.alloc(prep.scratchBytes + 16) };
+          prep.run(k8, io);
+          got.push(...(t(y) === 'uint8' ? k8.u8(io.outputs[0], m * n) : k8.i8(io.outputs[0], m * n)));
+        }
+        assert.equal(got, y.data, `${name} on ${path}`);
+      }
+    }
   });
 
   test('bad parameters are clear errors naming the node', () => {
