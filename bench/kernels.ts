@@ -11,7 +11,8 @@ import * as ort from 'onnxruntime-web';
 import { WasmKernels, BumpAllocator } from '../src/runtime/wasm.js';
 import { detectFeatures } from '../src/runtime/features.js';
 import { prepareQGemm, QGEMM_VARIANTS } from '../src/kernels/qgemm.js';
-import { prepareF32Gemm, F32_GEMM_VARIANTS } from '../src/kernels/f32.js';
+import { prepareF32Gemm, prepareF32Conv2d, F32_GEMM_VARIANTS } from '../src/kernels/f32.js';
+import { prepareQConv2d } from '../src/kernels/qconv.js';
 import type { PreparedKernel } from '../src/kernels/types.js';
 import { GraphBuilder } from '../src/onnx/writer.js';
 
@@ -164,8 +165,117 @@ async function gemmSection(ctx: BenchContext): Promise<void> {
   console.log(`\nscalar build (qs8_gemm_1x8c2__scalar), M=64 K=${sc.k} N=${sc.n}: ${((64 * sc.k * sc.n) / t / 1e9).toFixed(2)} GMAC/s`);
 }
 
+
+// ---------------------------------------------------------------------------------------------------------------
+// INT8 convolutions (qs8-conv, non-depthwise) per layer vs our FP32 conv and onnxruntime-web (QLinearConv, Conv).
+// Layers of MobileNetV2-224 (torchvision mobilenet_v2: stem + every 1x1 expand/project + final 1x1; the depthwise
+// layers belong to the dwconv family) and ResNet-18-224 (torchvision resnet18), with how often each shape occurs.
+interface ConvLayer { net: string; name: string; h: number; w: number; c: number; oc: number; k: number; s: number; p: number; count: number }
+export const CONV_LAYERS: ConvLayer[] = [
+  { net: 'mnv2', name: 'stem 3x3/2 3->32', h: 224, w: 224, c: 3, oc: 32, k: 3, s: 2, p: 1, count: 1 },
+  { net: 'mnv2', name: '112 1x1 32->16', h: 112, w: 112, c: 32, oc: 16, k: 1, s: 1, p: 0, count: 1 },
+  { net: 'mnv2', name: '112 1x1 16->96', h: 112, w: 112, c: 16, oc: 96, k: 1, s: 1, p: 0, count: 1 },
+  { net: 'mnv2', name: '56 1x1 96->24', h: 56, w: 56, c: 96, oc: 24, k: 1, s: 1, p: 0, count: 1 },
+  { net: 'mnv2', name: '56 1x1 24->144', h: 56, w: 56, c: 24, oc: 144, k: 1, s: 1, p: 0, count: 2 },
+  { net: 'mnv2', name: '56 1x1 144->24', h: 56, w: 56, c: 144, oc: 24, k: 1, s: 1, p: 0, count: 1 },
+  { net: 'mnv2', name: '28 1x1 144->32', h: 28, w: 28, c: 144, oc: 32, k: 1, s: 1, p: 0, count: 1 },
+  { net: 'mnv2', name: '28 1x1 32->192', h: 28, w: 28, c: 32, oc: 192, k: 1, s: 1, p: 0, count: 3 },
+  { net: 'mnv2', name: '28 1x1 192->32', h: 28, w: 28, c: 192, oc: 32, k: 1, s: 1, p: 0, count: 2 },
+  { net: 'mnv2', name: '14 1x1 192->64', h: 14, w: 14, c: 192, oc: 64, k: 1, s: 1, p: 0, count: 1 },
+  { net: 'mnv2', name: '14 1x1 64->384', h: 14, w: 14, c: 64, oc: 384, k: 1, s: 1, p: 0, count: 4 },
+  { net: 'mnv2', name: '14 1x1 384->64', h: 14, w: 14, c: 384, oc: 64, k: 1, s: 1, p: 0, count: 3 },
+  { net: 'mnv2', name: '14 1x1 384->96', h: 14, w: 14, c: 384, oc: 96, k: 1, s: 1, p: 0, count: 1 },
+  { net: 'mnv2', name: '14 1x1 96->576', h: 14, w: 14, c: 96, oc: 576, k: 1, s: 1, p: 0, count: 3 },
+  { net: 'mnv2', name: '14 1x1 576->96', h: 14, w: 14, c: 576, oc: 96, k: 1, s: 1, p: 0, count: 2 },
+  { net: 'mnv2', name: '7 1x1 576->160', h: 7, w: 7, c: 576, oc: 160, k: 1, s: 1, p: 0, count: 1 },
+  { net: 'mnv2', name: '7 1x1 160->960', h: 7, w: 7, c: 160, oc: 960, k: 1, s: 1, p: 0, count: 3 },
+  { net: 'mnv2', name: '7 1x1 960->160', h: 7, w: 7, c: 960, oc: 160, k: 1, s: 1, p: 0, count: 2 },
+  { net: 'mnv2', name: '7 1x1 960->320', h: 7, w: 7, c: 960, oc: 320, k: 1, s: 1, p: 0, count: 1 },
+  { net: 'mnv2', name: '7 1x1 320->1280', h: 7, w: 7, c: 320, oc: 1280, k: 1, s: 1, p: 0, count: 1 },
+  { net: 'resnet18', name: 'conv1 7x7/2 3->64', h: 224, w: 224, c: 3, oc: 64, k: 7, s: 2, p: 3, count: 1 },
+  { net: 'resnet18', name: '56 3x3 64->64', h: 56, w: 56, c: 64, oc: 64, k: 3, s: 1, p: 1, count: 4 },
+  { net: 'resnet18', name: '56 3x3/2 64->128', h: 56, w: 56, c: 64, oc: 128, k: 3, s: 2, p: 1, count: 1 },
+  { net: 'resnet18', name: '56 1x1/2 64->128', h: 56, w: 56, c: 64, oc: 128, k: 1, s: 2, p: 0, count: 1 },
+  { net: 'resnet18', name: '28 3x3 128->128', h: 28, w: 28, c: 128, oc: 128, k: 3, s: 1, p: 1, count: 3 },
+  { net: 'resnet18', name: '28 3x3/2 128->256', h: 28, w: 28, c: 128, oc: 256, k: 3, s: 2, p: 1, count: 1 },
+  { net: 'resnet18', name: '28 1x1/2 128->256', h: 28, w: 28, c: 128, oc: 256, k: 1, s: 2, p: 0, count: 1 },
+  { net: 'resnet18', name: '14 3x3 256->256', h: 14, w: 14, c: 256, oc: 256, k: 3, s: 1, p: 1, count: 3 },
+  { net: 'resnet18', name: '14 3x3/2 256->512', h: 14, w: 14, c: 256, oc: 512, k: 3, s: 2, p: 1, count: 1 },
+  { net: 'resnet18', name: '14 1x1/2 256->512', h: 14, w: 14, c: 256, oc: 512, k: 1, s: 2, p: 0, count: 1 },
+  { net: 'resnet18', name: '7 3x3 512->512', h: 7, w: 7, c: 512, oc: 512, k: 3, s: 1, p: 1, count: 3 },
+];
+
+async function ortConv(l: ConvLayer, quant: boolean): Promise<() => Promise<unknown>> {
+  const g = new GraphBuilder({ opset: 21 });
+  const wn = l.oc * l.c * l.k * l.k;
+  const attrs = { kernel_shape: [l.k, l.k], strides: [l.s, l.s], pads: [l.p, l.p, l.p, l.p] };
+  const oh = Math.floor((l.h + 2 * l.p - l.k) / l.s) + 1, ow = Math.floor((l.w + 2 * l.p - l.k) / l.s) + 1;
+  let feeds: Record<string, ort.Tensor>;
+  if (quant) {
+    const x = g.input('x', 'uint8', [1, l.c, l.h, l.w]);
+    const f = (name: string, v: number) => g.initializer(name, 'float32', [v], []);
+    const w = g.initializer('w', 'int8', rand8(wn, true), [l.oc, l.c, l.k, l.k]);
+    const wz = g.initializer('wz', 'int8', [0], []);
+    const xz = g.initializer('xz', 'uint8', [128], []);
+    const yz = g.initializer('yz', 'uint8', [0], []);
+    const b = g.initializer('b', 'int32', Int32Array.from({ length: l.oc }, () => Math.floor(Math.random() * 1000)), [l.oc]);
+    const [y] = g.node('QLinearConv', [x, f('xs', 0.02), xz, w, f('ws', 0.01), wz, f('ys', 0.5), yz, b], ['y'], attrs);
+    g.output(y, 'uint8', [1, l.oc, oh, ow]);
+    feeds = { x: new ort.Tensor('uint8', rand8(l.c * l.h * l.w, false), [1, l.c, l.h, l.w]) };
+  } else {
+    const x = g.input('x', 'float32', [1, l.c, l.h, l.w]);
+    const w = g.initializer('w', 'float32', Float32Array.from({ length: wn }, () => Math.random() - 0.5), [l.oc, l.c, l.k, l.k]);
+    const b = g.initializer('b', 'float32', Float32Array.from({ length: l.oc }, () => Math.random()), [l.oc]);
+    const [y] = g.node('Conv', [x, w, b], ['y'], attrs);
+    g.output(y, 'float32', [1, l.oc, oh, ow]);
+    feeds = { x: new ort.Tensor('float32', Float32Array.from({ length: l.c * l.h * l.w }, () => Math.random()), [1, l.c, l.h, l.w]) };
+  }
+  const session = await ort.InferenceSession.create(g.toBytes(), { executionProviders: ['wasm'] });
+  return () => session.run(feeds);
+}
+
+async function convSection(ctx: BenchContext): Promise<void> {
+  ort.env.wasm.numThreads = 1;
+  const layers = QUICK ? CONV_LAYERS.filter((l) => l.name.includes('56 3x3 64') || l.name.includes('56 1x1 24->144')) : CONV_LAYERS;
+  const int8Wasm = ctx.relaxedWasm ?? ctx.simd;
+  console.log(`\n## INT8 convolutions per layer (one image, NHWC, uint8 activations, int8 per-channel weights, ms; lower is better)\n`);
+  console.log(`| net | layer | x | INT8 x86 | INT8 arm | FP32 ours | ORT QLinearConv | ORT Conv f32 | INT8/FP32 | INT8/ORT q |`);
+  console.log(`|---|---|---:|---:|---:|---:|---:|---:|---:|---:|`);
+  const sums: Record<string, { int8: number; f32: number; ortq: number; ortf: number }> = {};
+  for (const l of layers) {
+    const wn = l.oc * l.c * l.k * l.k;
+    const w8 = rand8(wn, true);
+    const x8 = rand8(l.h * l.w * l.c, false);
+    const common = {
+      n: 1, h: l.h, w: l.w, c: l.c, oc: l.oc, kernel: [l.k, l.k] as [number, number], strides: [l.s, l.s] as [number, number], pads: [l.p, l.p, l.p, l.p] as [number, number, number, number],
+      aType: 'uint8' as const, aScale: 0.02, aZeroPoint: 128,
+      weights: { data: w8, type: 'int8' as const, scales: Array.from({ length: l.oc }, () => 0.005 + 0.01 * Math.random()) },
+      bias: Int32Array.from({ length: l.oc }, () => Math.floor(Math.random() * 1000)),
+      output: { type: 'uint8' as const, scale: 0.5, zeroPoint: 0, clamp: { min: 0 } },
+    };
+    const q86 = prepareQConv2d({ ...common, path: ctx.relaxedWasm ? 'relaxed' : 'x86' });
+    const [, oh, ow] = q86.outShape;
+    const tq = await timeIt(place(int8Wasm, q86, x8, oh * ow * l.oc));
+    const qarm = prepareQConv2d({ ...common, path: 'arm' });
+    const tarm = await timeIt(place(ctx.simd, qarm, x8, oh * ow * l.oc));
+    const f = prepareF32Conv2d({ N: 1, H: l.h, W: l.w, C: l.c, KH: l.k, KW: l.k, strides: [l.s, l.s], pads: [l.p, l.p, l.p, l.p], Cout: l.oc,
+      weights: Float32Array.from({ length: wn }, () => Math.random() - 0.5), bias: Float32Array.from({ length: l.oc }, () => Math.random()), min: 0 }, { path: ctx.relaxedWasm ? 'relaxed' : 'x86' });
+    const tf = await timeIt(place(int8Wasm, f, Float32Array.from({ length: l.h * l.w * l.c }, () => Math.random()), oh * ow * l.oc * 4));
+    const tortq = await timeIt(await ortConv(l, true), 0.3, 5);
+    const tortf = await timeIt(await ortConv(l, false), 0.3, 5);
+    const sm = (sums[l.net] ??= { int8: 0, f32: 0, ortq: 0, ortf: 0 });
+    sm.int8 += tq * l.count; sm.f32 += tf * l.count; sm.ortq += tortq * l.count; sm.ortf += tortf * l.count;
+    const ms = (t: number) => (t * 1000).toFixed(3);
+    console.log(`| ${l.net} | ${l.name} (${q86.method}) | ${l.count} | ${ms(tq)} | ${ms(tarm)} | ${ms(tf)} | ${ms(tortq)} | ${ms(tortf)} | ${(tf / tq).toFixed(2)}x | ${(tortq / tq).toFixed(2)}x |`);
+  }
+  for (const [net, sm] of Object.entries(sums)) {
+    console.log(`\n${net} non-depthwise convs, sum over layers x count: INT8 ${(sm.int8 * 1000).toFixed(2)} ms, FP32 ours ${(sm.f32 * 1000).toFixed(2)} ms (${(sm.f32 / sm.int8).toFixed(2)}x), ORT QLinearConv ${(sm.ortq * 1000).toFixed(2)} ms (${(sm.ortq / sm.int8).toFixed(2)}x), ORT FP32 Conv ${(sm.ortf * 1000).toFixed(2)} ms (${(sm.ortf / sm.int8).toFixed(2)}x)`);
+  }
+}
+
 export const SECTIONS: Array<{ name: string; run: (ctx: BenchContext) => Promise<void> }> = [
   { name: 'qs8-gemm', run: gemmSection },
+  { name: 'qs8-conv', run: convSection },
 ];
 
 async function main(): Promise<void> {

@@ -19,9 +19,21 @@ import { FIXED_BLOCK, MAGIC_F, MAGIC_I } from './core';
   return v128.bitselect(s, r, v128.load(blk, 80));
 }
 
+/** rqv_fixed for tables whose channels all have no left shift (multipliers < 1): skips the clamp and multiply. */
+@inline export function rqv_fixed_nl(acc: v128, blk: usize): v128 {
+  const s = rqv_srdhm(acc, v128.load(blk));
+  const r = rqv_srdhm(i32x4.add(s, i32x4.shr_s(s, 31)), v128.load(blk, 64));
+  return v128.bitselect(s, r, v128.load(blk, 80));
+}
+
 /** Fixed-point requantization of 4 channels to the output range (int32 lanes): + zp, clamp. */
 @inline export function rqv_fixed_out(acc: v128, blk: usize, vzp: v128, vmin: v128, vmax: v128): v128 {
   return i32x4.min_s(i32x4.max_s(i32x4.add(rqv_fixed(acc, blk), vzp), vmin), vmax);
+}
+
+/** rqv_fixed_out for tables without left shifts (see rqv_fixed_nl). */
+@inline export function rqv_fixed_nl_out(acc: v128, blk: usize, vzp: v128, vmin: v128, vmax: v128): v128 {
+  return i32x4.min_s(i32x4.max_s(i32x4.add(rqv_fixed_nl(acc, blk), vzp), vmin), vmax);
 }
 
 /**

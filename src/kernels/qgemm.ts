@@ -44,7 +44,7 @@ export const QGEMM_VARIANTS: readonly QGemmVariant[] = [
 export const DOT16 = QGEMM_VARIANTS[1];
 
 /** Epilogue kinds (assembly/gemm/epilogue.ts). */
-export const EPI = { fixed: 0, float: 1, int32: 2, float32: 3 } as const;
+export const EPI = { fixed: 0, float: 1, int32: 2, float32: 3, fixedNoLeftShift: 4 } as const;
 
 export const ROWS_PER_ITEM = 8;
 
@@ -248,7 +248,7 @@ export function planQGemm(p: QGemmPlanParams): QGemmPlan {
       } catch (e: any) {
         throw err(name, e.message.replace(/^octet: /, ''));
       }
-      kind = mode === 'float' ? EPI.float : EPI.fixed;
+      kind = mode === 'float' ? EPI.float : reals.every((r) => r < 1) ? EPI.fixedNoLeftShift : EPI.fixed;
       const [tlo, thi] = out.type === 'int8' ? [-128, 127] : [0, 255];
       if (!Number.isInteger(out.zeroPoint) || out.zeroPoint < tlo || out.zeroPoint > thi) throw err(name, `output zero point ${out.zeroPoint} is not a valid ${out.type}`);
       zp = out.zeroPoint;
