@@ -14,9 +14,13 @@ export interface ReadOptions {
   externalData?: ExternalLoader;
 }
 
+const NODE_FS = 'node:fs';
+const NODE_PATH = 'node:path';
+
 export async function readModelFile(path: string): Promise<Graph> {
-  const fs = await import('node:fs');
-  const pathMod = await import('node:path');
+  // Variable specifiers: browser bundlers must never try to resolve Node built-ins from the library.
+  const fs: typeof import('node:fs') = await import(/* @vite-ignore */ /* webpackIgnore: true */ NODE_FS);
+  const pathMod: typeof import('node:path') = await import(/* @vite-ignore */ /* webpackIgnore: true */ NODE_PATH);
   let bytes: Uint8Array;
   try {
     bytes = fs.readFileSync(path);
