@@ -15,6 +15,7 @@ import { prepareF32Gemm, prepareF32Conv2d, F32_GEMM_VARIANTS } from '../src/kern
 import { prepareQConv2d } from '../src/kernels/qconv.js';
 import type { PreparedKernel } from '../src/kernels/types.js';
 import { GraphBuilder } from '../src/onnx/writer.js';
+import { f32Section } from './kernels-f32.js';
 
 const QUICK = process.argv.includes('--quick');
 
@@ -276,6 +277,7 @@ async function convSection(ctx: BenchContext): Promise<void> {
 export const SECTIONS: Array<{ name: string; run: (ctx: BenchContext) => Promise<void> }> = [
   { name: 'qs8-gemm', run: gemmSection },
   { name: 'qs8-conv', run: convSection },
+  { name: 'f32', run: (ctx) => f32Section({ simd: ctx.simd, relaxedWasm: ctx.relaxedWasm }) },
 ];
 
 async function main(): Promise<void> {
