@@ -62,10 +62,13 @@ let defaultExec: Executor | undefined;
 /** Octet's own runtime (src/api): the default executor of calibration and of the accuracy report. */
 export async function defaultExecutor(): Promise<Executor> {
   if (defaultExec) return defaultExec;
-  const path = '../api/index.js';
+  // Loaded lazily (and through variables, so that src/quant builds and runs without the runtime's wasm).
+  const sessionPath = '../api/session.js';
+  const tensorPath = '../api/tensor.js';
   let api: SessionApi;
   try {
-    api = (await import(path)) as SessionApi;
+    const [s, t] = await Promise.all([import(sessionPath), import(tensorPath)]);
+    api = { InferenceSession: s.InferenceSession, Tensor: t.Tensor } as SessionApi;
   } catch (e) {
     throw new Error(`quantize: Octet's runtime could not be loaded (${(e as Error).message}); pass options.executor`);
   }
