@@ -74,6 +74,9 @@ function checkOptions(o: QuantizeOptions): void {
     if (v !== undefined && v !== 'int8' && v !== 'uint8') throw new Error(`quantize: options.${k} must be 'int8' or 'uint8', got '${v}'`);
   }
   if (o.format !== undefined && o.format !== 'qdq' && o.format !== 'qoperator') throw new Error(`quantize: options.format must be 'qdq' or 'qoperator', got '${o.format}'`);
+  if (o.format === 'qoperator' && o.weights === 'uint8' && (o.activations ?? 'int8') === 'int8') {
+    throw new Error("quantize: QOperator with int8 activations needs int8 weights (QLinearConv has no int8 x uint8 form in onnxruntime)");
+  }
   if (o.dynamic && o.fp16) throw new Error('quantize: choose one of dynamic and fp16');
   if (o.percentile !== undefined && !(o.percentile > 0 && o.percentile <= 100)) throw new Error(`quantize: percentile must be in (0, 100], got ${o.percentile}`);
 }
