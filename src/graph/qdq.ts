@@ -210,7 +210,7 @@ function zpTensor(q: QParams): HostTensor {
 }
 
 /**
- * Bias for an integer conv/gemm: DQ(int32 const) is used as is (its scale must be sx*sw), a float constant is
+ * Bias for an integer conv/gemm: DQ(int32 const) is used as is (its scale is meant to be sx*sw), a float constant is
  * quantized with sx*sw[n] (round half to even). Returns undefined when there is no bias, null when it cannot fold.
  */
 function biasInt32(tg: TypedGraph, name: string | undefined, sx: number, sw: number[], n: number,
@@ -231,16 +231,9 @@ function biasInt32(tg: TypedGraph, name: string | undefined, sx: number, sw: num
   if (!x?.const || x.dtype !== 'int32' || sizeOf(x.dims) !== n) return null;
   const z = p.inputs[2] ? tg.values.get(p.inputs[2])?.const : undefined;
   if (z && toNumbers(z).some((q) => q !== 0)) return null;
-  const bs = tg.values.get(p.inputs[1])?.const;
-  if (!bs) return null;
-  // accept the bias scale when it is sx*sw (to float32 rounding); otherwise requantize the bias values
-  const bsv = toNumbers(bs);
+  // onnxruntime's QDQ fusion takes the int32 bias as it is (its scale is meant to be sx*sw): do the same.
   const xv = toNumbers(x.const);
-  for (let i = 0; i < n; i++) {
-    const want = Math.fround(sx * (sw.length > 1 ? sw[i] : sw[0]));
-    const have = bsv.length > 1 ? bsv[i] : bsv[0];
-    d[i] = Math.abs(have - want) <= 1e-6 * want ? xv[i] : Math.round((xv[i] * have) / want);
-  }
+  for (let i = 0; i < n; i++) d[i] = xv[i];
   void dqOf;
   return out;
 }
