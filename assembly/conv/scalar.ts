@@ -32,6 +32,20 @@ export function qs8_im2col(prm: usize, input: usize, p0: i32, p1: i32, g: i32, d
         d += <usize>(kw * cg);
         continue;
       }
+      if (cg < 16) {
+        // few channels (stems: C = 3): a byte loop beats a memory.copy call per tap
+        for (let kx = 0; kx < kw; kx++) {
+          const ix = ix0 + kx * dw;
+          if (ix < 0 || ix >= w) {
+            for (let i = 0; i < cg; i++) store<u8>(d + <usize>i, za);
+          } else {
+            const src = base + <usize>((iy * w + ix) * c);
+            for (let i = 0; i < cg; i++) store<u8>(d + <usize>i, load<u8>(src + <usize>i));
+          }
+          d += <usize>cg;
+        }
+        continue;
+      }
       for (let kx = 0; kx < kw; kx++) {
         const ix = ix0 + kx * dw;
         if (ix < 0 || ix >= w) memory.fill(d, za, <usize>cg);
