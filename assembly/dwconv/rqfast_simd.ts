@@ -11,8 +11,12 @@ import { rq_srdhm, rq_rdbpot } from '../requant/core';
 
 export const FIXB_BLOCK: i32 = 48;
 
-@inline export function rqv_fixb_out(acc: v128, blk: usize, vmz: v128, vmin: v128, vmax: v128): v128 {
-  const x2 = i32x4.add(acc, acc);
+/**
+ * acc2 = 2 * acc (the host packs doubled weights and bias for this mode); returns the requantized value + zp as
+ * int32 lanes, not yet clamped (|value| < 2^22; the caller narrows with saturation and clamps the bytes).
+ */
+@inline export function rqv_fixb_raw(acc2: v128, blk: usize, vmz: v128): v128 {
+  const x2 = acc2;
   const q = v128.load(blk);
   const r31 = i64x2.splat(0x80000000);
   const lo = i64x2.add(i64x2.extmul_low_i32x4_s(x2, q), r31);
@@ -22,13 +26,12 @@ export const FIXB_BLOCK: i32 = 48;
   const sign = v128.and(t, i32x4.splat(0x80000000));
   const f = v128.or(f32x4.floor(f32x4.add(f32x4.abs(t), f32x4.splat(0.5))), sign);
   // integral f, |f| < 2^22: + magic and subtract (magic - zp) gives f + zp as int32
-  const r = i32x4.sub(f32x4.add(f, f32x4.splat(MAGIC_F)), vmz);
-  return i32x4.min_s(i32x4.max_s(r, vmin), vmax);
+  return i32x4.sub(f32x4.add(f, f32x4.splat(MAGIC_F)), vmz);
 }
 
-/** Scalar form for channel tails (the gemmlowp definition itself, with the left shift 0). */
-@inline export function rq_fixb_out(acc: i32, table: usize, ch: i32, zp: i32, qmin: i32, qmax: i32): i32 {
+/** Scalar form for channel tails (the gemmlowp definition itself, with the left shift 0); acc2 = 2 * acc. */
+@inline export function rq_fixb_out(acc2: i32, table: usize, ch: i32, zp: i32, qmin: i32, qmax: i32): i32 {
   const p = table + <usize>((ch >> 2) * FIXB_BLOCK + ((ch & 3) << 2));
-  const v = rq_rdbpot(rq_srdhm(acc, load<i32>(p)), load<i32>(p, 32)) + zp;
+  const v = rq_rdbpot(rq_srdhm(acc2 >> 1, load<i32>(p)), load<i32>(p, 32)) + zp;
   return v < qmin ? qmin : v > qmax ? qmax : v;
 }

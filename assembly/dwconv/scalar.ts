@@ -10,7 +10,8 @@
 //   20 block bytes; offsets are relative to prm.
 //   zero buffer: C bytes of the input zero point (the taps that fall in the padding read it).
 //   weights: per block of 8 channels: 8 x i32 bias (bias - zx * sum_k (w - zw), so padding reading zx is exact
-//   and the inner loop has no zero-point work), then the taps as int16 (w - zw):
+//   and the inner loop has no zero-point work), then the taps as int16 (w - zw); in mode 2 bias and taps are
+//   doubled (the fast requantization wants 2 * acc):
 //     layout 'tap'  (scalar, extmul): K x [8 x i16]                                 -> 32 + 16 K bytes
 //     layout 'pair' (dot16):  ceil(K/2) x ([t0 c0, t1 c0, .. t0 c3, t1 c3] [same c4..c7]) -> 32 + 32 ceil(K/2) bytes
 //     (the odd last tap is paired with a zero weight).
@@ -23,10 +24,10 @@ import { rq_fixed_out, rq_float_out, rq_float_scale } from '../requant/core';
 import { ld8 } from '../eltwise/qfloat';
 import { rq_srdhm, rq_rdbpot } from '../requant/core';
 
-/** Scalar fast-table requantization (mode 2, see assembly/dwconv/rqfast_simd.ts): the gemmlowp definition. */
-@inline function rq_fixb_out(acc: i32, table: usize, ch: i32, zp: i32, qmin: i32, qmax: i32): i32 {
+/** Scalar fast-table requantization (mode 2, see assembly/dwconv/rqfast_simd.ts; acc2 = 2 * acc): gemmlowp. */
+@inline function rq_fixb_out(acc2: i32, table: usize, ch: i32, zp: i32, qmin: i32, qmax: i32): i32 {
   const p = table + <usize>((ch >> 2) * 48 + ((ch & 3) << 2));
-  const v = rq_rdbpot(rq_srdhm(acc, load<i32>(p)), load<i32>(p, 32)) + zp;
+  const v = rq_rdbpot(rq_srdhm(acc2 >> 1, load<i32>(p)), load<i32>(p, 32)) + zp;
   return v < qmin ? qmin : v > qmax ? qmax : v;
 }
 

@@ -118,6 +118,7 @@ function perChannel(v: number | number[] | undefined, n: number, dflt: number, w
 export function packDwWeights(
   layout: 'tap' | 'pair', C: number, K: number, w: Int8Array | Uint8Array, zw: number[], bias: Int32Array | undefined, zx: number,
   maxAbsX = 255,
+  scale = 1,
 ): { bytes: Uint8Array; blockBytes: number; accBound: number } {
   const P = Math.ceil(K / 2);
   const BB = layout === 'tap' ? 32 + 16 * K : 32 + 32 * P;
@@ -132,17 +133,20 @@ export function packDwWeights(
       const wv = w[c * K + k] - zw[c];
       sum += wv;
       abs += Math.abs(wv);
-      const off = layout === 'tap' ? 32 + 16 * k + 2 * j : 32 + 32 * (k >> 1) + 16 * (j >> 2) + 2 * ((j & 3) * 2 + (k & 1));
-      dv.setInt16(base + off, wv, true);
+      dvSet(dv, base, layout, k, j, wv * scale);
     }
     const b = (bias ? bias[c] : 0) - zx * sum;
     if (b < -0x80000000 || b > 0x7fffffff) throw new Error(`octet: depthwise conv: folded bias of channel ${c} overflows int32`);
-    dv.setInt32(base + 4 * j, b, true);
+    dv.setInt32(base + 4 * j, b * scale, true);
     accBound = Math.max(accBound, Math.abs(b) + maxAbsX * abs);
   }
   return { bytes: new Uint8Array(buf), blockBytes: BB, accBound };
 }
 
+function dvSet(dv: DataView, base: number, layout: 'tap' | 'pair', k: number, j: number, v: number): void {
+  const off = layout === 'tap' ? 32 + 16 * k + 2 * j : 32 + 32 * (k >> 1) + 16 * (j >> 2) + 2 * ((j & 3) * 2 + (k & 1));
+  dv.setInt16(base + off, v, true);
+}
 /** FIXB table (assembly/dwconv/rqfast_simd.ts): per 4 channels q[4] i32, 2^-e[4] f32, e[4] i32; padded to 8. */
 export function fixbTable(reals: ArrayLike<number>): Uint8Array {
   const np = Math.ceil(Math.max(reals.length, 1) / 8) * 8;
@@ -183,6 +187,8 @@ export function prepareQDwConv2d(p: QDwConvParams, target: KernelTarget): Prepar
   // fixed-point: the fast exact table (assembly/dwconv/rqfast_simd.ts) when |acc| < 2^22 and every multiplier < 1
   const fast = mode === 'fixed-point' && packed.accBound < 2 ** 22 && Array.from(reals).every((r) => quantizeMultiplier(r).shift <= 0);
   const table = mode === 'float' ? floatTable(reals, 8) : fast ? fixbTable(reals) : fixedTable(reals, 8);
+  // mode 2 reads 2 * acc: doubled taps and bias (|w - zw| <= 255 so 2(w - zw) still fits int16)
+  const wbytes = fast ? packDwWeights(v.layout, g.C, K, p.weights, zw, p.bias, zx, 255, 2).bytes : packed.bytes;
   const kmode = mode === 'float' ? 1 : fast ? 2 : 0;
 
   const cb = new ConstantsBuilder();
@@ -190,7 +196,7 @@ export function prepareQDwConv2d(p: QDwConvParams, target: KernelTarget): Prepar
   const hOff = cb.add(header);
   const zero = new Uint8Array(Math.ceil((g.C + 16) / 16) * 16).fill(zx & 0xff);
   const zOff = cb.add(zero);
-  const wOff = cb.add(packed.bytes);
+  const wOff = cb.add(wbytes);
   const rOff = cb.add(table);
   header.set([g.H, g.W, g.C, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PT, g.PL, zy, qmin, qmax,
     kmode, wOff - hOff, rOff - hOff, zOff - hOff, packed.blockBytes]);
