@@ -31,35 +31,58 @@ export const MOBILENETV2_DW: Array<{ h: number; c: number; s: number; count: num
   { h: 7, c: 960, s: 1, count: 3 },
 ];
 
-async function timeIt(fn: () => unknown, minTime = 0.3, minRuns = 7): Promise<number> {
+/** Median ms per call of an async closure (onnxruntime-web), CPU time in batches as timeRoundRobin. */
+async function timeIt(fn: () => unknown, minTime = 0.6, minRuns = 7): Promise<number> {
+  const wall = process.env.OCTET_BENCH_WALL === '1';
+  const now = () => (wall ? performance.now() : (() => { const u = process.cpuUsage(); return (u.user + u.system) / 1e3; })());
   for (let i = 0; i < 3; i++) await fn();
+  let b = 1;
+  for (;;) {
+    const s = now();
+    for (let i = 0; i < b; i++) await fn();
+    if (now() - s >= 15 || b >= 1 << 12) break;
+    b *= 2;
+  }
   const times: number[] = [];
   const t0 = performance.now();
   while (times.length < minRuns || performance.now() - t0 < minTime * 1000) {
-    const s = performance.now();
-    await fn();
-    times.push(performance.now() - s);
-    if (times.length > 3000) break;
+    const s = now();
+    for (let i = 0; i < b; i++) await fn();
+    times.push((now() - s) / b);
+    if (times.length > 200) break;
   }
-  times.sort((a, b) => a - b);
+  times.sort((x, y) => x - y);
   return times[Math.floor(times.length / 2)];
 }
 
 /**
- * Median ms per call of each closure, timed round-robin (one call of each in turn) so that load changes on a
- * shared machine hit every candidate alike and the ratios stay meaningful.
+ * Median ms per call of each closure, timed round-robin (a batch of calls of each in turn) so that load changes
+ * on a shared machine hit every candidate alike. Time is process CPU time (process.cpuUsage), as in
+ * bench/kernels.ts; OCTET_BENCH_WALL=1 uses wall time.
  */
-function timeRoundRobin(fns: Array<() => unknown>, minTime = 0.6, minRuns = 15): number[] {
+function timeRoundRobin(fns: Array<() => unknown>, minTime = 0.6, minRuns = 9): number[] {
+  const wall = process.env.OCTET_BENCH_WALL === '1';
+  const now = () => (wall ? performance.now() : (() => { const u = process.cpuUsage(); return (u.user + u.system) / 1e3; })());
   for (const f of fns) for (let i = 0; i < 3; i++) f();
+  // per closure, a batch long enough (>= ~15 ms) for cpuUsage's granularity
+  const batch = fns.map((f) => {
+    let b = 1;
+    for (;;) {
+      const s = now();
+      for (let i = 0; i < b; i++) f();
+      if (now() - s >= 15 || b >= 1 << 14) return b;
+      b *= 2;
+    }
+  });
   const times: number[][] = fns.map(() => []);
   const t0 = performance.now();
-  while (times[0].length < minRuns || performance.now() - t0 < minTime * 1000) {
+  while (times[0].length < minRuns || performance.now() - t0 < minTime * 1000 * fns.length) {
     fns.forEach((f, i) => {
-      const s = performance.now();
-      f();
-      times[i].push(performance.now() - s);
+      const s = now();
+      for (let j = 0; j < batch[i]; j++) f();
+      times[i].push((now() - s) / batch[i]);
     });
-    if (times[0].length > 3000) break;
+    if (times[0].length > 200) break;
   }
   return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
 }
@@ -74,8 +97,11 @@ function rnd(seed: number) {
   };
 }
 
+// one allocator per instance, reset per layer, so kernels placed side by side never overlap
+const allocators = new Map<WasmKernels, BumpAllocator>();
 function place(wasm: WasmKernels, prep: PreparedKernel, input: ArrayBufferView, outBytes: number): () => void {
-  const al = new BumpAllocator(wasm);
+  let al = allocators.get(wasm);
+  if (!al) allocators.set(wasm, (al = new BumpAllocator(wasm)));
   const io = { constants: al.put(prep.constants, 16), inputs: [al.put(input)], outputs: [al.alloc(outBytes)], scratch: al.alloc(prep.scratchBytes + 64) };
   return () => prep.run(wasm, io, 0, prep.workItems);
 }
@@ -143,6 +169,7 @@ export async function dwconvSection(ctx: DwBenchContext, quick = false, mode: 'f
   const rows: Record<string, number>[] = [];
   const sum: Record<string, number> = {};
   for (const L of layers) {
+    for (const a of allocators.values()) a.reset();
     const row: Record<string, number> = {};
     const x8 = Uint8Array.from({ length: L.h * L.h * L.c }, () => Math.floor(r() * 256));
     const w8 = Int8Array.from({ length: L.c * 9 }, () => Math.floor(r() * 256) - 128);

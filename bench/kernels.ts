@@ -16,6 +16,7 @@ import { prepareQConv2d } from '../src/kernels/qconv.js';
 import type { PreparedKernel } from '../src/kernels/types.js';
 import { GraphBuilder } from '../src/onnx/writer.js';
 import { f32Section } from './kernels-f32.js';
+import { dwconvSection } from './kernels-dwconv.js';
 
 const QUICK = process.argv.includes('--quick');
 
@@ -278,6 +279,8 @@ export const SECTIONS: Array<{ name: string; run: (ctx: BenchContext) => Promise
   { name: 'qs8-gemm', run: gemmSection },
   { name: 'qs8-conv', run: convSection },
   { name: 'f32', run: (ctx) => f32Section({ simd: ctx.simd, relaxedWasm: ctx.relaxedWasm }) },
+  // INT8 depthwise convolution, MobileNetV2 layers, both requantization modes (bench/kernels-dwconv.ts)
+  { name: 'q8-dwconv', run: async (ctx) => { for (const m of ['fixed-point', 'float'] as const) await dwconvSection(ctx, QUICK, m); } },
 ];
 
 async function main(): Promise<void> {
