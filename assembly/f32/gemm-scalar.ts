@@ -80,16 +80,78 @@ export function f32_gemm_rows_1x8__scalar(
   }
 }
 
+/** Cache blocking of the sgemm drivers: a KC x NB block of op(B) is packed (~128 KB, L2-resident) and reused by
+ * every row tile; C accumulates over the K blocks. */
+export const F32_SGEMM_KC = 256;
+export const F32_SGEMM_NB = 128;
+
+/** Columns per packed block for depth block kb: about 128 KB of packed B, at least F32_SGEMM_NB (wide blocks
+ * when K is small keep C rows contiguous: a 128-column block over a wide C strides by whole rows). */
+export function f32_sgemm_nb(kb: i32): i32 {
+  return max(F32_SGEMM_NB, (32768 / (kb + 1)) & ~7);
+}
+
+/** Scratch bytes the sgemm drivers need for N columns and depth K (one packed block). */
+export function f32_sgemm_scratch_bytes(N: i32, K: i32): i32 {
+  const kb = min(K, F32_SGEMM_KC);
+  return ((min(N, f32_sgemm_nb(kb)) + 7) >> 3) * (kb + 1) * 32;
+}
+
 /**
- * BLAS-style sgemm (row-major): C = alpha * op(A) op(B) + beta * C, with op(B) packed into `scratch`
- * (f32_gemm_packed_bytes(N, K) bytes) first. Strides in elements. beta == 0 never reads C.
+ * Packs columns [n0, n0 + nb) and depths [k0, k0 + kb) of op(B) into the panel layout with a zero bias
+ * (op(B)[k, n] = transB ? B[n*ldb + k] : B[k*ldb + n]).
+ */
+export function f32_gemm_pack_b_block(transB: i32, n0: i32, nb: i32, k0: i32, kb: i32, B: usize, ldb: i32, dst: usize): void {
+  const ldbB = (<usize>ldb) << 2;
+  for (let p = 0; p < nb; p += 8) {
+    memory.fill(dst, 0, 32);
+    dst += 32;
+    const w = min(8, nb - p);
+    const n = n0 + p;
+    if (!transB) {
+      let src = B + ((<usize>k0 * <usize>ldb + <usize>n) << 2);
+      for (let k = 0; k < kb; k++) {
+        if (w == 8) {
+          store<u64>(dst, load<u64>(src)); store<u64>(dst, load<u64>(src, 8), 8);
+          store<u64>(dst, load<u64>(src, 16), 16); store<u64>(dst, load<u64>(src, 24), 24);
+        } else {
+          for (let j = 0; j < 8; j++) store<f32>(dst + ((<usize>j) << 2), j < w ? load<f32>(src + ((<usize>j) << 2)) : 0);
+        }
+        src += ldbB;
+        dst += 32;
+      }
+    } else {
+      const src = B + ((<usize>n * <usize>ldb + <usize>k0) << 2);
+      for (let k = 0; k < kb; k++) {
+        const s = src + ((<usize>k) << 2);
+        for (let j = 0; j < 8; j++) store<f32>(dst + ((<usize>j) << 2), j < w ? load<f32>(s + <usize>j * ldbB) : 0);
+        dst += 32;
+      }
+    }
+  }
+}
+
+/**
+ * BLAS-style sgemm (row-major): C = alpha * op(A) op(B) + beta * C. Strides in elements. beta == 0 never reads C.
+ * Blocked: for each KC block of depth and NB block of columns, op(B) is packed into `scratch`
+ * (f32_sgemm_scratch_bytes(N, K) bytes) and every row tile runs over it; later depth blocks accumulate into C.
  */
 export function f32_sgemm__scalar(
   transA: i32, transB: i32, M: i32, N: i32, K: i32, alpha: f32, A: usize, lda: i32,
   B: usize, ldb: i32, beta: f32, C: usize, ldc: i32, scratch: usize,
 ): void {
-  f32_gemm_pack_b(transB, N, K, B, ldb, 0, scratch);
   const a_rs: usize = transA ? 4 : (<usize>lda) << 2;
   const a_cs: usize = transA ? (<usize>lda) << 2 : 4;
-  f32_gemm_rows_1x8__scalar(0, M, N, K, A, a_rs, a_cs, scratch, C, (<usize>ldc) << 2, alpha, beta, -Infinity, Infinity);
+  let k0 = 0;
+  do {
+    const kb = min(F32_SGEMM_KC, K - k0);
+    const be: f32 = k0 == 0 ? beta : 1;
+    const NBk = f32_sgemm_nb(kb);
+    for (let n0 = 0; n0 < N; n0 += NBk) {
+      const nb = min(NBk, N - n0);
+      f32_gemm_pack_b_block(transB, n0, nb, k0, kb, B, ldb, scratch);
+      f32_gemm_rows_1x8__scalar(0, M, nb, kb, A + <usize>k0 * a_cs, a_rs, a_cs, scratch, C + ((<usize>n0) << 2), (<usize>ldc) << 2, alpha, be, -Infinity, Infinity);
+    }
+    k0 += F32_SGEMM_KC;
+  } while (k0 < K);
 }

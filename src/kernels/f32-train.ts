@@ -81,7 +81,7 @@ export class F32Train {
   ): void {
     if (M <= 0 || N <= 0) return;
     const m = this.mark();
-    const scratch = this.alloc(Math.ceil(N / 8) * (K + 1) * 8);
+    const scratch = this.alloc(this.k.f32_sgemm_scratch_bytes(N, K) / 4);
     this.k[this.gemm.sgemm!](transA ? 1 : 0, transB ? 1 : 0, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, scratch);
     this.release(m);
   }
