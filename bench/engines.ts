@@ -25,6 +25,8 @@ export interface Runner {
   release(): Promise<void>;
   /** What actually ran (e.g. Octet's kernel path). */
   detail?: string;
+  /** Where the time went in the last run (Octet: session.profile()), slowest first. */
+  profile?(): { name: string; op: string; variant: string; ms: number }[];
 }
 
 export interface Engine {
@@ -108,6 +110,7 @@ async function octet(m: ModelFiles, file: Engine['file'], kernels: string): Prom
     run: async (x) => (await s.run({ [m.inputName]: new api.Tensor('float32', x, m.inputDims) }))[m.outputName].data as Float32Array,
     release: async () => s.release(),
     detail: s.kernelPath,
+    profile: () => [...s.profile().nodes].sort((a, b) => b.ms - a.ms),
   };
 }
 

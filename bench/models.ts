@@ -155,6 +155,9 @@ interface Row {
   status: 'ok' | 'skipped'; note?: string; detail?: string;
   n?: number; medianMs?: number; p25Ms?: number; p75Ms?: number; minMs?: number; spreadPct?: number;
   check?: string;
+  /** Octet: time per op type in the last run (ms), and the slowest nodes. */
+  profileByOp?: Record<string, number>;
+  slowestNodes?: { name: string; op: string; variant: string; ms: number }[];
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -243,6 +246,16 @@ for (const m of models) {
       n: s.length, medianMs: quantile(s, 0.5), p25Ms: quantile(s, 0.25), p75Ms: quantile(s, 0.75), minMs: s[0],
       spreadPct: (100 * (quantile(s, 0.75) - quantile(s, 0.25))) / quantile(s, 0.5),
     });
+    if (u.r.profile) {
+      const nodes = u.r.profile();
+      const byOp: Record<string, number> = {};
+      for (const n of nodes) {
+        const k = `${n.op} [${n.variant}]`;
+        byOp[k] = (byOp[k] ?? 0) + n.ms;
+      }
+      row.profileByOp = Object.fromEntries(Object.entries(byOp).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Number(v.toFixed(2))]));
+      row.slowestNodes = nodes.slice(0, 5).map((n) => ({ ...n, ms: Number(n.ms.toFixed(2)) }));
+    }
     await u.r.release();
   }
 }
@@ -341,6 +354,55 @@ if (skipped.length) {
 if (modelNote) lines.push(`- ${modelNote}`);
 for (const n of int8Notes) lines.push(`- ${n}`);
 if (octetNote) lines.push(`- ${octetNote}`);
+// issue 7 targets (one thread, same run)
+{
+  const med = (model: string, engine: string): number | undefined => rows.find((r) => r.model === model && r.engine === engine && r.status === 'ok')?.medianMs;
+  const bestInt8 = (model: string): { ms: number; path: string } | undefined => {
+    const c = rows.filter((r) => r.model === model && r.status === 'ok' && r.engine.startsWith('octet-int8-')).sort((a, b) => a.medianMs! - b.medianMs!)[0];
+    return c ? { ms: c.medianMs!, path: c.engine.replace('octet-int8-', '') } : undefined;
+  };
+  const t: string[] = [];
+  const ratio = (what: string, a: number | undefined, b: number | undefined, max: number): void => {
+    if (a === undefined || b === undefined) { t.push(`- ${what}: not measured`); return; }
+    const r = a / b;
+    t.push(`- ${what}: ${r < 0.1 ? r.toFixed(4) : r.toFixed(2)}x (target <= ${Number(max.toFixed(2))}x) ${r <= max ? 'met' : 'MISSED'}`);
+  };
+  const mb = bestInt8('mobilenetv2'), rb = bestInt8('resnet18');
+  ratio(`MobileNetV2 Octet INT8 (${mb?.path}) / onnxruntime-web INT8`, mb?.ms, med('mobilenetv2', 'ort-web-int8'), 0.5);
+  ratio(`MobileNetV2 Octet INT8 (${mb?.path}) / onnxruntime-web FP32`, mb?.ms, med('mobilenetv2', 'ort-web-fp32'), 0.6);
+  ratio(`ResNet-18 Octet INT8 (${rb?.path}) / onnxruntime-web INT8`, rb?.ms, med('resnet18', 'ort-web-int8'), 0.75);
+  ratio(`ResNet-18 Octet INT8 / Octet FP32`, rb?.ms, med('resnet18', 'octet-fp32'), 0.5);
+  ratio(`MobileNetV2 Octet INT8 / Octet FP32`, mb?.ms, med('mobilenetv2', 'octet-fp32'), 0.6);
+  for (const m of models) ratio(`${m.label.replace(/ \(.*\)$/, '')} Octet FP32 / onnxruntime-web FP32`, med(m.id, 'octet-fp32'), med(m.id, 'ort-web-fp32'), 1);
+  const ow = wasm.find((w) => w.runtime === 'onnxruntime-web')?.files[0];
+  const oc = wasm.find((w) => w.runtime === 'Octet')?.files ?? [];
+  if (ow && oc.length) {
+    const big = oc.reduce((a, b) => (b.gzip > a.gzip ? b : a));
+    ratio(`wasm shipped, Octet's largest build (${basename(big.file)}) / onnxruntime-web, gzip`, big.gzip, ow.gzip, 0.05);
+  }
+  const coldOf = (model: string, engine: string): number | undefined => cold.find((c) => c.model === model && c.engine === engine && c.ok)?.firstResultMs;
+  const octetColdInt8 = cold.find((c) => c.model === 'mobilenetv2' && c.engine.startsWith('octet-int8-') && c.ok)?.firstResultMs;
+  if (cold.length) {
+    ratio('cold start to first MobileNetV2 result, Octet INT8 / onnxruntime-web INT8', octetColdInt8, coldOf('mobilenetv2', 'ort-web-int8'), 1 / 3);
+    ratio('cold start to first MobileNetV2 result, Octet FP32 / onnxruntime-web FP32', coldOf('mobilenetv2', 'octet-fp32'), coldOf('mobilenetv2', 'ort-web-fp32'), 1 / 3);
+  }
+  if (t.length) {
+    lines.push('');
+    lines.push('Targets (issue 7), from this run:');
+    lines.push('');
+    lines.push(...t);
+  }
+  const prof = rows.filter((r) => r.profileByOp && (r.engine === 'octet-fp32' || r.engine === `octet-int8-${bestInt8(r.model)?.path}`));
+  if (prof.length) {
+    lines.push('');
+    lines.push('Where Octet spends its time (session.profile(), last run; top op types, ms):');
+    lines.push('');
+    for (const r of prof) {
+      const top = Object.entries(r.profileByOp!).slice(0, 4).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
+      lines.push(`- ${r.modelLabel.replace(/ \(.*\)$/, '')}, ${r.engineLabel}: ${top}`);
+    }
+  }
+}
 if (cold.length) {
   lines.push('');
   lines.push(`Cold start (fresh process: import the runtime, create the session from the file, first result), ms · peak RSS growth over an idle child (${baselineRssMB.toFixed(0)} MB, subtracted), MB:`);
