@@ -17,7 +17,8 @@ function peakRss(): number {
 }
 const rss0 = process.memoryUsage().rss;
 const [engineId, modelJson, runsArg] = process.argv.slice(2);
-const { engines } = await import('./engines.js');
+const { engines, setThreads } = await import('./engines.js');
+setThreads(Number(process.env.OCTET_BENCH_THREADS ?? 1));
 if (engineId === 'baseline') {
   // the same child doing nothing: its RSS growth (module loader, input buffer) is subtracted from the others
   const x = new Float32Array(JSON.parse(modelJson).inputDims.reduce((a: number, b: number) => a * b, 1));

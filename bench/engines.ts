@@ -1,6 +1,6 @@
 // The runtimes the model benchmark compares, behind one small interface: create a runner for a model, run it on
 // an NCHW float32 input, release. Used by bench/models.ts (in-process, interleaved) and bench/cold.ts (fresh child
-// process for cold start and memory). Every runtime runs one thread.
+// process for cold start and memory). Every runtime runs one thread unless setThreads() says otherwise.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -43,6 +43,10 @@ export interface Engine {
 
 const require = createRequire(import.meta.url);
 
+/** Threads per runtime for this process (onnxruntime-web fixes its thread count at its first session). */
+let THREADS = 1;
+export function setThreads(n: number): void { THREADS = n; }
+
 function fileOf(m: ModelFiles, file: Engine['file']): string {
   const p = file === 'tfjs' ? m.tfjs : m[file];
   if (!p) throw new Error(`no ${file} file for ${m.id}`);
@@ -52,7 +56,7 @@ function fileOf(m: ModelFiles, file: Engine['file']): string {
 // onnxruntime-web (wasm, SIMD, one thread) ------------------------------------------------------------------------
 async function ortWeb(m: ModelFiles, file: Engine['file']): Promise<Runner> {
   const ort = await import('onnxruntime-web');
-  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.numThreads = THREADS;
   ort.env.wasm.simd = true;
   ort.env.logLevel = 'error';
   const s = await ort.InferenceSession.create(readFileSync(fileOf(m, file)), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
@@ -65,7 +69,7 @@ async function ortWeb(m: ModelFiles, file: Engine['file']): Promise<Runner> {
 // onnxruntime-node (native, one thread) ---------------------------------------------------------------------------
 async function ortNode(m: ModelFiles, file: Engine['file']): Promise<Runner> {
   const ort = await import('onnxruntime-node');
-  const s = await ort.InferenceSession.create(fileOf(m, file), { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential', logSeverityLevel: 3 });
+  const s = await ort.InferenceSession.create(fileOf(m, file), { intraOpNumThreads: THREADS, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential', logSeverityLevel: 3 });
   return {
     run: async (x) => (await s.run({ [m.inputName]: new ort.Tensor('float32', x, m.inputDims) }))[m.outputName].data as Float32Array,
     release: () => s.release(),
@@ -80,7 +84,7 @@ async function tfjsWasm(m: ModelFiles): Promise<Runner> {
   if (tf.getBackend() !== 'wasm') {
     const dir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm')), '/');
     wasm.setWasmPaths(dir);
-    wasm.setThreadsCount(1);
+    wasm.setThreadsCount(THREADS);
     if (!(await tf.setBackend('wasm'))) throw new Error('tfjs: wasm backend failed to initialise');
     await tf.ready();
   }
@@ -105,7 +109,7 @@ async function tfjsWasm(m: ModelFiles): Promise<Runner> {
 // Octet --------------------------------------------------------------------------------------------------------------
 async function octet(m: ModelFiles, file: Engine['file'], kernels: string): Promise<Runner> {
   const api = await import('../src/index.js');
-  const s = await api.InferenceSession.create(fileOf(m, file), { kernels: kernels as never });
+  const s = await api.InferenceSession.create(fileOf(m, file), { kernels: kernels as never, threads: THREADS });
   return {
     run: async (x) => (await s.run({ [m.inputName]: new api.Tensor('float32', x, m.inputDims) }))[m.outputName].data as Float32Array,
     release: async () => s.release(),

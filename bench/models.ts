@@ -1,7 +1,7 @@
 // Model benchmarks (issue 7): Octet against onnxruntime-web, TF.js (wasm) and onnxruntime-node, one thread, on
 // the reference architectures (src/zoo) and the shipped MNIST CNN (models/*.onnx, when present).
 //   npm run bench [-- --models mobilenetv2,resnet18 --engines ort-web-fp32,octet-fp32 --rounds 15 --budget 60
-//                     --no-cold --quick]
+//                     --no-cold --quick --threads N --int8-from quant|zoo --fresh]
 // Same process, same input, interleaved runs (one run of each engine per round, start rotating), warm-up excluded;
 // reports median, interquartile spread and a correctness check against onnxruntime-node FP32. Then, in fresh child
 // processes: cold start (runtime import -> first result) and peak RSS growth; and the wasm bytes each runtime ships.
@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
 import onnxProto from 'onnx-proto';
-import { engines as allEngines, OCTET_PATHS, type Engine, type ModelFiles, type Runner } from './engines.js';
+import { engines as allEngines, setThreads, type Engine, type ModelFiles, type Runner } from './engines.js';
 import { saveTfjsSpec } from './tfjs-net.js';
 import { ROOT, GENERATED_DIR, ZOO_VERSION, zooModelPath, zooNet, randomInputs, buildArch, type ArchName } from '../src/zoo/index.js';
 import { renderSvg } from './chart.js';
@@ -31,10 +31,15 @@ const { values } = parseArgs({
     quick: { type: 'boolean' },
     out: { type: 'string' },
     'int8-from': { type: 'string', default: 'quant' },
+    threads: { type: 'string', default: '1' },
     fresh: { type: 'boolean' },
   },
 });
 const quick = values.quick ?? false;
+const threads = Number(values.threads);
+if (!(Number.isInteger(threads) && threads >= 1)) throw new Error(`--threads must be an integer >= 1, got ${values.threads}`);
+setThreads(threads);
+process.env.OCTET_BENCH_THREADS = String(threads);
 const maxRounds = quick ? 3 : Number(values.rounds);
 const minRounds = quick ? 2 : Number(values['min-rounds']);
 const budgetMs = Number(values.budget) * 1000;
@@ -321,7 +326,7 @@ const fmt = (v: number | undefined): string => (v === undefined ? '-' : v >= 100
 const date = new Date().toISOString().slice(0, 10);
 const host = hostname().replace(/[^A-Za-z0-9_-]/g, '').slice(0, 24) || 'host';
 const lines: string[] = [];
-lines.push(`Command: \`${command}\` · ${cpu}, ${machine.cores} cores, Node ${process.version}, one thread, ${date}; load average at start ${machine.loadavgStart.join(' / ')}`);
+lines.push(`Command: \`${command}\` · ${cpu}, ${machine.cores} cores, Node ${process.version}, ${threads === 1 ? 'one thread' : `${threads} threads per runtime`}, ${date}; load average at start ${machine.loadavgStart.join(' / ')}`);
 lines.push('');
 const modelIds = models.map((m) => m.id);
 const okEngines = engineList.filter((e) => rows.some((r) => r.engine === e.id && r.status === 'ok'));
@@ -428,16 +433,16 @@ console.log(`\n${table}\n`);
 
 const outDir = values.out ?? join(ROOT, 'bench', 'results');
 mkdirSync(outDir, { recursive: true });
-const stem = join(outDir, `${date}-${host}`);
+const stem = join(outDir, `${date}-${host}${threads === 1 ? '' : `-t${threads}`}`);
 let gitCommit = '';
 try { gitCommit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim(); } catch { /* not a checkout */ }
 const result = {
   date: new Date().toISOString(), command, gitCommit, machine: { ...machine, loadavgEnd: loadavg().map((v) => Number(v.toFixed(2))) },
-  config: { maxRounds, minRounds, budgetSeconds: budgetMs / 1000, warmup, threads: 1, latencySeconds: Math.round(latencySeconds) },
+  config: { maxRounds, minRounds, budgetSeconds: budgetMs / 1000, warmup, threads, latencySeconds: Math.round(latencySeconds) },
   models: models.map((m) => ({ id: m.id, label: m.label, files: { fp32: rel(m.fp32), int8: rel(m.int8), uint8: rel(m.uint8) } })),
   latency: rows, cold, baselineRssMB, wasm, markdown: table,
 };
 function rel(p?: string): string | undefined { return p?.replace(`${ROOT}/`, ''); }
 writeFileSync(`${stem}.json`, JSON.stringify(result, null, 1));
-writeFileSync(`${stem}.svg`, renderSvg(result.latency.filter((r) => r.status === 'ok'), models.map((m) => ({ id: m.id, label: m.label.replace(/ \(.*\)$/, '') })), `${cpu}, Node ${process.version}, 1 thread, ${date} (${command})`));
+writeFileSync(`${stem}.svg`, renderSvg(result.latency.filter((r) => r.status === 'ok'), models.map((m) => ({ id: m.id, label: m.label.replace(/ \(.*\)$/, '') })), `${cpu}, Node ${process.version}, ${threads} thread${threads > 1 ? 's' : ''}, ${date} (${command})`));
 console.error(`[bench] wrote ${rel(stem)}.json and ${rel(stem)}.svg (${Math.round((performance.now() - t00) / 1000)} s)`);
