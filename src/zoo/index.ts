@@ -8,7 +8,7 @@
 //
 // Files go to models/.generated/ (git-ignored) next to a manifest recording the builder version and seed, so a
 // stale cache is rebuilt. Calibration (BN statistics, activation ranges) runs through onnxruntime-node.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ARCHS, buildArch, type ArchName, type Net } from './arch.js';
@@ -95,14 +95,21 @@ export async function zooModelPath(arch: ArchName, form: Form, seed = DEFAULT_SE
   if (entry && entry.version === ZOO_VERSION && existsSync(path) && readFileSync(path).length === entry.bytes) return path;
   const bytes = await buildZooModel(arch, form, seed);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path, bytes);
+  atomicWrite(path, bytes);
   // re-read: another process may have written other entries meanwhile
   if (existsSync(manifestPath)) {
     try { manifest = JSON.parse(readFileSync(manifestPath, 'utf8')); } catch { manifest = {}; }
   }
   manifest[fileName(arch, form, seed)] = { version: ZOO_VERSION, seed, bytes: bytes.length };
-  writeFileSync(manifestPath, JSON.stringify(manifest, null, 1));
+  atomicWrite(manifestPath, JSON.stringify(manifest, null, 1));
   return path;
+}
+
+// Test suites and benchmarks may generate concurrently: readers must never see a half-written file.
+function atomicWrite(path: string, data: Uint8Array | string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
 }
 
 /** The bytes of a generated model (cached in models/.generated/). */
