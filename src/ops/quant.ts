@@ -389,15 +389,36 @@ const matMulInteger: OpDef = {
   },
   lower: (lc) => {
     const [a, b, az, bz] = lc.inputs;
-    if (!a || !b?.const || b.dims.length !== 2 || a.dims.length < 2 || !isQ8(a.dtype) || !isQ8(b.dtype) || (az && !az.const) || (bz && !bz.const)) return null;
-    if (cval(lc, 2).length > 1) return null;
+    if (!a || !b?.const || b.dims.length !== 2 || a.dims.length < 2 || !isQ8(a.dtype) || !isQ8(b.dtype) || (bz && !bz.const)) return null;
+    if (az && sizeOf(az.dims) !== 1) return null;
     const K = b.dims[0], N = b.dims[1], M = sizeOf(a.dims) / K;
+    const dynamicZp = !!az && !az.const; // DynamicQuantizeLinear's zero point, known only at run time
     const k = prepareQGemm({
-      name: lc.node.name, m: M, k: K, n: N, aType: a.dtype, aScale: 1, aZeroPoint: cval(lc, 2)[0],
+      name: lc.node.name, m: M, k: K, n: N, aType: a.dtype, aScale: 1, aZeroPoint: dynamicZp ? 0 : cval(lc, 2)[0],
       weights: { data: b.const.data as Int8Array, type: b.dtype, layout: 'kn', zeroPoints: cval(lc, 3), scales: 1 },
       output: { type: 'int32' }, path: lc.env.path, arch: lc.env.arch,
     });
-    return [{ kernel: k, inputs: [a.name], outputs: [lc.outputs[0].name] }];
+    if (!dynamicZp) return [{ kernel: k, inputs: [a.name], outputs: [lc.outputs[0].name] }];
+    // sum_k (a - za)(b - zb) = sum_k a (b - zb) - za * colsum[n]: the GEMM with za = 0, then a per-column correction.
+    const bv = toNumbers(b.const), zb = cval(lc, 3);
+    const colsum = new Float64Array(N);
+    for (let kk = 0; kk < K; kk++) for (let n = 0; n < N; n++) colsum[n] += bv[kk * N + n] - (zb.length > 1 ? zb[n] : zb[0]);
+    const signed = az!.dtype === 'int8';
+    const kernel: PreparedKernel = {
+      variant: `${k.variant}+runtime_zp`,
+      constants: k.constants,
+      constantsAlign: k.constantsAlign,
+      scratchBytes: k.scratchBytes,
+      workItems: 1,
+      run(wasm: WasmKernels, io: KernelIO) {
+        k.run(wasm, { inputs: [io.inputs[0]], outputs: io.outputs, constants: io.constants, scratch: io.scratch }, 0, k.workItems);
+        const za = signed ? wasm.i8(io.inputs[1], 1)[0] : wasm.u8(io.inputs[1], 1)[0];
+        if (!za) return;
+        const o = wasm.i32(io.outputs[0], M * N);
+        for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) o[m * N + n] -= za * colsum[n];
+      },
+    };
+    return [{ kernel, inputs: [a.name, az!.name], outputs: [lc.outputs[0].name] }];
   },
 };
 

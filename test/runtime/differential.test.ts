@@ -169,4 +169,30 @@ test('QDQ networks (int8 and uint8 activations): identical to onnxruntime with f
   }
 });
 
+test('dynamic quantization: DynamicQuantizeLinear -> MatMulInteger (runtime zero point) -> Cast -> Mul matches onnxruntime', async () => {
+  for (const seed of [1, 2, 3]) {
+    const r = rng(seed);
+    const M = ri(r, 1, 9), K = ri(r, 1, 40), N = ri(r, 1, 30);
+    const g = new GraphBuilder({ opset: 13 });
+    const x = g.input('x', 'float32', [M, K]);
+    const [xq, xs, xz] = g.node('DynamicQuantizeLinear', [x], ['xq', 'xs', 'xz']);
+    const w = g.initializer('w', 'int8', Int8Array.from({ length: K * N }, () => ri(r, -127, 127)), [K, N]);
+    const wz = g.initializer('wz', 'int8', [0], []);
+    const [acc] = g.node('MatMulInteger', [xq, w, xz, wz], ['acc']);
+    const [accf] = g.node('Cast', [acc], ['accf'], { to: 1 });
+    const ws = g.initializer('ws', 'float32', [0.02], []);
+    const [sc] = g.node('Mul', [xs, ws], ['sc']);
+    const [y] = g.node('Mul', [accf, sc], ['y']);
+    g.output(y, 'float32', [M, N]);
+    const bytes = g.toBytes();
+    const xv = Float32Array.from({ length: M * K }, () => r() * 6 - 2);
+    const want = (await ortRun(bytes, { x: new Tensor('float32', xv, [M, K]) })).y.data as Float32Array;
+    const s = await InferenceSession.create(bytes);
+    const got = (await s.run({ x: new Tensor('float32', xv, [M, K]) })).y.data as Float32Array;
+    assert.ok(s.profile().nodes.some((n) => n.variant.includes('runtime_zp')), 'MatMulInteger runs the INT8 GEMM');
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) <= 1e-5 * Math.abs(want[i]) + 1e-6, `seed ${seed} at ${i}: ${got[i]} vs ${want[i]}`);
+    await s.release();
+  }
+});
+
 if (!process.env.OCTET_NO_RUN) test.run();
