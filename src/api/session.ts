@@ -9,7 +9,8 @@ import { choosePath, type KernelsOption } from '../runtime/select.js';
 import { WasmKernels, type WasmSource } from '../runtime/wasm.js';
 import { buildOf, type KernelPath } from '../kernels/types.js';
 import type { RequantMode } from '../kernels/requant.js';
-import { compile, execute, runStep, type CompiledPlan, type StepTiming, type Step } from '../runtime/executor.js';
+import { compile, executeAsync, type CompiledPlan, type StepTiming, type Step } from '../runtime/executor.js';
+import { sharedPool, type ThreadPool, type PoolInstance } from '../runtime/pool.js';
 import type { HostTensor } from '../graph/tensor.js';
 import { NeedsValue, type KernelEnv } from '../ops/types.js';
 import { Tensor, type TensorType } from './tensor.js';
@@ -21,7 +22,12 @@ export interface SessionOptions {
   requantization?: RequantMode;
   /** Reject models whose weights + arena would exceed this many bytes of wasm memory. */
   maxMemoryBytes?: number;
-  /** Worker threads (1 = run on the calling thread; the pool is issue 8's work). */
+  /**
+   * Threads per node, including the calling one (src/runtime/pool.ts). Default: the number of cores, at most 4
+   * (or OCTET_THREADS). 1 runs without workers. Sessions asking for the same count share one pool of workers.
+   * Without SharedArrayBuffer (a page that is not cross-origin isolated) the session runs on 1 thread and
+   * says why in `session.threadsNote`.
+   */
   threads?: number;
   /** Where the wasm builds come from (browsers). */
   wasm?: WasmSource;
@@ -73,21 +79,26 @@ export class InferenceSession {
   /** The code path this session runs ('scalar' | 'x86' | 'arm' | 'relaxed') and why ('option' | 'env' | 'auto'). */
   readonly kernelPath: KernelPath;
   readonly kernelPathReason: string;
+  /** Threads each node is split over (1 when threads are unavailable: see threadsNote). */
   readonly threads: number;
+  /** Why fewer threads than requested run (e.g. no SharedArrayBuffer), else undefined. */
+  readonly threadsNote?: string;
 
   private wasm: WasmKernels | null;
   private plan: CompiledPlan | null = null;
   private planKey = '';
   private lastProfile: SessionProfile = { nodes: [], totalMs: 0 };
   private queue: Promise<unknown> = Promise.resolve();
-  /** The per-step runner (a worker pool may replace it). */
-  stepRunner: (wasm: WasmKernels, step: Step) => void = runStep;
+  /** The per-step runner: the worker pool splits each step's work items over the threads. */
+  stepRunner: (wasm: WasmKernels, step: Step) => void | Promise<void> = (_wasm, step) => this.pool.run(this.poolInstance, step.kernel, step.io);
 
-  private constructor(private graph: Graph, private env: KernelEnv, wasm: WasmKernels, reason: string, private opts: SessionOptions) {
+  private constructor(private graph: Graph, private env: KernelEnv, wasm: WasmKernels, reason: string, private opts: SessionOptions,
+    private pool: ThreadPool, private poolInstance: PoolInstance) {
     this.wasm = wasm;
     this.kernelPath = env.path;
     this.kernelPathReason = reason;
-    this.threads = opts.threads ?? 1;
+    this.threads = poolInstance.parallel ? pool.threads : 1;
+    this.threadsNote = pool.note;
     this.inputNames = graph.inputs.map((v) => v.name);
     this.outputNames = graph.outputs.map((v) => v.name);
     const meta = (v: Graph['inputs'][number]): ValueMetadata => ({
@@ -115,12 +126,16 @@ export class InferenceSession {
     else if (model instanceof Uint8Array) graph = readModel(model);
     else throw new Error('octet: InferenceSession.create expects a path, a Uint8Array or an ArrayBuffer');
     const choice = await choosePath(options.kernels ?? 'auto', options.wasm);
+    const pool = await sharedPool(options.threads);
     const wasm = await WasmKernels.create(buildOf(choice.path), {
       source: options.wasm,
+      // Shared memory (the -mt build) only when workers will use it.
+      shared: pool.threads > 1,
       maxBytes: options.maxMemoryBytes !== undefined ? Math.max(options.maxMemoryBytes, 1 << 20) : undefined,
     });
+    const inst = await pool.attach(wasm);
     const env: KernelEnv = { path: choice.path, arch: choice.features.arch, requant };
-    const s = new InferenceSession(graph, env, wasm, choice.reason, options);
+    const s = new InferenceSession(graph, env, wasm, choice.reason, options, pool, inst);
     if (graph.inputs.every((v) => v.dims)) {
       const dims = new Map(graph.inputs.map((v) => [v.name, v.dims!.map((d) => (typeof d === 'number' && d >= 0 ? d : 1))]));
       s.prepare(dims, new Map());
@@ -142,7 +157,7 @@ export class InferenceSession {
       if (this.plan && this.planKey === key) return this.plan;
       this.plan = null;
       try {
-        this.plan = compile(this.graph, dims, this.env, this.wasm!, { maxMemoryBytes: this.opts.maxMemoryBytes, inputValues: values });
+        this.plan = compile(this.graph, dims, this.env, this.wasm!, { maxMemoryBytes: this.opts.maxMemoryBytes, inputValues: values, threads: this.threads });
       } catch (e) {
         if (e instanceof NeedsValue && !this.valueInputs.has(e.input)) {
           this.valueInputs.add(e.input);
@@ -165,7 +180,7 @@ export class InferenceSession {
     return p;
   }
 
-  private runNow(feeds: Record<string, Tensor>, fetches?: readonly string[]): Record<string, Tensor> {
+  private async runNow(feeds: Record<string, Tensor>, fetches?: readonly string[]): Promise<Record<string, Tensor>> {
     if (!this.wasm) throw new Error('octet: the session was released');
     if (!feeds || typeof feeds !== 'object') throw new Error('octet: run() expects an object of input tensors');
     const dims = new Map<string, number[]>();
@@ -200,7 +215,7 @@ export class InferenceSession {
     const plan = this.prepare(dims, host)!;
     const timings: StepTiming[] = [];
     const t0 = performance.now();
-    const res = execute(plan, this.wasm, host, timings, this.stepRunner);
+    const res = await executeAsync(plan, this.wasm, host, timings, this.stepRunner);
     this.lastProfile = { nodes: timings, totalMs: performance.now() - t0 };
     const out: Record<string, Tensor> = {};
     for (const name of wanted) {
@@ -230,6 +245,7 @@ export class InferenceSession {
   /** Frees the session's wasm memory; later run() calls fail. */
   async release(): Promise<void> {
     await this.queue.catch(() => undefined);
+    this.pool.detach(this.poolInstance);
     this.wasm = null;
     this.plan = null;
   }

@@ -10,7 +10,7 @@ import { foldQDQ } from '../graph/qdq.js';
 import { DTYPE_BYTES, sizeOf, viewData, transposeData, type HostTensor } from '../graph/tensor.js';
 import { findOp } from '../ops/index.js';
 import { physDims, clPerm, invPerm, type KernelEnv, type ValueState, type OpDef } from '../ops/types.js';
-import type { PreparedKernel, KernelIO } from '../kernels/types.js';
+import { scratchBytesForThreads, type PreparedKernel, type KernelIO } from '../kernels/types.js';
 import type { WasmKernels } from './wasm.js';
 import { planArena, alignUp, type BufferRequest } from './arena.js';
 
@@ -42,6 +42,8 @@ export interface CompileOptions {
   maxMemoryBytes?: number;
   /** Graph inputs bound to values for this compile (see typeGraph). */
   inputValues?: Map<string, HostTensor>;
+  /** Threads the steps may be split over: each step's scratch is reserved once per thread (src/runtime/pool.ts). */
+  threads?: number;
 }
 
 function cloneGraph(g: Graph): Graph {
@@ -175,7 +177,7 @@ export function compile(g: Graph, inputDims: Map<string, number[]>, env: KernelE
   const reqs: BufferRequest[] = [];
   for (const [id, l] of life) reqs.push({ id, bytes: l.bytes, first: l.first, last: l.last });
   steps.forEach((s, t) => {
-    if (s.kernel.scratchBytes > 0) reqs.push({ id: `\u0000scratch${t}`, bytes: s.kernel.scratchBytes, first: t, last: t });
+    if (s.kernel.scratchBytes > 0) reqs.push({ id: `\u0000scratch${t}`, bytes: scratchBytesForThreads(s.kernel, opts.threads ?? 1), first: t, last: t });
   });
   const arena = planArena(reqs, 64);
   const totalBytes = arenaBase + arena.bytes;
@@ -221,12 +223,7 @@ export interface StepTiming {
 
 export function execute(plan: CompiledPlan, wasm: WasmKernels, feeds: Map<string, HostTensor>, timings?: StepTiming[],
   run: (wasm: WasmKernels, step: Step) => void = runStep): Map<string, HostTensor> {
-  for (const [name, t] of feeds) {
-    const off = plan.offsets.get(name);
-    if (off === undefined) continue; // input not used by any output
-    const bytes = t.data.byteLength;
-    new Uint8Array(wasm.memory.buffer, off, bytes).set(new Uint8Array(t.data.buffer, t.data.byteOffset, bytes));
-  }
+  writeFeeds(plan, wasm, feeds);
   for (const s of plan.steps) {
     if (timings) {
       const t0 = performance.now();
@@ -234,6 +231,32 @@ export function execute(plan: CompiledPlan, wasm: WasmKernels, feeds: Map<string
       timings.push({ name: s.name, op: s.op, variant: s.kernel.variant, ms: performance.now() - t0 });
     } else run(wasm, s);
   }
+  return readOutputs(plan, wasm, feeds);
+}
+
+/** execute() with a step runner that may return a promise (the worker pool: src/runtime/pool.ts). */
+export async function executeAsync(plan: CompiledPlan, wasm: WasmKernels, feeds: Map<string, HostTensor>, timings: StepTiming[] | undefined,
+  run: (wasm: WasmKernels, step: Step) => void | Promise<void>): Promise<Map<string, HostTensor>> {
+  writeFeeds(plan, wasm, feeds);
+  for (const s of plan.steps) {
+    const t0 = timings ? performance.now() : 0;
+    const r = run(wasm, s);
+    if (r) await r;
+    if (timings) timings.push({ name: s.name, op: s.op, variant: s.kernel.variant, ms: performance.now() - t0 });
+  }
+  return readOutputs(plan, wasm, feeds);
+}
+
+function writeFeeds(plan: CompiledPlan, wasm: WasmKernels, feeds: Map<string, HostTensor>): void {
+  for (const [name, t] of feeds) {
+    const off = plan.offsets.get(name);
+    if (off === undefined) continue; // input not used by any output
+    const bytes = t.data.byteLength;
+    new Uint8Array(wasm.memory.buffer, off, bytes).set(new Uint8Array(t.data.buffer, t.data.byteOffset, bytes));
+  }
+}
+
+function readOutputs(plan: CompiledPlan, wasm: WasmKernels, feeds: Map<string, HostTensor>): Map<string, HostTensor> {
   const out = new Map<string, HostTensor>();
   for (const name of plan.outputs) {
     const v = plan.values.get(name)!;

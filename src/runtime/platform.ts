@@ -11,6 +11,8 @@ export interface WorkerHandle {
   /** The worker died (uncaught error or exit); called at most once. */
   onDeath(cb: (reason: string) => void): void;
   terminate(): void;
+  /** Keeps the process alive (Node) until the returned release is called: while the pool awaits the worker. */
+  hold(): () => void;
 }
 
 export interface ThreadSupport {
@@ -108,13 +110,27 @@ export async function spawnWorker(name: string): Promise<WorkerHandle> {
   if (isNode()) {
     const { Worker } = await nodeImport('node:worker_threads');
     const w = new Worker(workerSource(NODE_PRELUDE), { eval: true, name });
-    // Idle workers must not keep a Node process alive.
-    w.unref();
     w.on('error', (e: Error) => die(`worker error: ${e?.message ?? e}`));
     w.on('exit', (code: number) => die(`worker exited with code ${code}`));
+    // Idle workers must not keep a Node process alive. Adding a 'message' listener refs the worker again,
+    // so unref after every listener.
+    w.unref();
+    let holds = 0;
     return {
       postMessage: (m) => w.postMessage(m),
-      onMessage: (cb) => w.on('message', cb),
+      onMessage: (cb) => {
+        w.on('message', cb);
+        if (holds === 0) w.unref();
+      },
+      hold: () => {
+        if (holds++ === 0) w.ref();
+        let released = false;
+        return () => {
+          if (released) return;
+          released = true;
+          if (--holds === 0) w.unref();
+        };
+      },
       onDeath: (cb) => deathCbs.push(cb),
       terminate: () => {
         dead = true;
@@ -134,5 +150,6 @@ export async function spawnWorker(name: string): Promise<WorkerHandle> {
       w.terminate();
       URL.revokeObjectURL(url);
     },
+    hold: () => () => {},
   };
 }

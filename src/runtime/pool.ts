@@ -18,7 +18,7 @@
 // - Without SharedArrayBuffer / shared wasm memory (a page without cross-origin isolation) the pool has
 //   one thread and says why in `note`; it never fails for that reason.
 import type { WasmKernels } from './wasm.js';
-import { alignScratch, type KernelCall, type KernelIO, type PreparedKernel } from '../kernels/types.js';
+import { alignScratch, runCalls, type KernelCall, type KernelIO, type PreparedKernel } from '../kernels/types.js';
 import { CTL, ERR_CHARS } from './worker.js';
 import { spawnWorker, threadSupport, type WorkerHandle } from './platform.js';
 
@@ -74,21 +74,52 @@ export async function defaultThreads(): Promise<number> {
   return Math.max(1, Math.min(cores, MAX_DEFAULT_THREADS));
 }
 
-/** The export calls `kernel.run` makes for [begin, end), recorded instead of executed. */
-export function recordCalls(kernel: PreparedKernel, wasm: WasmKernels, io: KernelIO, begin: number, end: number): KernelCall[] {
+/** Thrown inside a recording when run() touches memory from JS: such a kernel cannot be replayed by a worker. */
+const TOUCHES_MEMORY = Symbol('octet.touchesMemory');
+
+/**
+ * The export calls `kernel.run` makes for [begin, end), recorded instead of executed. Returns null when run()
+ * reads or writes wasm memory from JS (views, `memory`, `ensure`) or uses an export's result: its work cannot be
+ * replayed as export calls (e.g. a host-side im2col done by the range that starts at 0), so the pool runs such a
+ * node on the calling thread.
+ */
+export function recordCalls(kernel: PreparedKernel, wasm: WasmKernels, io: KernelIO, begin: number, end: number): KernelCall[] | null {
   const calls: KernelCall[] = [];
+  const touch = (): never => {
+    throw TOUCHES_MEMORY;
+  };
   const exports = new Proxy(wasm.exports, {
     get(target, name) {
       const f = target[name as string];
-      if (typeof f !== 'function' || typeof name !== 'string') return f;
+      if (typeof name !== 'string') return f;
+      if (typeof f !== 'function') return touch();
       return (...args: number[]) => {
         calls.push({ fn: name, args });
+        // Any use of the result (arithmetic, comparison, as an offset) turns into a TypeError on a symbol.
+        return NO_RESULT;
       };
     },
   });
-  kernel.run(Object.create(wasm, { exports: { value: exports } }), io, begin, end);
+  const fake = Object.create(wasm, {
+    exports: { value: exports },
+    memory: { get: touch },
+    ensure: { value: touch },
+    u8: { value: touch },
+    i8: { value: touch },
+    i16: { value: touch },
+    i32: { value: touch },
+    f32: { value: touch },
+  });
+  try {
+    kernel.run(fake, io, begin, end);
+  } catch (e) {
+    if (e === TOUCHES_MEMORY || e instanceof TypeError) return null;
+    throw e;
+  }
   return calls;
 }
+
+const NO_RESULT = Symbol('octet.noResult');
 
 export class ThreadPool {
   /** Threads in use, including the calling thread. */
@@ -168,7 +199,10 @@ export class ThreadPool {
   }
 
   private expect(w: WorkerHandle, key: string): Promise<void> {
-    return new Promise((resolve, reject) => this.waiters.set(`${this.workers.indexOf(w)}:${key}`, { resolve, reject }));
+    const release = w.hold();
+    const p = new Promise<void>((resolve, reject) => this.waiters.set(`${this.workers.indexOf(w)}:${key}`, { resolve, reject }));
+    p.then(release, release);
+    return p;
   }
 
   private onMessage(w: WorkerHandle, m: any): void {
@@ -278,6 +312,13 @@ export class ThreadPool {
     const n = kernel.workItems;
     const T = Math.min(this.threads, n);
     const stride = alignScratch(kernel.scratchBytes);
+    // Without kernel.calls, record every range first (this thread's too): a run() that cannot be replayed
+    // (it touches memory from JS) is then found before any thread starts, and runs here whole.
+    let mine: KernelCall[] | null = null;
+    if (!kernel.calls) {
+      mine = recordCalls(kernel, inst.wasm, io, 0, Math.floor(n / T));
+      if (!mine) return this.runHere(inst, kernel, io);
+    }
     for (let t = 1; t < this.threads; t++) {
       const slot = this.slots[t - 1];
       slot[0] = inst.id;
@@ -287,11 +328,8 @@ export class ThreadPool {
       const e = Math.floor(((t + 1) * n) / T);
       const ioT = stride > 0 ? { ...io, scratch: io.scratch + t * stride } : io;
       const calls = kernel.calls ? kernel.calls(ioT, b, e) : recordCalls(kernel, inst.wasm, ioT, b, e);
-      if (!this.encode(slot, inst, kernel, calls)) {
-        // A command list larger than the slot: run the node on this thread (same result, no parallelism).
-        kernel.run(inst.wasm, io, 0, n);
-        return;
-      }
+      // Not replayable, or a command list larger than the slot: run the node here (same result).
+      if (!calls || !this.encode(slot, inst, kernel, calls)) return this.runHere(inst, kernel, io);
     }
     const ctl = this.ctl;
     Atomics.store(ctl, CTL.ERRORS, 0);
@@ -300,7 +338,8 @@ export class ThreadPool {
     Atomics.notify(ctl, CTL.GEN);
     let mainError: unknown;
     try {
-      kernel.run(inst.wasm, io, 0, Math.floor(n / T));
+      if (mine) runCalls(inst.wasm, mine);
+      else kernel.run(inst.wasm, io, 0, Math.floor(n / T));
     } catch (e) {
       mainError = e;
     }
@@ -319,6 +358,10 @@ export class ThreadPool {
     void lock.then(() => {
       if (this.lock === lock) this.lock = null;
     });
+  }
+
+  private runHere(inst: Attached, kernel: PreparedKernel, io: KernelIO): void {
+    kernel.run(inst.wasm, io, 0, kernel.workItems);
   }
 
   private encode(slot: Float64Array, inst: Attached, kernel: PreparedKernel, calls: readonly KernelCall[]): boolean {
@@ -355,6 +398,15 @@ export class ThreadPool {
   }
 
   private async waitAsync(kernel: PreparedKernel): Promise<void> {
+    const holds = this.workers.map((w) => w.hold());
+    try {
+      await this.waitAsyncLoop(kernel);
+    } finally {
+      for (const release of holds) release();
+    }
+  }
+
+  private async waitAsyncLoop(kernel: PreparedKernel): Promise<void> {
     const ctl = this.ctl;
     const waitAsync = (Atomics as any).waitAsync as undefined | ((a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: any });
     for (;;) {

@@ -117,7 +117,7 @@ if (CHILD === 'nosab' || CHILD === 'page') {
     const wasm = await WasmKernels.create('simd128', { shared: true });
     const { kernel } = qgemm(40, 16, 8, 'x86', 6);
     const io: KernelIO = { inputs: [1024], outputs: [4096], constants: 8192, scratch: 0 };
-    const calls = recordCalls(kernel, wasm, io, 2, 4);
+    const calls = recordCalls(kernel, wasm, io, 2, 4)!;
     assert.is(calls.length, 1);
     assert.is(calls[0].fn, 'qs8_gemm_4x8c2__simd128_dot16');
     assert.ok(calls[0].args.every((x) => typeof x === 'number'));
@@ -165,7 +165,7 @@ if (CHILD === 'nosab' || CHILD === 'page') {
     // The second half of the rows (the worker's range) reads far past the end of memory.
     const bad = kernelFromCalls({
       variant: 'oob-test', constants: new Uint8Array(0), scratchBytes: 0, workItems: 8,
-      calls: (io, b, e) => (b >= 4 ? (recordCalls(kernel, wasm, { ...io, inputs: [2 ** 31 - 64] }, b, e)) : recordCalls(kernel, wasm, io, b, e)),
+      calls: (io, b, e) => (b >= 4 ? (recordCalls(kernel, wasm, { ...io, inputs: [2 ** 31 - 64] }, b, e)!) : recordCalls(kernel, wasm, io, b, e)!),
     });
     let error: Error | undefined;
     try {
