@@ -1,0 +1,137 @@
+// Thread scaling: `npm run bench:threads` (= tsx bench/threads.ts; add `-- --quick` for fewer rounds).
+// 1. GEMM shapes: one node split over 2 threads by the worker pool vs the same kernel on the calling thread.
+// 2. Models (src/zoo): ResNet-18 and MobileNetV2, INT8 (QDQ) and FP32, InferenceSession threads 2 vs 1.
+// 3. Request-level: 8 concurrent run() calls vs the same 8 one at a time on a 1-thread session.
+// Wall time (threads only help wall time), median over rounds; 1- and 2-thread runs alternate round by round so
+// both see the same background load. The load average is printed: on a shared machine the figures are only
+// as good as the idle cores they got.
+import os from 'node:os';
+import { WasmKernels, BumpAllocator } from '../src/runtime/wasm.js';
+import { ThreadPool } from '../src/runtime/pool.js';
+import { prepareQGemm } from '../src/kernels/qgemm.js';
+import { prepareF32Gemm } from '../src/kernels/f32.js';
+import { scratchBytesForThreads, type KernelIO, type PreparedKernel } from '../src/kernels/types.js';
+import { InferenceSession } from '../src/api/session.js';
+import { Tensor } from '../src/api/tensor.js';
+import { zooModel } from '../src/zoo/index.js';
+
+const QUICK = process.argv.includes('--quick');
+const ROUNDS = QUICK ? 5 : 11;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+};
+const fmt = (x: number, d = 2) => x.toFixed(d);
+
+/** Alternates a and b for `rounds` rounds; each sample = mean wall ms of `inner` calls. */
+async function ab(a: () => unknown, b: () => unknown, rounds = ROUNDS, inner = 1): Promise<[number, number]> {
+  const ta: number[] = [], tb: number[] = [];
+  for (let i = 0; i < 2; i++) { await a(); await b(); }
+  for (let r = 0; r < rounds; r++) {
+    for (const [fn, out] of [[a, ta], [b, tb]] as const) {
+      const t0 = performance.now();
+      for (let i = 0; i < inner; i++) await fn();
+      out.push((performance.now() - t0) / inner);
+    }
+  }
+  return [median(ta), median(tb)];
+}
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+
+async function gemms(pool: ThreadPool): Promise<void> {
+  console.log('\n## GEMM nodes: 2 threads (pool) vs 1 (same kernel, calling thread)\n');
+  console.log('| kernel | M x K x N | 1 thread ms | 2 threads ms | speedup |');
+  console.log('|---|---|---|---|---|');
+  const wasm = await WasmKernels.create('simd128', { shared: true });
+  const inst = await pool.attach(wasm);
+  const shapes = [[3136, 576, 64], [784, 1152, 128], [196, 2304, 256], [49, 4608, 512]];
+  for (const [m, k, n] of shapes) {
+    const r = rng(m + k + n);
+    const kernels: [string, PreparedKernel, ArrayBufferView, number][] = [
+      ['qs8 ' , prepareQGemm({ m, k, n, aType: 'int8', aScale: 0.05, aZeroPoint: 1, weights: { data: Int8Array.from({ length: k * n }, () => Math.floor(r() * 255) - 127), type: 'int8', layout: 'kn', scales: 0.01 }, output: { type: 'int8', scale: 0.3, zeroPoint: 0 }, path: 'x86' }), Int8Array.from({ length: m * k }, () => Math.floor(r() * 256) - 128), m * n],
+      ['f32 ', prepareF32Gemm({ M: m, N: n, K: k, weights: Float32Array.from({ length: k * n }, () => r() - 0.5) }, { path: 'x86' }), Float32Array.from({ length: m * k }, () => r()), m * n * 4],
+    ];
+    for (const [label, kernel, input, outBytes] of kernels) {
+      const mem = new BumpAllocator(wasm);
+      const io: KernelIO = { constants: mem.put(kernel.constants), inputs: [mem.put(input)], outputs: [mem.alloc(outBytes)], scratch: mem.alloc(64 + scratchBytesForThreads(kernel, pool.threads)) };
+      const inner = Math.max(1, Math.round(2e8 / (m * k * n)));
+      const [t1, t2] = await ab(() => kernel.run(wasm, io), () => pool.run(inst, kernel, io), ROUNDS, inner);
+      console.log(`| ${label}${kernel.variant} | ${m} x ${k} x ${n} | ${fmt(t1, 3)} | ${fmt(t2, 3)} | ${fmt(t1 / t2)}x |`);
+    }
+  }
+  pool.detach(inst);
+}
+
+function input(s: InferenceSession, seed: number): Record<string, Tensor> {
+  const r = rng(seed);
+  const meta = s.inputMetadata[0];
+  const dims = meta.shape.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
+  const size = dims.reduce((a, b) => a * b, 1);
+  return { [s.inputNames[0]]: new Tensor('float32', Float32Array.from({ length: size }, () => r() * 2 - 1), dims) };
+}
+
+async function models(): Promise<void> {
+  console.log('\n## Models: InferenceSession threads 2 vs 1 (median wall ms per run)\n');
+  console.log('| model | 1 thread ms | 2 threads ms | speedup | outputs equal |');
+  console.log('|---|---|---|---|---|');
+  const list: [string, string][] = [['resnet18', 'qdq-ort-s8'], ['mobilenetv2', 'qdq-ort-s8'], ['resnet18', 'qop-s8'], ['mobilenetv2', 'qop-s8'], ['resnet18', 'fp32'], ['mobilenetv2', 'fp32']];
+  for (const [arch, form] of list) {
+    let s1: InferenceSession | undefined, s2: InferenceSession | undefined;
+    try {
+      const bytes = await zooModel(arch as any, form as any);
+      s1 = await InferenceSession.create(bytes, { threads: 1 });
+      s2 = await InferenceSession.create(bytes, { threads: 2 });
+      const feeds = input(s1, 7);
+      const o1 = await s1.run(feeds), o2 = await s2.run(feeds);
+      const eq = s1.outputNames.every((n) => Buffer.compare(Buffer.from((o1[n].data as any).buffer), Buffer.from((o2[n].data as any).buffer)) === 0);
+      const [t1, t2] = await ab(() => s1!.run(feeds), () => s2!.run(feeds), QUICK ? 3 : 7);
+      console.log(`| ${arch} ${form} | ${fmt(t1, 1)} | ${fmt(t2, 1)} | ${fmt(t1 / t2)}x | ${eq ? 'yes' : 'NO'} |`);
+    } catch (e: any) {
+      console.log(`| ${arch} ${form} | - | - | - | not runnable yet: ${String(e?.message ?? e).slice(0, 100)} |`);
+    } finally {
+      await s1?.release();
+      await s2?.release();
+    }
+  }
+}
+
+async function concurrency(): Promise<void> {
+  console.log('\n## Requests: 8 concurrent run() calls vs 8 one at a time on 1 thread (throughput, runs/s)\n');
+  console.log('| model | one at a time, 1 thread | 8 concurrent, 1 session x 2 threads | 8 concurrent, 2 sessions x 2 threads | gain |');
+  console.log('|---|---|---|---|---|');
+  for (const [arch, form] of [['mobilenetv2', 'qdq-ort-s8'], ['resnet18', 'qdq-ort-s8'], ['mobilenetv2', 'fp32']] as const) {
+    try {
+      const bytes = await zooModel(arch, form);
+      const s1 = await InferenceSession.create(bytes, { threads: 1 });
+      const a = await InferenceSession.create(bytes, { threads: 2 });
+      const b = await InferenceSession.create(bytes, { threads: 2 });
+      const feeds = Array.from({ length: 8 }, (_, i) => input(s1, 100 + i));
+      const seq = async () => { for (const f of feeds) await s1.run(f); };
+      const conc1 = async () => { await Promise.all(feeds.map((f) => a.run(f))); };
+      const conc2 = async () => { await Promise.all(feeds.map((f, i) => (i & 1 ? a : b).run(f))); };
+      const [ts, tc1] = await ab(seq, conc1, QUICK ? 2 : 4);
+      const [, tc2] = await ab(seq, conc2, QUICK ? 2 : 4);
+      const rps = (ms: number) => (8 * 1000) / ms;
+      console.log(`| ${arch} ${form} | ${fmt(rps(ts), 1)} | ${fmt(rps(tc1), 1)} | ${fmt(rps(tc2), 1)} | ${fmt(ts / Math.min(tc1, tc2))}x |`);
+      await Promise.all([s1.release(), a.release(), b.release()]);
+    } catch (e: any) {
+      console.log(`| ${arch} ${form} | - | - | - | not runnable yet: ${String(e?.message ?? e).slice(0, 100)} |`);
+    }
+  }
+}
+
+const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
+console.log(`# Octet thread scaling\n\ncommand: npx tsx bench/threads.ts${QUICK ? ' --quick' : ''}`);
+console.log(`machine: ${os.cpus().length} x ${cpu}, Node ${process.versions.node}; load average at start ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+const pool = await ThreadPool.create({ threads: 2 });
+if (pool.threads < 2) console.log(`(no threads: ${pool.note})`);
+if (!process.argv.includes('--models-only')) await gemms(pool);
+pool.terminate();
+await models();
+await concurrency();
+console.log(`\nload average at end ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
