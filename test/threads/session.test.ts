@@ -75,7 +75,8 @@ test('100 concurrent run() calls on two sessions sharing one pool equal sequenti
 });
 
 // Reference models: every form the runtime can load today is checked; a form it cannot load yet is reported.
-for (const [arch, form] of [['mobilenetv2', 'qdq-ort-s8'], ['resnet18', 'qdq-ort-s8'], ['mobilenetv2', 'fp32'], ['resnet18', 'fp32']] as const) {
+// (FP32 is covered by the CNN above; the INT8 reference models are the ones the threads target is about.)
+for (const [arch, form] of [['mobilenetv2', 'qdq-ort-s8'], ['resnet18', 'qdq-ort-s8']] as const) {
   test(`${arch} ${form}: threads 1..4 give bit-identical outputs`, async () => {
     const bytes = await zooModel(arch, form);
     let s: InferenceSession;
