@@ -3,7 +3,7 @@
 //   DQ(x), DQ(w const)[, bias] -> Conv [+ fused Relu/Clip] -> Q      => QLinearConv (bias as int32, clamp fused)
 //   DQ(a), DQ(b const) -> MatMul -> Q                                 => QLinearMatMul
 //   DQ(a), DQ(w const)[, bias] -> Gemm (transB, alpha = beta = 1) -> Q => QLinearConv 1x1 on [M, K, 1, 1]... (as MatMul + bias)
-//   DQ(a), DQ(b) -> Add | Mul -> Q                                    => com.microsoft QLinearAdd | QLinearMul
+//   DQ(a), DQ(b) -> Add | Mul [-> Relu | Clip] -> Q                   => com.microsoft QLinearAdd | QLinearMul [+ clamp table]
 //   DQ -> GlobalAveragePool | AveragePool -> Q                         => QLinearGlobalAveragePool | QLinearAveragePool
 //   DQ -> MaxPool / Reshape / Flatten / Squeeze / Unsqueeze / Transpose / Identity -> Q (same scale and zero point)
 //                                                                      => the op on the integers
@@ -127,10 +127,35 @@ export function foldQDQ(tg: TypedGraph): void {
       }
       case 'Add':
       case 'Mul': {
-        const a = dqOf(n.inputs[0]), b = dqOf(n.inputs[1]), q = qAfter(out);
-        if (!a || !b || !q || !scalar(a) || !scalar(b) || a.dtype !== q.dtype || b.dtype !== q.dtype) break;
-        finish(n, q.node, [{ name: n.name, op: n.op === 'Add' ? 'QLinearAdd' : 'QLinearMul', domain: 'com.microsoft', attrs: {},
-          inputs: [a.x, a.scale, a.zp || addConst('a_zp', zpTensor(a)), b.x, b.scale, b.zp || addConst('b_zp', zpTensor(b)), q.scale, q.zp || addConst('y_zp', zpTensor(q))], outputs: [q.y] }]);
+        const a = dqOf(n.inputs[0]), b = dqOf(n.inputs[1]);
+        if (!a || !b || !scalar(a) || !scalar(b)) break;
+        // optional Relu / Clip between the op and Q (residual blocks): QLinearAdd, then a clamp table on the integers
+        let act: Node | null = null;
+        let q = qAfter(out);
+        if (!q) {
+          const c = cons.get(out);
+          if (!tg.outputs.includes(out) && c && c.length === 1 && c[0].domain === '' && (c[0].op === 'Relu' || c[0].op === 'Clip')) {
+            act = c[0];
+            q = qAfter(act.outputs[0]);
+          }
+        }
+        if (!q || a.dtype !== q.dtype || b.dtype !== q.dtype) break;
+        const yzp = q.zp || addConst('y_zp', zpTensor(q));
+        const qop: Node = { name: n.name, op: n.op === 'Add' ? 'QLinearAdd' : 'QLinearMul', domain: 'com.microsoft', attrs: {},
+          inputs: [a.x, a.scale, a.zp || addConst('a_zp', zpTensor(a)), b.x, b.scale, b.zp || addConst('b_zp', zpTensor(b)), q.scale, yzp], outputs: [q.y] };
+        if (!act) {
+          finish(n, q.node, [qop]);
+          break;
+        }
+        const bounds = act.op === 'Relu' ? { min: 0, max: Infinity } : clipBounds(act, opset, act.inputs.map((i) => (i ? val(i)?.const : undefined)));
+        if (!bounds) break;
+        const mid = `${q.y}__preact${uniq++}`;
+        tg.values.set(mid, { name: mid, dtype: q.dtype as any, dims: val(out)!.dims.slice(), layout: 'logical' });
+        qop.outputs = [mid];
+        removed.add(act);
+        tg.values.delete(act.outputs[0]);
+        finish(n, q.node, [qop, { name: `${act.name}_q`, op: '_QLut', domain: '', attrs: { kind: 'Clip', min: bounds.min, max: bounds.max },
+          inputs: [mid, q.scale, yzp, q.scale, yzp], outputs: [q.y] }]);
         break;
       }
       case 'GlobalAveragePool':

@@ -195,4 +195,34 @@ test('dynamic quantization: DynamicQuantizeLinear -> MatMulInteger (runtime zero
   }
 });
 
+test('QDQ residual Add -> Relu -> Q folds to QLinearAdd + clamp table and matches onnxruntime', async () => {
+  const g = new GraphBuilder({ opset: 13 });
+  const a = g.input('a', 'float32', [1, 8, 5, 5]), b = g.input('b', 'float32', [1, 8, 5, 5]);
+  let c = 0;
+  const qdq = (v: string, s: number, z: number) => {
+    const sc = g.initializer(`s${c}`, 'float32', [s], []);
+    const zp = g.initializer(`z${c}`, 'uint8', [z], []);
+    const [q] = g.node('QuantizeLinear', [v, sc, zp], [`q${c}`]);
+    return g.node('DequantizeLinear', [q, sc, zp], [`d${c++}`])[0];
+  };
+  const [sum] = g.node('Add', [qdq(a, 0.02, 120), qdq(b, 0.03, 130)], ['sum']);
+  const [r] = g.node('Relu', [sum], ['r']);
+  const [y] = g.node('Identity', [qdq(r, 0.025, 100)], ['y']);
+  g.output(y, 'float32');
+  const bytes = g.toBytes();
+  const rr = rng(5);
+  const feeds = { a: new Tensor('float32', Float32Array.from({ length: 200 }, () => rr() * 4 - 2), [1, 8, 5, 5]),
+    b: new Tensor('float32', Float32Array.from({ length: 200 }, () => rr() * 4 - 2), [1, 8, 5, 5]) };
+  const want = (await ortRun(bytes, feeds)).y.data as Float32Array;
+  for (const requantization of ['float', 'fixed-point'] as const) {
+    const s = await InferenceSession.create(bytes, { requantization });
+    const got = (await s.run(feeds)).y.data as Float32Array;
+    const ops = s.profile().nodes.map((n) => n.op);
+    assert.ok(ops.includes('QLinearAdd') && ops.includes('_QLut') && !ops.includes('Relu'), ops.join(','));
+    const d = diffStats(got, want);
+    assert.ok(requantization === 'float' ? d.n === 0 : d.maxd <= 0.025 + 1e-6, `${requantization}: ${d.n} differ (max ${d.maxd})`);
+    await s.release();
+  }
+});
+
 if (!process.env.OCTET_NO_RUN) test.run();
