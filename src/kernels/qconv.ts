@@ -12,7 +12,7 @@
 //     'direct'   1x1, stride 1, no padding: the GEMM reads the input in place (per group, row stride C).
 //     'im2col'   x86 / scalar / relaxed paths: a block of output pixels is unrolled into scratch (zero point in
 //                the padding), then the qs8 GEMM of the path with the fused epilogue runs on it.
-//     'indirect' ARM path: QNNPACK indirect convolution (assembly/conv/simd128.ts) with an indirection buffer
+//     'indirect' ARM path (and relaxed on an ARM engine): QNNPACK indirect convolution (assembly/conv/simd128.ts) with an indirection buffer
 //                of input offsets built once here, on the extmul micro-kernel; no copy of the input.
 //   Groups: one GEMM per group (depthwise works, but the dwconv family has the fast kernels for it).
 import type { PreparedKernel, KernelPath, KernelIO, KernelVariant } from './types.js';
@@ -123,7 +123,8 @@ export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [
   if (p.bias && p.bias.length !== oc) throw err(name, `bias has ${p.bias.length} values, expected ${oc}`);
 
   const pointwise = kh === 1 && kw === 1 && sh === 1 && sw === 1 && pt + pl + pb + pr === 0;
-  let method: QConvMethod = p.method && p.method !== 'auto' ? p.method : pointwise ? 'direct' : p.path === 'arm' ? 'indirect' : 'im2col';
+  const armLike = p.path === 'arm' || (p.path === 'relaxed' && p.arch === 'arm');
+  let method: QConvMethod = p.method && p.method !== 'auto' ? p.method : pointwise ? 'direct' : armLike ? 'indirect' : 'im2col';
   if (method === 'direct' && !pointwise) throw err(name, `method 'direct' needs a 1x1 stride-1 unpadded convolution`);
   const cg2 = method === 'indirect' ? cg + (cg & 1) : cg;
   const Kp = taps * cg2;
