@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `octet` command: a table of subcommands, each loaded on demand. Add a subcommand by adding one entry.
-import { pathToFileURL } from 'node:url';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 export interface CliCommand {
   summary: string;
@@ -41,6 +42,16 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+/** True when this file is the process entry (also through npm's bin symlink, which `npx octet` uses). */
+function isEntry(): boolean {
+  if (!process.argv[1]) return false;
+  try {
+    return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntry()) {
   main(process.argv.slice(2)).then((code) => process.exit(code));
 }
