@@ -288,32 +288,37 @@ export class HistogramObserver implements Observer {
   }
 }
 
-/** KL(P || Q) over the first n bins, both normalised, with onnxruntime-style smoothing of empty bins. */
+/**
+ * KL(P || Q) over the first n bins of two histograms of counts. As onnxruntime does, empty bins get eps counts
+ * (taken evenly from the non-empty ones) so that Q > 0 wherever P > 0; then both are normalised. eps is in
+ * counts, negligible next to real bins (smoothing normalised probabilities instead would swamp sparse tails).
+ */
 export function klDivergence(p: Float64Array, q: Float64Array, n: number, eps = 1e-4): number {
   const ps = smooth(p, n, eps);
   const qs = smooth(q, n, eps);
   if (!ps || !qs) return Infinity;
+  let sp = 0;
+  let sq = 0;
+  for (let j = 0; j < n; j++) {
+    sp += ps[j];
+    sq += qs[j];
+  }
   let kl = 0;
-  for (let j = 0; j < n; j++) if (ps[j] > 0) kl += ps[j] * Math.log(ps[j] / qs[j]);
+  for (let j = 0; j < n; j++) {
+    const a = ps[j] / sp;
+    if (a > 0) kl += a * Math.log(a / (qs[j] / sq));
+  }
   return kl;
 }
 
 function smooth(d: Float64Array, n: number, eps: number): Float64Array | null {
-  let sum = 0;
   let zeros = 0;
-  for (let j = 0; j < n; j++) {
-    sum += d[j];
-    if (d[j] === 0) zeros++;
-  }
+  for (let j = 0; j < n; j++) if (d[j] === 0) zeros++;
   const nonzeros = n - zeros;
-  if (sum === 0 || nonzeros === 0) return null;
-  const out = new Float64Array(n);
+  if (nonzeros === 0) return null;
   const take = (eps * zeros) / nonzeros;
-  for (let j = 0; j < n; j++) {
-    const v = d[j] / sum;
-    out[j] = d[j] === 0 ? eps : v - take;
-    if (out[j] <= 0) out[j] = eps * 1e-3;
-  }
+  const out = new Float64Array(n);
+  for (let j = 0; j < n; j++) out[j] = d[j] === 0 ? eps : Math.max(d[j] - take, eps * 1e-3);
   return out;
 }
 
