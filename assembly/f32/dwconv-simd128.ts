@@ -80,6 +80,86 @@ export function f32_dwconv_3x3__simd128(
   }
 }
 
+/**
+ * 3x3 taps, output rows [r_begin, r_end) of N*OH: per row and block of 4 channels, the nine weight vectors stay in
+ * registers while the kernel walks the interior pixels (windows fully inside the row: no checks); border pixels go
+ * through f32_dwconv_3x3__simd128. Rows in the top/bottom padding read `zero` (>= W*C zero floats).
+ */
+export function f32_dwconv_3x3_rows__simd128(
+  x: usize, H: i32, W: i32, C: i32, SH: i32, SW: i32, DH: i32, DW: i32, padT: i32, padL: i32,
+  OH: i32, OW: i32, w: usize, y: usize, lo: f32, hi: f32, r_begin: i32, r_end: i32, zero: usize,
+): void {
+  const Cp = (C + 3) & ~3;
+  const ts = (<usize>Cp) << 2;
+  const cb = (<usize>C) << 2;
+  const vlo = f32x4.splat(lo);
+  const vhi = f32x4.splat(hi);
+  const d1 = <usize>DW * cb;
+  const d2 = d1 + d1;
+  const step = <usize>SW * cb;
+  // interior output columns: ow*SW - padL >= 0 and ow*SW - padL + 2*DW <= W - 1
+  let owLo = (padL + SW - 1) / SW;
+  let owHi = W - 1 - 2 * DW + padL >= 0 ? (W - 1 - 2 * DW + padL) / SW + 1 : 0;
+  if (owLo > OW) owLo = OW;
+  if (owHi > OW) owHi = OW;
+  if (owHi < owLo) owHi = owLo;
+  for (let r = r_begin; r < r_end; r++) {
+    const oh = r % OH;
+    const n = r / OH;
+    const p0 = r * OW;
+    if (owLo > 0) f32_dwconv_3x3__simd128(x, H, W, C, SH, SW, DH, DW, padT, padL, OH, OW, w, y, lo, hi, p0, p0 + owLo, zero);
+    if (owHi < OW) f32_dwconv_3x3__simd128(x, H, W, C, SH, SW, DH, DW, padT, padL, OH, OW, w, y, lo, hi, p0 + owHi, p0 + OW, zero);
+    if (owHi <= owLo) continue;
+    const ih = oh * SH - padT;
+    const iw0 = <usize>(owLo * SW - padL) * cb;
+    const row0 = (ih >= 0 && ih < H ? x + (<usize>((n * H + ih) * W)) * cb : zero) + iw0;
+    const row1 = (ih + DH >= 0 && ih + DH < H ? x + (<usize>((n * H + ih + DH) * W)) * cb : zero) + iw0;
+    const row2 = (ih + 2 * DH >= 0 && ih + 2 * DH < H ? x + (<usize>((n * H + ih + 2 * DH) * W)) * cb : zero) + iw0;
+    const outRow = y + (<usize>(p0 + owLo)) * cb;
+    const count = owHi - owLo;
+    for (let c0 = 0; c0 < C; c0 += 4) {
+      const rem = C - c0;
+      const co = (<usize>c0) << 2;
+      const wp = w + co;
+      const vb = v128.load(wp);
+      const w0 = v128.load(wp + ts), w1 = v128.load(wp + 2 * ts), w2 = v128.load(wp + 3 * ts);
+      const w3 = v128.load(wp + 4 * ts), w4 = v128.load(wp + 5 * ts), w5 = v128.load(wp + 6 * ts);
+      const w6 = v128.load(wp + 7 * ts), w7 = v128.load(wp + 8 * ts), w8 = v128.load(wp + 9 * ts);
+      let a = row0 + co, b = row1 + co, c = row2 + co;
+      let o = outRow + co;
+      if (rem >= 4) {
+        for (let i = 0; i < count; i++) {
+          let acc = madd(v128.load(a), w0, vb);
+          acc = madd(v128.load(a + d1), w1, acc);
+          acc = madd(v128.load(a + d2), w2, acc);
+          acc = madd(v128.load(b), w3, acc);
+          acc = madd(v128.load(b + d1), w4, acc);
+          acc = madd(v128.load(b + d2), w5, acc);
+          acc = madd(v128.load(c), w6, acc);
+          acc = madd(v128.load(c + d1), w7, acc);
+          acc = madd(v128.load(c + d2), w8, acc);
+          v128.store(o, clamp4(acc, vlo, vhi));
+          a += step; b += step; c += step; o += cb;
+        }
+      } else {
+        for (let i = 0; i < count; i++) {
+          let acc = madd(load4(a, rem), w0, vb);
+          acc = madd(load4(a + d1, rem), w1, acc);
+          acc = madd(load4(a + d2, rem), w2, acc);
+          acc = madd(load4(b, rem), w3, acc);
+          acc = madd(load4(b + d1, rem), w4, acc);
+          acc = madd(load4(b + d2, rem), w5, acc);
+          acc = madd(load4(c, rem), w6, acc);
+          acc = madd(load4(c + d1, rem), w7, acc);
+          acc = madd(load4(c + d2, rem), w8, acc);
+          store4(o, clamp4(acc, vlo, vhi), rem);
+          a += step; b += step; c += step; o += cb;
+        }
+      }
+    }
+  }
+}
+
 /** Any kernel size (5x5 included): per output pixel, accumulates in-image taps into the output row. */
 export function f32_dwconv__simd128(
   x: usize, H: i32, W: i32, C: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, padT: i32, padL: i32,

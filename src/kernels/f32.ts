@@ -279,14 +279,16 @@ export function prepareF32Conv2d(p: F32Conv2dParams, sel: F32Select): F32Prepare
 export interface F32DwVariant extends KernelVariant {
   family: 'f32-dwconv';
   general: string;
-  /** Specialised 3x3 kernel (any stride, dilation, padding), takes a zero row as its last argument. */
+  /** Specialised 3x3 kernel per output pixel (any stride, dilation, padding), takes a zero row as its last argument. */
   k3x3?: string;
+  /** The 3x3 kernel per output row (weights in registers over the row interior; borders via k3x3). */
+  k3x3rows?: string;
 }
 
 export const F32_DWCONV_VARIANTS: readonly F32DwVariant[] = [
   { family: 'f32-dwconv', name: 'f32_dwconv__scalar', build: 'scalar', flavor: 'any', general: 'f32_dwconv__scalar' },
-  { family: 'f32-dwconv', name: 'f32_dwconv__simd128', build: 'simd128', flavor: 'any', general: 'f32_dwconv__simd128', k3x3: 'f32_dwconv_3x3__simd128' },
-  { family: 'f32-dwconv', name: 'f32_dwconv__relaxed', build: 'relaxed', flavor: 'any', general: 'f32_dwconv__relaxed', k3x3: 'f32_dwconv_3x3__relaxed' },
+  { family: 'f32-dwconv', name: 'f32_dwconv__simd128', build: 'simd128', flavor: 'any', general: 'f32_dwconv__simd128', k3x3: 'f32_dwconv_3x3__simd128', k3x3rows: 'f32_dwconv_3x3_rows__simd128' },
+  { family: 'f32-dwconv', name: 'f32_dwconv__relaxed', build: 'relaxed', flavor: 'any', general: 'f32_dwconv__relaxed', k3x3: 'f32_dwconv_3x3__relaxed', k3x3rows: 'f32_dwconv_3x3_rows__relaxed' },
 ];
 
 /** Packs depthwise weights [C][1][KH][KW] and bias into [bias Cp][tap][Cp] (Cp = roundup(C, 4)). */
@@ -323,15 +325,16 @@ export function prepareF32DwConv2d(p: F32DwConv2dParams, sel: F32Select): F32Pre
   const v = selectVariant(F32_DWCONV_VARIANTS, sel);
   const packed = packF32DwWeights(C, KH, KW, p.weights, p.bias);
   const Cp = (C + 3) & ~3;
-  const use3 = !!v.k3x3 && KH === 3 && KW === 3;
+  const use3 = !!v.k3x3rows && KH === 3 && KW === 3;
   const items = N * OH;
   const lo = p.min ?? -Infinity;
   const hi = p.max ?? Infinity;
   return {
-    variant: use3 ? v.k3x3! : v.general,
+    variant: use3 ? v.k3x3rows! : v.general,
     constants: bytesOf(packed),
     constantsAlign: 16,
-    scratchBytes: use3 ? Cp * 4 : 0,
+    // zero row standing in for padding rows (the row kernel reads up to W*C of it)
+    scratchBytes: use3 ? Math.max(W * C, Cp) * 4 : 0,
     workItems: items,
     OH, OW,
     run(wasm: WasmKernels, io: KernelIO, begin = 0, end = items) {
@@ -339,8 +342,8 @@ export function prepareF32DwConv2d(p: F32DwConv2dParams, sel: F32Select): F32Pre
       const p0 = begin * OW, p1 = Math.min(N * OH, end) * OW;
       if (p1 <= p0) return;
       if (use3) {
-        wasm.f32(io.scratch, Cp).fill(0);
-        k[v.k3x3!](io.inputs[0], H, W, C, g.SH, g.SW, g.DH, g.DW, g.padT, g.padL, OH, OW, io.constants, io.outputs[0], lo, hi, p0, p1, io.scratch);
+        wasm.f32(io.scratch, Math.max(W * C, Cp)).fill(0);
+        k[v.k3x3rows!](io.inputs[0], H, W, C, g.SH, g.SW, g.DH, g.DW, g.padT, g.padL, OH, OW, io.constants, io.outputs[0], lo, hi, begin, Math.min(N * OH, end), io.scratch);
       } else {
         k[v.general](io.inputs[0], H, W, C, KH, KW, g.SH, g.SW, g.DH, g.DW, g.padT, g.padL, OH, OW, io.constants, io.outputs[0], lo, hi, p0, p1);
       }
