@@ -56,7 +56,7 @@ async function load(name: string, nc: number, ne: number): Promise<Bench> {
     const split = loadMnist();
     const px = 28 * 28;
     return {
-      name: `MNIST CNN (${path})`,
+      name: path.split("/").pop()!.replace(".fp32.onnx", ""),
       fp32,
       calib: feedsFrom(fp32, split.train.images.slice(0, nc * px), nc),
       evalSet: feedsFrom(fp32, split.eval.images.slice(0, ne * px), ne),
