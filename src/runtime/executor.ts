@@ -7,9 +7,10 @@ import { nodeLabel } from '../graph/ir.js';
 import { typeGraph, opsetFor, type TypedGraph } from '../graph/infer.js';
 import { deadNodes, foldBatchNorm, fuseActivations, assignLayouts } from '../graph/passes.js';
 import { foldQDQ } from '../graph/qdq.js';
-import { DTYPE_BYTES, sizeOf, viewData, transposeData, type HostTensor } from '../graph/tensor.js';
+import { DTYPE_BYTES, sizeOf, viewData, type HostTensor } from '../graph/tensor.js';
 import { findOp } from '../ops/index.js';
-import { physDims, clPerm, invPerm, type KernelEnv, type ValueState, type OpDef } from '../ops/types.js';
+import { fromChannelsLast } from '../ops/layout.js';
+import { physDims, type KernelEnv, type ValueState, type OpDef } from '../ops/types.js';
 import { scratchBytesForThreads, type PreparedKernel, type KernelIO } from '../kernels/types.js';
 import type { WasmKernels } from './wasm.js';
 import { planArena, alignUp, type BufferRequest } from './arena.js';
@@ -273,7 +274,7 @@ function readOutputs(plan: CompiledPlan, wasm: WasmKernels, feeds: Map<string, H
     const pd = physDims(v);
     const view = viewData(v.dtype, wasm.memory.buffer, off, sizeOf(pd));
     let t: HostTensor = { dtype: v.dtype, dims: pd, data: (view as any).slice() };
-    if (v.layout === 'cl') t = transposeData(t, invPerm(clPerm(v.dims.length)));
+    if (v.layout === 'cl') t = fromChannelsLast(t);
     out.set(name, t);
   }
   return out;
