@@ -5,6 +5,7 @@
 // for a learnable scale (LSQ, Esser et al. 2020), ds = sum g * ((q - z) - x / s) inside, (qmin - z) or (qmax - z)
 // where clamped, times the gradient scale 1 / sqrt(elements per scale * qmax).
 import { Tensor, result, pass, needs, numel } from './tensor.js';
+import { kernels } from './kernels.js';
 
 const f32 = Math.fround;
 
@@ -44,6 +45,17 @@ export function fakeQuantize(x: Tensor, scale: Float32Array, zeroPoint: Int32Arr
   const y = new Float32Array(x.size);
   const code = new Int8Array(x.size); // 0 inside, -1 clamped low, +1 clamped high
   const xd = x.data;
+  const K = kernels();
+  if (!lsqScale && K.fakeQuantForward) {
+    // Wasm path (no learnable scale): the kernel writes y and the pass mask; the STE only needs the mask.
+    const mask = new Uint8Array(x.size);
+    K.fakeQuantForward(xd, y, mask, C, inner, scale, Float32Array.from(zeroPoint), r.qmin, r.qmax);
+    return result(y, x.shape.slice(), [x], (dy) => {
+      const dx = new Float32Array(x.size);
+      for (let i = 0; i < dx.length; i++) dx[i] = mask[i] ? dy[i] : 0;
+      pass(x, dx);
+    });
+  }
   for (let o = 0; o < outer; o++) {
     for (let c = 0; c < C; c++) {
       const s = scale[c], z = zeroPoint[c];

@@ -31,6 +31,19 @@ export interface TrainKernels {
   avgpoolForward(x: Float32Array, planes: number, g: ConvGeom, y: Float32Array): void;
   /** Accumulates the adjoint of avgpoolForward into dx. */
   avgpoolBackward(dy: Float32Array, planes: number, g: ConvGeom, dx: Float32Array): void;
+
+  // Optional element-wise entries: when a build provides them the ops use them, else their own TypeScript loops.
+  /** Batch norm with batch statistics over (n, hw) per channel; writes y, mean, invstd and the unbiased variance. */
+  bnForward?(x: Float32Array, N: number, C: number, HW: number, gamma: Float32Array, beta: Float32Array, eps: number,
+    y: Float32Array, mean: Float32Array, invstd: Float32Array, varUnbiased: Float32Array): void;
+  /** Its backward (training mode): overwrites dx, dgamma, dbeta. */
+  bnBackward?(x: Float32Array, dy: Float32Array, N: number, C: number, HW: number, gamma: Float32Array, mean: Float32Array,
+    invstd: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
+  /** dx = dy where 0 < x < hi, else 0. */
+  reluBackward?(x: Float32Array, dy: Float32Array, dx: Float32Array, hi: number): void;
+  /** Fake quantization, channel of element i = floor(i / inner) % C; mask[i] = 1 inside the range. */
+  fakeQuantForward?(x: Float32Array, y: Float32Array, mask: Uint8Array, C: number, inner: number, scales: Float32Array,
+    zeroPoints: Float32Array, qmin: number, qmax: number): void;
 }
 
 import { tsKernels } from './kernels-ts.js';

@@ -193,6 +193,26 @@ export function batchNorm(x: Tensor, s: BatchNormState, training: boolean): Tens
   const N = x.shape[0];
   const C = x.shape[1];
   const P = x.size / (N * C);
+  const K = kernels();
+  if (training && K.bnForward && K.bnBackward) {
+    // Wasm path: statistics, normalization and the backward pass in the kernels.
+    const y = new Float32Array(x.size);
+    const mean = new Float32Array(C), invstd = new Float32Array(C), varU = new Float32Array(C);
+    K.bnForward(x.data, N, C, P, s.gamma.data, s.beta.data, s.eps, y, mean, invstd, varU);
+    const cnt = N * P;
+    for (let c = 0; c < C; c++) {
+      s.runningMean[c] = (1 - s.momentum) * s.runningMean[c] + s.momentum * mean[c];
+      s.runningVar[c] = (1 - s.momentum) * s.runningVar[c] + s.momentum * (cnt > 1 ? varU[c] : 1 / (invstd[c] * invstd[c]) - s.eps);
+    }
+    const gamma = s.gamma.data.slice();
+    return result(y, x.shape.slice(), [x, s.gamma, s.beta], (dy) => {
+      const dx = new Float32Array(x.size), dgamma = new Float32Array(C), dbeta = new Float32Array(C);
+      K.bnBackward!(x.data, dy, N, C, P, gamma, mean, invstd, dx, dgamma, dbeta);
+      if (needs(x)) pass(x, dx);
+      if (needs(s.gamma)) pass(s.gamma, dgamma);
+      if (needs(s.beta)) pass(s.beta, dbeta);
+    });
+  }
   const y = new Float32Array(x.size);
   let mean: Float64Array, invStd: Float64Array;
   if (training) {
@@ -276,9 +296,13 @@ export function clamp(x: Tensor, lo: number, hi: number): Tensor {
   }
   return result(y, x.shape.slice(), [x], (dy) => {
     const dx = new Float32Array(x.size);
-    for (let i = 0; i < dx.length; i++) {
-      const v = xd[i];
-      dx[i] = v > lo && v < hi ? dy[i] : 0;
+    const K = kernels();
+    if (lo === 0 && K.reluBackward) K.reluBackward(xd, dy, dx, hi);
+    else {
+      for (let i = 0; i < dx.length; i++) {
+        const v = xd[i];
+        dx[i] = v > lo && v < hi ? dy[i] : 0;
+      }
     }
     pass(x, dx);
   });

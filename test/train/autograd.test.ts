@@ -6,17 +6,31 @@ import * as F from '../../src/train/ops.js';
 import { Rng } from '../../src/train/rng.js';
 import { BatchNorm2d } from '../../src/train/layers.js';
 import { gradCheck, randn } from './grad-util.js';
+import { tsKernels, setKernels, type TrainKernels } from '../../src/train/kernels.js';
+import { wasmTrainKernels } from '../../src/train/kernels-wasm.js';
+import { F32Train } from '../../src/kernels/f32-train.js';
+
+// Every check runs twice: on the TypeScript oracle kernels and on the wasm build's kernels.
+const KERNELS: [string, TrainKernels][] = [['ts', tsKernels], ['wasm', wasmTrainKernels(await F32Train.create('auto'))]];
+function both(name: string, fn: () => void | Promise<void>): void {
+  for (const [kind, k] of KERNELS) {
+    test(`${kind}: ${name}`, async () => {
+      setKernels(k);
+      await fn();
+    });
+  }
+}
 
 const TOL = 2e-3;
 const ok = (errs: number[], what: string) => errs.forEach((e, i) => assert.ok(e < TOL, `${what}: input ${i} gradient error ${e}`));
 
-test('conv2d: stride 2, padding 1, groups 2, bias', () => {
+both('conv2d: stride 2, padding 1, groups 2, bias', () => {
   const rng = new Rng(1);
   const x = randn([2, 4, 7, 6], rng), w = randn([6, 2, 3, 3], rng, 0.5), b = randn([6], rng);
   ok(gradCheck(() => F.conv2d(x, w, b, { stride: [2, 2], padding: [1, 1], groups: 2 }), [x, w, b]), 'conv');
 });
 
-test('conv2d: 1x1 and asymmetric kernel/stride, no bias', () => {
+both('conv2d: 1x1 and asymmetric kernel/stride, no bias', () => {
   const rng = new Rng(2);
   const x = randn([3, 3, 5, 5], rng), w = randn([4, 3, 1, 1], rng);
   ok(gradCheck(() => F.conv2d(x, w, null), [x, w]), 'conv1x1');
@@ -24,7 +38,7 @@ test('conv2d: 1x1 and asymmetric kernel/stride, no bias', () => {
   ok(gradCheck(() => F.conv2d(x, w2, null, { stride: [1, 2], padding: [1, 0] }), [x, w2]), 'conv3x2');
 });
 
-test('depthwise conv: direct kernel matches im2col path, gradients', () => {
+both('depthwise conv: direct kernel matches im2col path, gradients', () => {
   const rng = new Rng(3);
   const x = randn([2, 5, 6, 7], rng), w = randn([5, 1, 3, 3], rng), b = randn([5], rng);
   for (const s of [1, 2]) {
@@ -36,13 +50,13 @@ test('depthwise conv: direct kernel matches im2col path, gradients', () => {
   }
 });
 
-test('linear', () => {
+both('linear', () => {
   const rng = new Rng(4);
   const x = randn([3, 7], rng), w = randn([5, 7], rng), b = randn([5], rng);
   ok(gradCheck(() => F.linear(x, w, b), [x, w, b]), 'linear');
 });
 
-test('batch norm: train and eval mode, running statistics', () => {
+both('batch norm: train and eval mode, running statistics', () => {
   const rng = new Rng(5);
   const x = randn([4, 3, 3, 2], rng, 2);
   const bn = new BatchNorm2d(3);
@@ -68,7 +82,7 @@ test('batch norm: train and eval mode, running statistics', () => {
   assert.ok(Math.abs(y.data[7] - ((v - bn.runningMean[c]) / Math.sqrt(bn.runningVar[c] + 1e-5)) * bn.gamma.data[c] - bn.beta.data[c]) < 1e-5);
 });
 
-test('relu, relu6, add, flatten, global average pool', () => {
+both('relu, relu6, add, flatten, global average pool', () => {
   const rng = new Rng(6);
   const x = randn([2, 3, 4, 4], rng, 4), z = randn([2, 3, 4, 4], rng);
   ok(gradCheck(() => F.relu(x), [x], { eps: 1e-3 }), 'relu');
@@ -78,7 +92,7 @@ test('relu, relu6, add, flatten, global average pool', () => {
   assert.equal(F.flatten(x).shape, [2, 48]);
 });
 
-test('max pool and average pool (with padding, count_include_pad = 0)', () => {
+both('max pool and average pool (with padding, count_include_pad = 0)', () => {
   const rng = new Rng(7);
   const x = randn([2, 2, 5, 6], rng);
   ok(gradCheck(() => F.maxPool2d(x, { kernel: [2, 2] }), [x], { eps: 1e-3 }), 'maxpool 2x2');
@@ -90,7 +104,7 @@ test('max pool and average pool (with padding, count_include_pad = 0)', () => {
   assert.ok(Math.abs(y.data[0] - e) < 1e-6);
 });
 
-test('dropout: mask scales by 1/(1-p), identity in eval', () => {
+both('dropout: mask scales by 1/(1-p), identity in eval', () => {
   const rng = new Rng(8);
   const x = randn([4, 50], rng);
   const y = F.dropout(x, 0.5, true, new Rng(9));
@@ -104,7 +118,7 @@ test('dropout: mask scales by 1/(1-p), identity in eval', () => {
   ok(gradCheck(() => F.dropout(x, 0.3, true, new Rng(10)), [x]), 'dropout');
 });
 
-test('softmax cross-entropy: value and gradient', () => {
+both('softmax cross-entropy: value and gradient', () => {
   const rng = new Rng(11);
   const z = randn([3, 4], rng, 2);
   const labels = [1, 0, 3];
@@ -119,7 +133,7 @@ test('softmax cross-entropy: value and gradient', () => {
   ok(gradCheck(() => F.softmaxCrossEntropy(z, labels), [z]), 'xent');
 });
 
-test('a small network end to end (conv, bn, relu, pool, residual, linear, loss)', () => {
+both('a small network end to end (conv, bn, relu, pool, residual, linear, loss)', () => {
   const rng = new Rng(12);
   const x = randn([2, 2, 6, 6], rng);
   const w1 = randn([3, 2, 3, 3], rng, 0.5), w2 = randn([3, 1, 3, 3], rng, 0.5), w3 = randn([4, 27], rng, 0.3);
@@ -132,7 +146,7 @@ test('a small network end to end (conv, bn, relu, pool, residual, linear, loss)'
   ok(gradCheck(f, [x, w1, w2, w3, bn.gamma], { eps: 1e-3 }), 'net');
 });
 
-test('no graph is recorded under noGrad', async () => {
+both('no graph is recorded under noGrad', async () => {
   const { noGrad } = await import('../../src/train/tensor.js');
   const rng = new Rng(13);
   const x = randn([2, 3], rng);

@@ -10,8 +10,10 @@ import { mnistCnn, mnistMobile } from '../../src/train/models.js';
 import { exportOnnx, importOnnx } from '../../src/train/onnx.js';
 import { QuantizedModel } from '../../src/train/qat.js';
 import { train } from '../../src/train/trainer.js';
+import { useWasmKernels } from '../../src/train/kernels-wasm.js';
 import type { Sequential } from '../../src/train/layers.js';
 
+await useWasmKernels();
 const rng = new Rng(5);
 function images(n: number): Float32Array {
   // Blob-like images in [0, 1] so activations look like real ones.
