@@ -1,7 +1,7 @@
 // The MNIST architectures Octet ships (models/): a small CNN and a depthwise-separable (MobileNet-like) net.
 import { Rng } from './rng.js';
 import {
-  Sequential, Conv2d, BatchNorm2d, ReLU, ReLU6, MaxPool2d, Flatten, Linear, GlobalAvgPool, Residual, Dropout, nameModules,
+  Sequential, Conv2d, BatchNorm2d, ReLU, ReLU6, MaxPool2d, Flatten, Linear, GlobalAvgPool, Residual, Dropout, AvgPool2d, nameModules,
 } from './layers.js';
 
 /** conv3x3(1->c1)-BN-ReLU-pool, conv3x3(c1->c2)-BN-ReLU-pool, conv3x3(c2->c3)-BN-ReLU-pool, dropout, linear(9 c3 -> 10). */
@@ -18,8 +18,12 @@ export function mnistCnn(seed: number, widths: [number, number, number] = [16, 3
   return m;
 }
 
-/** Depthwise-separable blocks with ReLU6 (MobileNet v1/v2 style) and one residual block, global average pool. */
-export function mnistMobile(seed: number): Sequential {
+/**
+ * Depthwise-separable blocks with ReLU6 (MobileNet v1/v2 style) and one residual block. Head: 'avgpool' (3x3/2
+ * average pool to 3x3, flatten, linear: keeps where a stroke is, which a 7x7 global pool loses on 28x28 digits)
+ * or 'gap' (global average pool, linear).
+ */
+export function mnistMobile(seed: number, head: 'avgpool' | 'gap' = 'avgpool'): Sequential {
   const rng = new Rng(seed);
   const dwpw = (cin: number, cout: number, stride: number) => [
     new Conv2d(cin, cin, { kernel: 3, stride, padding: 1, groups: cin, bias: false }, rng), new BatchNorm2d(cin), new ReLU6(),
@@ -34,7 +38,9 @@ export function mnistMobile(seed: number): Sequential {
       new Conv2d(64, 64, { kernel: 1, bias: false }, rng), new BatchNorm2d(64),
     ])),
     new ReLU6(),
-    new GlobalAvgPool(), new Flatten(), new Linear(64, 10, rng),
+    ...(head === 'gap'
+      ? [new GlobalAvgPool(), new Flatten(), new Linear(64, 10, rng)]
+      : [new AvgPool2d([3, 3], [2, 2]), new Flatten(), new Linear(64 * 9, 10, rng)]),
   ]);
   nameModules(m);
   return m;

@@ -11,6 +11,7 @@ export interface Trainable {
 }
 import { Adam, SGD, cosineSchedule, type Optimizer } from './optim.js';
 import { Rng } from './rng.js';
+import { BatchNorm2d } from './layers.js';
 
 export interface ImageSet {
   images: Float32Array;
@@ -155,6 +156,32 @@ export function predict(model: Trainable, data: ImageSet, batchSize = 250, sampl
   });
   model.train(was);
   return out!;
+}
+
+/**
+ * Recomputes every BatchNorm's running statistics as the plain average over `samples` clean (un-augmented)
+ * training images, batch by batch in training mode, without touching the weights. Augmented batches shift the
+ * statistics away from what evaluation sees; this puts them back (cheap: one forward pass over the samples).
+ */
+export function recalibrateBatchNorm(model: Trainable & { modules(): unknown[] }, data: ImageSet, samples = 4000, batchSize = 250): void {
+  const bns = model.modules().filter((m): m is BatchNorm2d => m instanceof BatchNorm2d);
+  const saved = bns.map((b) => b.momentum);
+  for (const b of bns) {
+    b.runningMean.fill(0);
+    b.runningVar.fill(0);
+  }
+  const n = Math.min(samples, data.count);
+  const S = data.images.length / data.count;
+  model.train(true);
+  noGrad(() => {
+    for (let i = 0, k = 0; i < n; i += batchSize, k++) {
+      const bs = Math.min(batchSize, n - i);
+      for (const b of bns) b.momentum = 1 / (k + 1); // cumulative average of the batch statistics
+      model.forward(new Tensor(data.images.slice(i * S, (i + bs) * S), [bs, 1, 28, 28]));
+    }
+  });
+  bns.forEach((b, i) => (b.momentum = saved[i]));
+  model.train(false);
 }
 
 export function accuracyOf(logits: Float32Array, labels: Uint8Array): number {

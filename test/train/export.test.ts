@@ -49,8 +49,9 @@ function warm(m: Sequential, seed: number): Sequential {
 
 const cnn = warm(mnistCnn(1, [4, 8, 8]), 1);
 const mobile = warm(mnistMobile(2), 2);
+const mobileGap = warm(mnistMobile(3, 'gap'), 3);
 
-for (const [name, m] of [['cnn', cnn], ['mobile (depthwise, residual, relu6, gap)', mobile]] as const) {
+for (const [name, m] of [['cnn', cnn], ['mobile (depthwise, residual, relu6, avgpool)', mobile], ['mobile with global average pool', mobileGap]] as const) {
   test(`FP32 export of ${name} matches onnxruntime-node within 1e-4`, async () => {
     const n = 8;
     const x = images(n);
@@ -78,7 +79,7 @@ for (const [name, make, cfg] of [
   ['cnn W8A8', () => mnistCnn(1, [4, 8, 8]), {}],
   ['cnn W4A4', () => mnistCnn(1, [4, 8, 8]), { weightBits: 4, activationBits: 4 }],
   ['mobile W8A8, BN folded after 2 steps', () => mnistMobile(2), { freezeBnAfter: 2 }],
-  ['mobile W6A8, LSQ', () => mnistMobile(2), { weightBits: 6, lsq: true }],
+  ['mobile (gap) W6A8, LSQ', () => mnistMobile(2, 'gap'), { weightBits: 6, lsq: true }],
 ] as const) {
   test(`QDQ export (${name}) in onnxruntime-node matches the fake-quantized forward`, async () => {
     const m = warm(make(), 4);

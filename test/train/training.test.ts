@@ -4,10 +4,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadMnist, apportion, EVAL_COUNT } from '../../src/data/mnist.js';
 import { mnistCnn, mnistMobile } from '../../src/train/models.js';
-import { train, evaluate } from '../../src/train/trainer.js';
+import { train, evaluate, recalibrateBatchNorm } from '../../src/train/trainer.js';
+import { Sequential, Conv2d, BatchNorm2d } from '../../src/train/layers.js';
+import { Rng } from '../../src/train/rng.js';
 import { useWasmKernels } from '../../src/train/kernels-wasm.js';
 import { QuantizedModel } from '../../src/train/qat.js';
-import { Tensor } from '../../src/train/tensor.js';
+import { Tensor, noGrad } from '../../src/train/tensor.js';
 import { SGD, Adam, cosineSchedule, stepSchedule } from '../../src/train/optim.js';
 
 await useWasmKernels();
@@ -71,6 +73,25 @@ test('QAT: BatchNorm folding and observer freezing on schedule; loss keeps decre
   assert.ok(q.activationQuants().every((f) => !f.observerEnabled));
   const head = losses.slice(0, 3).reduce((x, y) => x + y) / 3, tail = losses.slice(-3).reduce((x, y) => x + y) / 3;
   assert.ok(tail < head * 1.05, `loss ${head} -> ${tail}`);
+});
+
+test('BatchNorm recalibration: running statistics become the average of clean-batch statistics', () => {
+  const m = new Sequential([new Conv2d(1, 3, { kernel: 3, bias: false }, new Rng(1)), new BatchNorm2d(3)]);
+  m.modules(); // plain Sequential works as a Trainable
+  const data = { images: split.train.images.subarray(0, 100 * 784), labels: split.train.labels.subarray(0, 100), count: 100 };
+  recalibrateBatchNorm(m, data, 100, 50);
+  const conv = (m.layers[0] as Conv2d);
+  const bn = m.layers[1] as BatchNorm2d;
+  const y = noGrad(() => conv.forward(new Tensor(data.images.slice(), [100, 1, 28, 28])));
+  const P = 26 * 26;
+  for (let c = 0; c < 3; c++) {
+    let s = 0;
+    for (let n = 0; n < 100; n++) for (let p = 0; p < P; p++) s += y.data[(n * 3 + c) * P + p];
+    const mean = s / (100 * P);
+    assert.ok(Math.abs(bn.runningMean[c] - mean) < 1e-4 * Math.max(1, Math.abs(mean)), `channel ${c}: ${bn.runningMean[c]} vs ${mean}`);
+  }
+  assert.is(bn.momentum, 0.1);
+  assert.is(m.training, false);
 });
 
 test('optimizers: SGD momentum and Adam on a quadratic; schedules', () => {
