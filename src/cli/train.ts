@@ -8,7 +8,10 @@
 //   models/mnist-mobile.int8-qat.onnx  its QAT version (QDQ, W8A8)
 //   models/training-report.json      accuracies on the 2,000 held-out digits, measured at the end of training
 //
-// The two networks train in two child processes (one per core). `npm run train -- cnn` or `-- mobile` trains one.
+// Stage 1 trains the two FP32 networks in two child processes; stage 2 runs PTQ and QAT (INT8, and W4A4) in one
+// process per network and configuration. `npm run train -- quant` redoes only stage 2 from the FP32 files.
+// QAT fine-tunes for one pass over the first 2,048 (INT8) or 4,096 (W4A4) training digits, BatchNorm folded at
+// half of the steps and the activation observers frozen at three quarters.
 import { spawn } from 'node:child_process';
 import { writeFileSync, readFileSync, mkdirSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -35,20 +38,20 @@ export const RECIPES = {
     seed: 1,
     build: (seed: number) => mnistCnn(seed),
     fp32: { epochs: 10, batchSize: 64, lr: 3e-3, weightDecay: 1e-4, warmupSteps: 50, shift: SHIFT },
-    qat: { epochs: 1, batchSize: 64, lr: 1e-4, shift: SHIFT },
+    qat: { epochs: 1, batchSize: 64, lr: 1e-4, shift: SHIFT, limit: 2048 },
+    qatLow: { epochs: 1, batchSize: 64, lr: 2e-4, shift: SHIFT, limit: 4096 },
   },
   mobile: {
     seed: 2,
     build: (seed: number) => mnistMobile(seed),
     fp32: { epochs: 10, batchSize: 64, lr: 4e-3, weightDecay: 1e-4, warmupSteps: 50, shift: SHIFT },
-    qat: { epochs: 1, batchSize: 64, lr: 1e-4, shift: SHIFT },
+    qat: { epochs: 1, batchSize: 64, lr: 1e-4, shift: SHIFT, limit: 2048 },
+    qatLow: { epochs: 1, batchSize: 64, lr: 2e-4, shift: SHIFT, limit: 4096 },
   },
 };
 const CALIBRATION = 512;
 /** OCTET_TRAIN_QUICK=1: a smoke run on 512 digits (checks the pipeline, not the accuracy). */
 const QUICK = process.env.OCTET_TRAIN_QUICK === '1';
-/** OCTET_TRAIN_REUSE_FP32=1: start from the FP32 models already in models/ (same seed gives the same weights). */
-const REUSE = process.env.OCTET_TRAIN_REUSE_FP32 === '1';
 const LIMIT = QUICK ? { limit: 512 } : {};
 
 type Report = Record<string, { accuracy: number; note: string }>;
@@ -78,7 +81,8 @@ function quantizeBoth(tag: string, fp32: Sequential, cfg: QuantConfig, qatOpts: 
   ptq.calibrate(calibBatches(CALIBRATION));
   const ptqAcc = evaluate(ptq, ev);
   log(tag, `PTQ ${JSON.stringify(cfg)}: ${(ptqAcc * 100).toFixed(2)}%`);
-  const steps = Math.ceil(tr.count / qatOpts.batchSize) * qatOpts.epochs;
+  const used = Math.min(tr.count, QUICK ? 512 : qatOpts.limit ?? tr.count);
+  const steps = Math.ceil(used / qatOpts.batchSize) * qatOpts.epochs;
   const qat = new QuantizedModel(clone(fp32), { ...cfg, freezeBnAfter: Math.floor(steps * 0.5), freezeObserversAfter: Math.floor(steps * 0.75) });
   qat.calibrate(calibBatches(CALIBRATION));
   const t0 = Date.now();
@@ -88,70 +92,86 @@ function quantizeBoth(tag: string, fp32: Sequential, cfg: QuantConfig, qatOpts: 
   return { ptq, ptqAcc, qat, qatAcc };
 }
 
-async function trainOne(which: 'cnn' | 'mobile'): Promise<Report> {
+type Net = 'cnn' | 'mobile';
+type QuantJob = 'int8' | 'w4a4';
+
+/** Stage 1: trains the FP32 network, recalibrates BatchNorm, writes models/mnist-<net>.fp32.onnx. */
+async function trainFp32(which: Net): Promise<Report> {
   const k = await useWasmKernels();
   const r = RECIPES[which];
   const tag = which;
   log(tag, `kernels: ${k.name}`);
   const { train: tr, eval: ev } = loadMnist();
   const name = `mnist-${which}`;
-  const fp32File = join(modelsDir, `${name}.fp32.onnx`);
   const t0 = Date.now();
-  let model: Sequential;
-  if (REUSE && existsSync(fp32File)) {
-    model = importOnnx(readFileSync(fp32File)).model;
-    log(tag, `FP32 reused from ${fp32File}`);
-  } else {
-    model = r.build(r.seed);
-    train(model, tr, { ...r.fp32, ...LIMIT, seed: r.seed, log: (m) => log(tag, `FP32 ${m}`) });
-    log(tag, `FP32 before BatchNorm recalibration: ${(evaluate(model, ev) * 100).toFixed(2)}%`);
-    recalibrateBatchNorm(model, tr, QUICK ? 512 : 4000);
-  }
+  const model = r.build(r.seed);
+  train(model, tr, { ...r.fp32, ...LIMIT, seed: r.seed, log: (m) => log(tag, `FP32 ${m}`) });
+  log(tag, `FP32 before BatchNorm recalibration: ${(evaluate(model, ev) * 100).toFixed(2)}%`);
+  recalibrateBatchNorm(model, tr, QUICK ? 512 : 4000);
   const fp32Acc = evaluate(model, ev);
   log(tag, `FP32: ${(fp32Acc * 100).toFixed(2)}% (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
-  const doc = (what: string) => `Octet ${which} MNIST model, ${what}; made by \`npm run train\` (src/cli/train.ts), seed ${r.seed}`;
   mkdirSync(modelsDir, { recursive: true });
-  writeFileSync(fp32File, exportOnnx(model, { inputShape: SHAPE, docString: doc('FP32') }));
-  const report: Report = { [`${name}.fp32`]: { accuracy: fp32Acc, note: 'FP32' } };
+  writeFileSync(join(modelsDir, `${name}.fp32.onnx`), exportOnnx(model, { inputShape: SHAPE, docString: docOf(which, 'FP32') }));
+  return { [`${name}.fp32`]: { accuracy: fp32Acc, note: 'FP32' } };
+}
 
-  const int8 = quantizeBoth(tag, model, {}, r.qat, r.seed + 100);
-  writeFileSync(join(modelsDir, `${name}.int8-qat.onnx`), int8.qat.exportQdq({ inputShape: SHAPE, docString: doc('INT8 QAT (QDQ, W8A8 per-channel weights)') }));
-  report[`${name}.int8-ptq`] = { accuracy: int8.ptqAcc, note: 'INT8 PTQ by the training engine (min/max, 512 samples)' };
-  report[`${name}.int8-qat`] = { accuracy: int8.qatAcc, note: 'INT8 QAT' };
-  // The low-bit configuration: 4-bit weights (per channel) and 4-bit activations, PTQ against QAT (2 epochs).
-  const low = quantizeBoth(tag, model, { weightBits: 4, activationBits: 4 }, { ...r.qat, epochs: 2, lr: 2e-4 }, r.seed + 200);
-  writeFileSync(join(modelsDir, `${name}.w4a4-qat.onnx`), low.qat.exportQdq({ inputShape: SHAPE, docString: doc('W4A4 QAT (QDQ in 8-bit containers, Clip to the 4-bit range)') }));
-  report[`${name}.w4a4-ptq`] = { accuracy: low.ptqAcc, note: '4-bit weights and activations, PTQ' };
-  report[`${name}.w4a4-qat`] = { accuracy: low.qatAcc, note: '4-bit weights and activations, QAT' };
-  if (which === 'cnn') {
-    writeFileSync(join(modelsDir, `${name}.int8-ptq.onnx`), int8.ptq.exportQdq({ inputShape: SHAPE, docString: doc('INT8 PTQ (QDQ, W8A8, min/max calibration on 512 training digits)') }));
+const docOf = (which: Net, what: string) => `Octet ${which} MNIST model, ${what}; made by \`npm run train\` (src/cli/train.ts), seed ${RECIPES[which].seed}`;
+
+/** Stage 2: PTQ and QAT of the FP32 model in models/ for one configuration. */
+async function quantizeJob(which: Net, job: QuantJob): Promise<Report> {
+  await useWasmKernels();
+  const r = RECIPES[which];
+  const tag = `${which} ${job}`;
+  const name = `mnist-${which}`;
+  const fp32File = join(modelsDir, `${name}.fp32.onnx`);
+  if (!existsSync(fp32File)) throw new Error(`${fp32File} is missing (stage 1 did not run)`);
+  const model = importOnnx(readFileSync(fp32File)).model;
+  const report: Report = {};
+  if (job === 'int8') {
+    const int8 = quantizeBoth(tag, model, {}, r.qat, r.seed + 100);
+    writeFileSync(join(modelsDir, `${name}.int8-qat.onnx`), int8.qat.exportQdq({ inputShape: SHAPE, docString: docOf(which, 'INT8 QAT (QDQ, W8A8 per-channel weights)') }));
+    report[`${name}.int8-ptq`] = { accuracy: int8.ptqAcc, note: `INT8 PTQ by the training engine (min/max, ${CALIBRATION} samples)` };
+    report[`${name}.int8-qat`] = { accuracy: int8.qatAcc, note: 'INT8 QAT' };
+    if (which === 'cnn') {
+      writeFileSync(join(modelsDir, `${name}.int8-ptq.onnx`), int8.ptq.exportQdq({ inputShape: SHAPE, docString: docOf(which, `INT8 PTQ (QDQ, W8A8, min/max calibration on ${CALIBRATION} training digits)`) }));
+    }
+  } else {
+    // The low-bit configuration: 4-bit weights (per channel) and 4-bit activations, PTQ against QAT.
+    const low = quantizeBoth(tag, model, { weightBits: 4, activationBits: 4 }, r.qatLow, r.seed + 200);
+    writeFileSync(join(modelsDir, `${name}.w4a4-qat.onnx`), low.qat.exportQdq({ inputShape: SHAPE, docString: docOf(which, 'W4A4 QAT (QDQ in 8-bit containers, Clip to the 4-bit range)') }));
+    report[`${name}.w4a4-ptq`] = { accuracy: low.ptqAcc, note: '4-bit weights and activations, PTQ' };
+    report[`${name}.w4a4-qat`] = { accuracy: low.qatAcc, note: '4-bit weights and activations, QAT' };
   }
   return report;
 }
 
+function child(self: string, args: string[]): Promise<Report> {
+  return new Promise<Report>((resolve, reject) => {
+    const tmp = join(tmpdir(), `octet-train-${process.pid}-${args.join('-')}.json`);
+    const c = spawn(process.execPath, [...process.execArgv, self, ...args], { stdio: 'inherit', env: { ...process.env, OCTET_TRAIN_REPORT: tmp } });
+    c.on('close', (code) => (code === 0 ? resolve(JSON.parse(readFileSync(tmp, 'utf8'))) : reject(new Error(`training step '${args.join(' ')}' failed (exit ${code})`))));
+  });
+}
+
 async function main(): Promise<void> {
-  const arg = process.argv[2];
-  if (arg === 'cnn' || arg === 'mobile') {
-    const rep = await trainOne(arg);
-    if (process.env.OCTET_TRAIN_REPORT) writeFileSync(process.env.OCTET_TRAIN_REPORT, JSON.stringify(rep));
-    else mergeReport(rep);
-    return;
-  }
-  if (arg) throw new Error(`usage: npm run train [-- cnn|mobile]`);
+  const [stage, net, job] = process.argv.slice(2);
+  const nets = ['cnn', 'mobile'];
+  if (stage === 'fp32' && nets.includes(net)) return emit(await trainFp32(net as Net));
+  if (stage === 'quant' && nets.includes(net) && (job === 'int8' || job === 'w4a4')) return emit(await quantizeJob(net as Net, job));
+  if (stage && stage !== 'quant') throw new Error('usage: npm run train [-- quant]   (quant: redo only stage 2 from the FP32 models in models/)');
   const t0 = Date.now();
   const self = fileURLToPath(import.meta.url);
-  const runs = (['cnn', 'mobile'] as const).map(
-    (w) =>
-      new Promise<Report>((resolve, reject) => {
-        const tmp = join(tmpdir(), `octet-train-${process.pid}-${w}.json`);
-        const child = spawn(process.execPath, [...process.execArgv, self, w], { stdio: 'inherit', env: { ...process.env, OCTET_TRAIN_REPORT: tmp } });
-        child.on('close', (code) => (code === 0 ? resolve(JSON.parse(readFileSync(tmp, 'utf8'))) : reject(new Error(`training ${w} failed (exit ${code})`))));
-      }),
-  );
   mkdirSync(modelsDir, { recursive: true });
-  const reps = await Promise.all(runs);
+  // Stage 1 (skipped with `-- quant`): one process per network. Stage 2: one process per (network, configuration).
+  const reps: Report[] = stage === 'quant' ? [] : await Promise.all(nets.map((n) => child(self, ['fp32', n])));
+  reps.push(...(await Promise.all(nets.flatMap((n) => ['int8', 'w4a4'].map((j) => child(self, ['quant', n, j]))))));
   mergeReport(Object.assign({}, ...reps));
   console.log(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s; models in ${modelsDir}`);
+}
+
+function emit(rep: Report): void {
+  if (process.env.OCTET_TRAIN_REPORT) writeFileSync(process.env.OCTET_TRAIN_REPORT, JSON.stringify(rep));
+  else mergeReport(rep);
 }
 
 function mergeReport(rep: Report): void {
