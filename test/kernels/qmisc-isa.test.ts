@@ -1,0 +1,79 @@
+// Disassembles the builds with wabt and checks that the INT8 depthwise / pooling / element-wise kernels really use
+// the instructions their path is named for (so a kernel cannot silently fall back to scalar code): dot16 uses
+// i32x4.dot_i16x8_s, extmul uses i32x4.extmul_*_i16x8_s, max pooling i8x16.max, the LUT i8x16.swizzle, and the
+// scalar builds of these families contain no v128 instruction.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import wabtInit from 'wabt';
+import { loadWasmBytes, type BuildLevel } from '../../src/runtime/wasm.js';
+
+const wabt = await wabtInit();
+const texts = new Map<BuildLevel, string>();
+async function text(level: BuildLevel): Promise<string> {
+  if (!texts.has(level)) {
+    const m = wabt.readWasm(await loadWasmBytes(level), { readDebugNames: false, simd: true, relaxed_simd: true, threads: true, bulk_memory: true, sign_extension: true, sat_float_to_int: true, mutable_globals: true });
+    texts.set(level, m.toText({}));
+    m.destroy();
+  }
+  return texts.get(level)!;
+}
+
+/** Body of an exported function plus the functions it calls (transitively). */
+async function code(level: BuildLevel, name: string): Promise<string> {
+  const t = await text(level);
+  const exp = new RegExp(`\\(export "${name}" \\(func (\\d+)\\)\\)`).exec(t);
+  if (!exp) throw new Error(`${level}: export ${name} not found`);
+  const starts: Array<[number, number]> = [];
+  const re = /\n {2}\(func \(;(\d+);\)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(t))) starts.push([Number(m[1]), m.index]);
+  const body = new Map(starts.map(([f, at], i) => [f, t.slice(at, i + 1 < starts.length ? starts[i + 1][1] : t.length)]));
+  const seen = new Set<number>();
+  const todo = [Number(exp[1])];
+  let out = '';
+  while (todo.length) {
+    const f = todo.pop()!;
+    if (seen.has(f)) continue;
+    seen.add(f);
+    const b = body.get(f) ?? '';
+    out += b;
+    for (const c of b.matchAll(/\bcall (\d+)/g)) todo.push(Number(c[1]));
+  }
+  return out;
+}
+
+const TAGS = ['3x3s1', '3x3s2', '5x5s1', '5x5s2', 'gen'];
+
+test('depthwise dot16 kernels use i32x4.dot_i16x8_s, extmul kernels i32x4.extmul_*_i16x8_s (both SIMD builds)', async () => {
+  for (const level of ['simd128', 'relaxed'] as const) {
+    for (const pre of ['qs8', 'qu8']) {
+      for (const tag of TAGS) {
+        const d = await code(level, `${pre}_dwconv_${tag}__simd128_dot16`);
+        assert.ok(d.includes('i32x4.dot_i16x8_s'), `${level} ${pre} ${tag} dot16`);
+        const e = await code(level, `${pre}_dwconv_${tag}__simd128_extmul`);
+        assert.ok(/i32x4\.extmul_(low|high)_i16x8_s/.test(e), `${level} ${pre} ${tag} extmul`);
+        assert.not.ok(e.includes('i32x4.dot_i16x8_s'), `${level} ${pre} ${tag}: extmul kernel must not use the x86 dot`);
+      }
+    }
+  }
+});
+
+test('pooling and element-wise SIMD kernels use their vector instructions', async () => {
+  assert.ok((await code('simd128', 'qu8_maxpool__simd128')).includes('i8x16.max_u'));
+  assert.ok((await code('simd128', 'qs8_maxpool__simd128')).includes('i8x16.max_s'));
+  assert.ok((await code('simd128', 'x8_lut__simd128')).includes('i8x16.swizzle'));
+  assert.ok((await code('simd128', 'qs8_gavgpool__simd128')).includes('i32x4.extend_low_i16x8_s'));
+  assert.ok((await code('simd128', 'qu8_add__simd128')).includes('f32x4.mul'));
+  assert.ok((await code('simd128', 'qs8_quantize__simd128')).includes('f32x4.div'));
+});
+
+test('scalar kernels of these families contain no v128 instruction', async () => {
+  const names = [
+    ...TAGS.flatMap((t) => [`qs8_dwconv_${t}__scalar`, `qu8_dwconv_${t}__scalar`]),
+    'qs8_maxpool__scalar', 'qu8_avgpool__scalar', 'qs8_gavgpool__scalar', 'qu8_add__scalar', 'qs8_mul__scalar',
+    'x8_lut__scalar', 'qs8_quantize__scalar', 'qu8_dequantize__scalar', 'x8_resize_nearest__scalar',
+  ];
+  for (const n of names) assert.not.ok(/v128|i8x16|i16x8|i32x4|f32x4/.test(await code('scalar', n)), n);
+});
+
+test.run();
