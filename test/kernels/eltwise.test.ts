@@ -78,6 +78,13 @@ for (const env of envs) {
       const xo = al.put(x), yo = al.alloc(n + 1), to = al.put(k.constants);
       ref.exports.ref_x8_lut(xo, yo, 1, n, n, n, to);
       assert.is(firstDiff(y, ref.u8(yo, n)), '', `${kind} ${JSON.stringify(p)}`);
+      if (env.path !== 'scalar') {
+        // the swizzle kernel (not selected on x86, kept for ARM-like engines) must agree too
+        const al2 = new BumpAllocator(env.wasm);
+        const xo2 = al2.put(x), yo2 = al2.alloc(n + 1), to2 = al2.put(k.constants);
+        env.wasm.exports.x8_lut__simd128_swizzle(xo2, yo2, n, n, n, to2, 0, 1);
+        assert.is(firstDiff(env.wasm.u8(yo2, n), ref.u8(yo, n)), '', `swizzle ${kind}`);
+      }
     }
   });
 
