@@ -107,7 +107,7 @@ const nc = Number(values.calib);
 const ne = Number(values.eval);
 console.log(`# PTQ accuracy vs FP32: ${values.format}, ${values['per-tensor'] ? 'per-tensor' : 'per-channel'} int8 weights, int8 activations; ${nc} calibration / ${ne} held-out inputs; calibration run by ${values.executor}`);
 console.log(`# ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}, Node ${process.version}; command: npx tsx bench/quant-accuracy.ts ${process.argv.slice(2).join(' ')}`);
-console.log('| model | method | output SQNR (dB) | top-1 agreement | quantize time |' + (octetExec ? ' Octet = onnxruntime |' : ''));
+console.log('| model | method | output SQNR (dB) | top-1 agreement | quantize time |' + (octetExec ? " Octet vs onnxruntime on the INT8 model |" : ""));
 console.log('|---|---|---|---|---|' + (octetExec ? '---|' : ''));
 for (const name of models) {
   const b = await load(name, nc, ne);
@@ -123,7 +123,7 @@ for (const name of models) {
       const mine = await outputs(octetExec, q.model, b.evalSet);
       let maxd = 0;
       for (let k = 0; k < mine.length; k++) for (let i = 0; i < mine[k].length; i++) maxd = Math.max(maxd, Math.abs(mine[k][i] - got[k][i]));
-      octetCol = ` max |diff| ${maxd.toExponential(2)} |`;
+      octetCol = ` ${maxd === 0 ? "identical" : `max abs diff ${maxd.toExponential(2)}`} |`;
     }
     console.log(`| ${b.name} | ${method} | ${c.sqnr.toFixed(2)} | ${c.top1.toFixed(1)}% | ${dt.toFixed(1)} s |${octetCol}`);
   }
