@@ -3,13 +3,16 @@
 // - N threads = the calling thread (thread 0) + N-1 workers (worker_threads in Node, Web Workers in
 //   browsers: platform.ts). Each worker instantiates the same wasm build over the same shared memory as
 //   the session (`attach`), once per session memory, so sessions keep separate memories and share workers.
-// - `run(instance, kernel, io)` splits a node's work items [0, workItems) into static contiguous ranges,
-//   one per thread: thread t gets [floor(t*n/T), floor((t+1)*n/T)). Each item is computed entirely by one
-//   thread with the same code, so every thread count gives bit-identical outputs.
-// - Workers cannot receive closures: for each worker's range the pool takes the kernel's export calls
-//   (PreparedKernel.calls, or the calls `run` makes, recorded) and writes them as numbers into the
-//   worker's command slot in a SharedArrayBuffer; one GEN bump + Atomics.notify starts every worker, the
-//   last to finish notifies PENDING (worker.ts has the protocol). No message per node or tile.
+// - `run(instance, kernel, io)` splits a node's work items [0, workItems) into static contiguous ranges
+//   ("chunks"): chunk c = [floor(c*n/T), floor((c+1)*n/T)), T = threads (with scratch slot c) or 4 x threads
+//   for kernels without scratch. Threads claim
+//   chunks with an atomic compare-and-swap, so a worker that wakes late (a busy machine) leaves its chunk to
+//   the calling thread instead of stalling it. Each item is computed entirely by one thread with the same
+//   code, so every thread count (and every claim order) gives bit-identical outputs.
+// - Workers cannot receive closures: for each chunk the pool takes the kernel's export calls
+//   (PreparedKernel.calls, or the calls `run` makes, recorded) and writes them as numbers into a command
+//   area in a SharedArrayBuffer; one GEN bump + Atomics.notify starts every worker, the last chunk to finish
+//   notifies PENDING (worker.ts has the protocol). No message per node or tile.
 // - The calling thread spins briefly, then blocks in Atomics.wait in bounded slices; where it may not
 //   block (a page's main thread) or after SYNC_BUDGET_MS, run() returns a promise and waits with
 //   Atomics.waitAsync, so a dead worker is noticed (its exit event is delivered) instead of hanging.
@@ -28,7 +31,7 @@ export interface PoolOptions {
    * MAX_DEFAULT_THREADS. 1 runs without workers.
    */
   threads?: number;
-  /** Float64 entries per worker command slot (default 65536 = 512 KiB). */
+  /** Float64 entries of the command area (default 65536 = 512 KiB). */
   commandCapacity?: number;
 }
 
@@ -55,6 +58,8 @@ export const MAX_DEFAULT_THREADS = 4;
  * round trip costs about 10-30 us, about what 20k MACs take at ~1-2 GMAC/s per thread for small shapes.
  */
 export const MIN_PARALLEL_COST = 20_000;
+/** Chunks per thread for kernels without scratch (see dispatch). */
+const CHUNKS_PER_THREAD = 4;
 /** Calling thread busy-waits this long for the workers before sleeping (ms). */
 const SPIN_MS = 0.25;
 /** Calling thread blocks at most this long in Atomics.wait before switching to an async wait (ms). */
@@ -128,7 +133,7 @@ export class ThreadPool {
   note?: string;
   private workers: WorkerHandle[] = [];
   private ctl!: Int32Array;
-  private slots: Float64Array[] = [];
+  private cmd!: Float64Array;
   private err!: Uint16Array;
   private instances = new Map<number, Attached>();
   private nextId = 1;
@@ -175,22 +180,21 @@ export class ThreadPool {
     const W = this.requested - 1;
     if (W + 1 > CTL.LENGTH - CTL.YIELD) throw new Error(`too many threads (${this.requested})`);
     const ctlSab = new SharedArrayBuffer(CTL.LENGTH * 4);
-    const cmdSab = new SharedArrayBuffer(W * this.capacity * 8);
+    const cmdSab = new SharedArrayBuffer(this.capacity * 8);
     const errSab = new SharedArrayBuffer(W * ERR_CHARS * 2);
     this.ctl = new Int32Array(ctlSab);
     this.err = new Uint16Array(errSab);
-    this.slots = [];
+    this.cmd = new Float64Array(cmdSab);
     this.workers = [];
     const ready: Promise<void>[] = [];
     for (let i = 0; i < W; i++) {
-      this.slots.push(new Float64Array(cmdSab, i * this.capacity * 8, this.capacity));
       const w = await spawnWorker(`octet-pool-${i + 1}`);
       this.workers.push(w);
       w.onMessage((m) => this.onMessage(w, m));
       w.onDeath((reason) => this.onDeath(w, reason));
       ready.push(this.expect(w, 'ready'));
       w.postMessage({
-        type: 'init', index: i, ctl: ctlSab, cmd: cmdSab, cmdOffset: i * this.capacity * 8, cmdLength: this.capacity,
+        type: 'init', index: i, ctl: ctlSab, cmd: cmdSab, cmdOffset: 0, cmdLength: this.capacity,
         err: errSab, layout: CTL, errChars: ERR_CHARS, spinMs: WORKER_SPIN_MS, sleepMs: WORKER_SLEEP_MS,
       });
     }
@@ -310,38 +314,45 @@ export class ThreadPool {
 
   private dispatch(inst: Attached, kernel: PreparedKernel, io: KernelIO): void | Promise<void> {
     const n = kernel.workItems;
-    const T = Math.min(this.threads, n);
     const stride = alignScratch(kernel.scratchBytes);
-    // Without kernel.calls, record every range first (this thread's too): a run() that cannot be replayed
-    // (it touches memory from JS) is then found before any thread starts, and runs here whole.
-    let mine: KernelCall[] | null = null;
-    if (!kernel.calls) {
-      mine = recordCalls(kernel, inst.wasm, io, 0, Math.floor(n / T));
-      if (!mine) return this.runHere(inst, kernel, io);
+    // Kernels without scratch get CHUNKS_PER_THREAD chunks per thread, so a worker descheduled mid-node holds
+    // back a small part of it; kernels with scratch get one chunk per reserved scratch slot (one per thread).
+    const T = Math.min(n, stride > 0 ? this.threads : this.threads * CHUNKS_PER_THREAD);
+    // Chunk c = items [floor(c*n/T), floor((c+1)*n/T)) with scratch slot c. Every chunk's calls are known before
+    // any thread starts: a run() that cannot be replayed (it touches memory from JS) runs here whole instead.
+    const chunks: KernelCall[][] = [];
+    for (let c = 0; c < T; c++) {
+      const b = Math.floor((c * n) / T);
+      const e = Math.floor(((c + 1) * n) / T);
+      const ioC = stride > 0 ? { ...io, scratch: io.scratch + c * stride } : io;
+      const calls = kernel.calls ? kernel.calls(ioC, b, e) : recordCalls(kernel, inst.wasm, ioC, b, e);
+      if (!calls) return this.runHere(inst, kernel, io);
+      chunks.push(calls);
     }
-    for (let t = 1; t < this.threads; t++) {
-      const slot = this.slots[t - 1];
-      slot[0] = inst.id;
-      slot[1] = 0;
-      if (t >= T) continue;
-      const b = Math.floor((t * n) / T);
-      const e = Math.floor(((t + 1) * n) / T);
-      const ioT = stride > 0 ? { ...io, scratch: io.scratch + t * stride } : io;
-      const calls = kernel.calls ? kernel.calls(ioT, b, e) : recordCalls(kernel, inst.wasm, ioT, b, e);
-      // Not replayable, or a command list larger than the slot: run the node here (same result).
-      if (!calls || !this.encode(slot, inst, kernel, calls)) return this.runHere(inst, kernel, io);
-    }
+    // A command list larger than the area: run the node here (same result).
+    if (!this.encode(inst, kernel, chunks)) return this.runHere(inst, kernel, io);
     const ctl = this.ctl;
+    const gen = (Atomics.load(ctl, CTL.GEN) + 1) | 0;
+    const tag = gen & 0x7fff;
     Atomics.store(ctl, CTL.ERRORS, 0);
-    Atomics.store(ctl, CTL.PENDING, this.threads - 1);
-    Atomics.add(ctl, CTL.GEN, 1);
+    Atomics.store(ctl, CTL.PENDING, T);
+    Atomics.store(ctl, CTL.NCHUNKS, T);
+    Atomics.store(ctl, CTL.CLAIM, tag << 16);
+    Atomics.store(ctl, CTL.GEN, gen);
     Atomics.notify(ctl, CTL.GEN);
+    // This thread claims chunks like a worker: a late worker leaves its chunk to it.
     let mainError: unknown;
-    try {
-      if (mine) runCalls(inst.wasm, mine);
-      else kernel.run(inst.wasm, io, 0, Math.floor(n / T));
-    } catch (e) {
-      mainError = e;
+    for (;;) {
+      const c = Atomics.load(ctl, CTL.CLAIM);
+      const idx = c & 0xffff;
+      if (c >>> 16 !== tag || idx >= T) break;
+      if (Atomics.compareExchange(ctl, CTL.CLAIM, c, c + 1) !== c) continue;
+      try {
+        runCalls(inst.wasm, chunks[idx]);
+      } catch (e) {
+        mainError ??= e;
+      }
+      Atomics.sub(ctl, CTL.PENDING, 1);
     }
     if (this.waitSync()) return this.finish(kernel, mainError);
     const p = this.waitAsync(kernel).then(() => this.finish(kernel, mainError));
@@ -364,19 +375,26 @@ export class ThreadPool {
     kernel.run(inst.wasm, io, 0, kernel.workItems);
   }
 
-  private encode(slot: Float64Array, inst: Attached, kernel: PreparedKernel, calls: readonly KernelCall[]): boolean {
-    let p = 2;
-    for (const c of calls) {
-      const idx = inst.names.get(c.fn);
-      if (idx === undefined) throw new Error(`octet: ${kernel.variant}: the wasm build has no export '${c.fn}'`);
-      const argc = c.args.length;
-      if (p + 2 + argc > slot.length) return false;
-      slot[p] = idx;
-      slot[p + 1] = argc;
-      for (let a = 0; a < argc; a++) slot[p + 2 + a] = c.args[a];
-      p += 2 + argc;
+  private encode(inst: Attached, kernel: PreparedKernel, chunks: readonly KernelCall[][]): boolean {
+    const cmd = this.cmd;
+    cmd[0] = inst.id;
+    cmd[1] = chunks.length;
+    let p = 2 + chunks.length;
+    for (let c = 0; c < chunks.length; c++) {
+      if (p + 1 > cmd.length) return false;
+      cmd[2 + c] = p;
+      cmd[p++] = chunks[c].length;
+      for (const call of chunks[c]) {
+        const idx = inst.names.get(call.fn);
+        if (idx === undefined) throw new Error(`octet: ${kernel.variant}: the wasm build has no export '${call.fn}'`);
+        const argc = call.args.length;
+        if (p + 2 + argc > cmd.length) return false;
+        cmd[p] = idx;
+        cmd[p + 1] = argc;
+        for (let a = 0; a < argc; a++) cmd[p + 2 + a] = call.args[a];
+        p += 2 + argc;
+      }
     }
-    slot[1] = calls.length;
     return true;
   }
 

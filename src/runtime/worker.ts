@@ -2,11 +2,17 @@
 // `workerMain` is shipped as source text (Function.prototype.toString) into a worker_threads eval worker
 // or a Blob-URL Web Worker, so it must be self-contained: no imports, no closures over module scope.
 //
-// Protocol (no message per node): the pool writes each worker's command slot (a Float64Array over a
-// SharedArrayBuffer), sets PENDING to the number of workers, bumps GEN and notifies it. Every worker wakes,
-// runs the export calls of its slot (maybe none), then decrements PENDING; the last one notifies PENDING.
-// Command slot: [instanceId, nCalls, (fnIndex, argc, arg0 .. argc-1) * nCalls]. fnIndex indexes the
-// instance's export list (WebAssembly.Module.exports order, the same on both sides).
+// Protocol (no message per node): a node's work items are cut into static contiguous ranges ("chunks", one per
+// thread); the pool writes every chunk's export calls into the command area (a Float64Array over a
+// SharedArrayBuffer), sets PENDING = NCHUNKS = number of chunks, CLAIM = (generation tag << 16 | 0), bumps GEN and
+// notifies it. Each thread, the calling one included, claims chunks with a compare-and-swap on CLAIM (which only
+// succeeds while CLAIM carries the current generation tag), runs the chunk's calls and decrements PENDING; the
+// last one notifies PENDING. A thread that wakes late finds no chunk left and does nothing, so a descheduled
+// worker (a busy machine) costs no more than running its chunk on the calling thread. Outputs do not depend on
+// which thread ran a chunk: each item is computed by one thread, the same way.
+// Command area: [instanceId, nChunks, offset of chunk 0 .. nChunks-1], then per chunk at its offset:
+// [nCalls, (fnIndex, argc, arg0 .. argc-1) * nCalls]. fnIndex indexes the instance's export list
+// (WebAssembly.Module.exports order, the same on both sides).
 // A worker that throws (a wasm trap, a missing instance) writes the message into its error slot, counts
 // itself in ERRORS and still decrements PENDING, so the pool turns it into a rejected promise and goes on.
 // Messages (init, attach, detach) are only handled while the worker idles in Atomics.waitAsync: the pool
@@ -24,8 +30,12 @@ export const CTL = {
   ERRORS: 32,
   /** YIELD + t: worker t should return to its event loop to read messages. */
   YIELD: 48,
-  /** Int32 length of the control block (supports up to 208 workers). */
-  LENGTH: 256,
+  /** (generation tag << 16) | next unclaimed chunk. */
+  CLAIM: 304,
+  /** Chunks of the current generation. */
+  NCHUNKS: 305,
+  /** Int32 length of the control block (supports up to 255 workers). */
+  LENGTH: 320,
 } as const;
 
 /** Error slot per worker: Uint16 [length, ...UTF-16 code units]. */
@@ -62,31 +72,41 @@ export function workerMain(): void {
   let running = false;
   const now = () => G.performance.now();
 
-  const runJob = () => {
-    const L = init.layout;
-    try {
-      const n = cmd[1];
-      if (n > 0) {
-        const fns = instances.get(cmd[0]);
-        if (!fns) throw new Error(`instance ${cmd[0]} is not attached`);
-        let p = 2;
-        for (let i = 0; i < n; i++) {
-          const f = fns[cmd[p]];
-          const argc = cmd[p + 1];
-          const args = new Array(argc);
-          for (let a = 0; a < argc; a++) args[a] = cmd[p + 2 + a];
-          if (typeof f !== 'function') throw new Error(`export #${cmd[p]} is not a function`);
-          f(...args);
-          p += 2 + argc;
-        }
-      }
-    } catch (e: any) {
-      const msg = String((e && e.message) || e).slice(0, init.errChars - 1);
-      err[0] = msg.length;
-      for (let i = 0; i < msg.length; i++) err[1 + i] = msg.charCodeAt(i);
-      Atomics.add(ctl, L.ERRORS, 1);
+  const runChunk = (c: number) => {
+    const fns = instances.get(cmd[0]);
+    if (!fns) throw new Error(`instance ${cmd[0]} is not attached`);
+    let p = cmd[2 + c];
+    const n = cmd[p++];
+    for (let i = 0; i < n; i++) {
+      const f = fns[cmd[p]];
+      const argc = cmd[p + 1];
+      const args = new Array(argc);
+      for (let a = 0; a < argc; a++) args[a] = cmd[p + 2 + a];
+      if (typeof f !== 'function') throw new Error(`export #${cmd[p]} is not a function`);
+      f(...args);
+      p += 2 + argc;
     }
-    if (Atomics.sub(ctl, L.PENDING, 1) === 1) Atomics.notify(ctl, L.PENDING);
+  };
+
+  const runJob = (g: number) => {
+    const L = init.layout;
+    const tag = g & 0x7fff;
+    for (;;) {
+      const c = Atomics.load(ctl, L.CLAIM);
+      if (c >>> 16 !== tag) return;
+      const idx = c & 0xffff;
+      if (idx >= Atomics.load(ctl, L.NCHUNKS)) return;
+      if (Atomics.compareExchange(ctl, L.CLAIM, c, c + 1) !== c) continue;
+      try {
+        runChunk(idx);
+      } catch (e: any) {
+        const msg = String((e && e.message) || e).slice(0, init.errChars - 1);
+        err[0] = msg.length;
+        for (let i = 0; i < msg.length; i++) err[1 + i] = msg.charCodeAt(i);
+        Atomics.add(ctl, L.ERRORS, 1);
+      }
+      if (Atomics.sub(ctl, L.PENDING, 1) === 1) Atomics.notify(ctl, L.PENDING);
+    }
   };
 
   const loop = () => {
@@ -102,7 +122,7 @@ export function workerMain(): void {
       const g = Atomics.load(ctl, L.GEN);
       if (g !== seen) {
         seen = g;
-        runJob();
+        runJob(g);
         last = now();
         continue;
       }
