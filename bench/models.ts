@@ -160,6 +160,10 @@ interface Row {
   status: 'ok' | 'skipped'; note?: string; detail?: string;
   n?: number; medianMs?: number; p25Ms?: number; p75Ms?: number; minMs?: number; spreadPct?: number;
   check?: string;
+  /** false when the output disagrees with the reference (FP32: rel err > 1e-3; INT8: SQNR more than 3 dB below
+   *  onnxruntime-node's on the same INT8 file, or below 10 dB without it): its time then meets no target. */
+  valid?: boolean;
+  sqnr?: number;
   /** Octet: time per op type in the last run (ms), and the slowest nodes. */
   profileByOp?: Record<string, number>;
   slowestNodes?: { name: string; op: string; variant: string; ms: number }[];
@@ -180,11 +184,11 @@ function buildArchShapesOnly(arch: ArchName): ReturnType<typeof buildArch> {
   return { name: arch, input: 'input', output: '', shapes: { input: [3, 224, 224] }, layers: [], classes: 1000 };
 }
 
-function checkOutput(e: Engine, y: Float32Array, ref: Float32Array): string {
+function checkOutput(e: Engine, y: Float32Array, ref: Float32Array): { text: string; relErr?: number; sqnr?: number } {
   let maxRef = 0, maxDiff = 0, err = 0, sig = 0;
   let a = 0, b = 0;
   for (let i = 0; i < ref.length; i++) {
-    if (!Number.isFinite(y[i])) return 'non-finite output';
+    if (!Number.isFinite(y[i])) return { text: 'non-finite output', relErr: Infinity, sqnr: -Infinity };
     maxRef = Math.max(maxRef, Math.abs(ref[i]));
     maxDiff = Math.max(maxDiff, Math.abs(y[i] - ref[i]));
     err += (y[i] - ref[i]) ** 2;
@@ -192,8 +196,12 @@ function checkOutput(e: Engine, y: Float32Array, ref: Float32Array): string {
     if (y[i] > y[a]) a = i;
     if (ref[i] > ref[b]) b = i;
   }
-  if (e.precision === 'FP32') return `max rel err ${(maxDiff / (maxRef || 1)).toExponential(1)}`;
-  return `SQNR ${(10 * Math.log10(sig / err)).toFixed(1)} dB, top-1 ${a === b ? '=' : '!='}`;
+  if (e.precision === 'FP32') {
+    const relErr = maxDiff / (maxRef || 1);
+    return { text: `max rel err ${relErr.toExponential(1)}`, relErr };
+  }
+  const sqnr = 10 * Math.log10(sig / err);
+  return { text: `SQNR ${sqnr.toFixed(1)} dB, top-1 ${a === b ? '=' : '!='}`, sqnr };
 }
 
 const rows: Row[] = [];
@@ -231,7 +239,16 @@ for (const m of models) {
   }
   for (const u of runners) {
     const row = rows.find((r) => r.model === m.id && r.engine === u.e.id)!;
-    row.check = checkOutput(u.e, (u as { first?: Float32Array }).first!, ref);
+    const c = checkOutput(u.e, (u as { first?: Float32Array }).first!, ref);
+    row.check = c.text;
+    row.sqnr = c.sqnr;
+    row.valid = u.e.precision === 'FP32' ? c.relErr! <= 1e-3 : true;
+  }
+  for (const row of rows.filter((r) => r.model === m.id && r.status === 'ok' && r.precision === 'INT8')) {
+    const e = engineList.find((x) => x.id === row.engine)!;
+    const native = rows.find((r) => r.model === m.id && r.engine === 'ort-node-int8' && r.status === 'ok');
+    row.valid = native?.sqnr !== undefined ? row.sqnr! >= native.sqnr - 3 : row.sqnr! >= 10;
+    if (!row.valid) row.check += ' -- WRONG OUTPUT';
   }
   for (let w = 1; w < warmup; w++) for (const u of runners) await u.r.run(x);
   const started = performance.now();
@@ -335,12 +352,12 @@ lines.push(`|---|${models.map(() => '---:').join('|')}|`);
 for (const e of okEngines) {
   const cells = modelIds.map((id) => {
     const r = rows.find((x) => x.model === id && x.engine === e.id);
-    return r?.status === 'ok' ? `${fmt(r.medianMs)} ±${Math.round(r.spreadPct ?? 0)}%` : 'n/a';
+    return r?.status === 'ok' ? `${fmt(r.medianMs)} ±${Math.round(r.spreadPct ?? 0)}%${r.valid === false ? ' (wrong output)' : ''}` : 'n/a';
   });
   lines.push(`| ${e.label} | ${cells.join(' | ')} |`);
 }
 lines.push('');
-lines.push('Median ms per inference (± interquartile range as % of the median). Checks against onnxruntime-node FP32 on the same input:');
+lines.push('Median ms per inference (± interquartile range as % of the median). "(wrong output)": the output failed the check below (INT8: SQNR vs FP32 more than 3 dB under onnxruntime-node INT8 on the same file); such a time meets no target. Checks against onnxruntime-node FP32 on the same input:');
 lines.push('');
 for (const r of rows.filter((x) => x.status === 'ok')) lines.push(`- ${r.modelLabel}, ${r.engineLabel}${r.detail ? ` [${r.detail}]` : ''}: ${r.check} (n=${r.n})`);
 const skipped = rows.filter((x) => x.status === 'skipped');
@@ -361,21 +378,21 @@ for (const n of int8Notes) lines.push(`- ${n}`);
 if (octetNote) lines.push(`- ${octetNote}`);
 // issue 7 targets (one thread, same run)
 {
-  const med = (model: string, engine: string): number | undefined => rows.find((r) => r.model === model && r.engine === engine && r.status === 'ok')?.medianMs;
+  const med = (model: string, engine: string): number | undefined => rows.find((r) => r.model === model && r.engine === engine && r.status === 'ok' && r.valid !== false)?.medianMs;
   const bestInt8 = (model: string): { ms: number; path: string } | undefined => {
-    const c = rows.filter((r) => r.model === model && r.status === 'ok' && r.engine.startsWith('octet-int8-')).sort((a, b) => a.medianMs! - b.medianMs!)[0];
+    const c = rows.filter((r) => r.model === model && r.status === 'ok' && r.valid !== false && r.engine.startsWith('octet-int8-')).sort((a, b) => a.medianMs! - b.medianMs!)[0];
     return c ? { ms: c.medianMs!, path: c.engine.replace('octet-int8-', '') } : undefined;
   };
   const t: string[] = [];
   const ratio = (what: string, a: number | undefined, b: number | undefined, max: number): void => {
-    if (a === undefined || b === undefined) { t.push(`- ${what}: not measured`); return; }
+    if (a === undefined || b === undefined) { t.push(`- ${what}: not measured (runtime skipped, or its output was wrong)`); return; }
     const r = a / b;
     t.push(`- ${what}: ${r < 0.1 ? r.toFixed(4) : r.toFixed(2)}x (target <= ${Number(max.toFixed(2))}x) ${r <= max ? 'met' : 'MISSED'}`);
   };
   const mb = bestInt8('mobilenetv2'), rb = bestInt8('resnet18');
-  ratio(`MobileNetV2 Octet INT8 (${mb?.path}) / onnxruntime-web INT8`, mb?.ms, med('mobilenetv2', 'ort-web-int8'), 0.5);
-  ratio(`MobileNetV2 Octet INT8 (${mb?.path}) / onnxruntime-web FP32`, mb?.ms, med('mobilenetv2', 'ort-web-fp32'), 0.6);
-  ratio(`ResNet-18 Octet INT8 (${rb?.path}) / onnxruntime-web INT8`, rb?.ms, med('resnet18', 'ort-web-int8'), 0.75);
+  ratio(`MobileNetV2 Octet INT8 (${mb?.path ?? "no valid path"}) / onnxruntime-web INT8`, mb?.ms, med('mobilenetv2', 'ort-web-int8'), 0.5);
+  ratio(`MobileNetV2 Octet INT8 (${mb?.path ?? "no valid path"}) / onnxruntime-web FP32`, mb?.ms, med('mobilenetv2', 'ort-web-fp32'), 0.6);
+  ratio(`ResNet-18 Octet INT8 (${rb?.path ?? "no valid path"}) / onnxruntime-web INT8`, rb?.ms, med('resnet18', 'ort-web-int8'), 0.75);
   ratio(`ResNet-18 Octet INT8 / Octet FP32`, rb?.ms, med('resnet18', 'octet-fp32'), 0.5);
   ratio(`MobileNetV2 Octet INT8 / Octet FP32`, mb?.ms, med('mobilenetv2', 'octet-fp32'), 0.6);
   for (const m of models) ratio(`${m.label.replace(/ \(.*\)$/, '')} Octet FP32 / onnxruntime-web FP32`, med(m.id, 'octet-fp32'), med(m.id, 'ort-web-fp32'), 1);
