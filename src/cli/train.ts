@@ -128,6 +128,8 @@ async function quantizeJob(which: Net, job: QuantJob): Promise<Report> {
   const model = importOnnx(readFileSync(fp32File)).model;
   const report: Report = {};
   if (job === 'int8') {
+    // The FP32 figure is measured here too, so stage 2 alone (`-- quant`) gives a complete report.
+    report[`${name}.fp32`] = { accuracy: evaluate(model, loadMnist().eval), note: 'FP32' };
     const int8 = quantizeBoth(tag, model, {}, r.qat, r.seed + 100);
     writeFileSync(join(modelsDir, `${name}.int8-qat.onnx`), int8.qat.exportQdq({ inputShape: SHAPE, docString: docOf(which, 'INT8 QAT (QDQ, W8A8 per-channel weights)') }));
     report[`${name}.int8-ptq`] = { accuracy: int8.ptqAcc, note: `INT8 PTQ by the training engine (min/max, ${CALIBRATION} samples)` };
