@@ -1,9 +1,11 @@
 // Softmax / LogSoftmax (opset < 13: over the flattened trailing axes; >= 13: one axis) and the reductions
-// ReduceMean / ReduceSum / ReduceMax / ReduceMin (axes as attribute before opset 18, as input from 18). Host side.
+// ReduceMean / ReduceSum / ReduceMax / ReduceMin (axes as attribute before opset 18, as input from 18).
+// Float32 Softmax over the trailing axes runs on the f32_softmax kernel; the rest runs host side.
 import type { Node } from '../graph/ir.js';
 import { attrInt, attrInts } from '../graph/ir.js';
 import { makeTensor, sizeOf, normAxis, toInts, toNumbers, fromNumbers, type HostTensor } from '../graph/tensor.js';
-import { inputAt, constInput, need, type OpDef } from './types.js';
+import { inputAt, constInput, need, type OpDef, type LowerCtx, type LoweredStep } from './types.js';
+import { prepareF32Softmax } from '../kernels/f32.js';
 
 function softmaxEval(node: Node, x: HostTensor, opset: number, log: boolean): HostTensor {
   const r = x.dims.length;
@@ -41,7 +43,23 @@ function softmaxOp(op: string, log: boolean): OpDef {
     op,
     infer: (ctx) => [{ dtype: inputAt(ctx, 0).dtype, dims: inputAt(ctx, 0).dims.slice() }],
     eval: (node, [x], opset) => [softmaxEval(node, x!, opset, log)],
+    lower: log ? undefined : lowerSoftmax,
   };
+}
+
+/** Float32 Softmax on the wasm kernel when the reduced axes are the trailing ones (rows x n, contiguous);
+ * other axes (opset >= 13 with axis != last) keep the host path. */
+function lowerSoftmax(lc: LowerCtx): LoweredStep[] | null {
+  const x = lc.inputs[0];
+  if (!x || x.const || x.dtype !== 'float32' || x.layout === 'cl') return null;
+  const r = x.dims.length;
+  if (r === 0) return null;
+  const a = normAxis(attrInt(lc.node, 'axis', lc.opset < 13 ? 1 : -1), r, `node '${lc.node.name}' (${lc.node.op})`);
+  if (lc.opset >= 13 && a !== r - 1) return null;
+  const channels = sizeOf(x.dims.slice(a)), rows = sizeOf(x.dims.slice(0, a));
+  if (!channels || !rows) return null;
+  const k = prepareF32Softmax({ rows, channels, node: lc.node.name }, { path: lc.env.path, arch: lc.env.arch });
+  return [{ kernel: k, inputs: [x.name], outputs: [lc.outputs[0].name] }];
 }
 
 type Kind = 'mean' | 'sum' | 'max' | 'min';
