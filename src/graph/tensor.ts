@@ -1,6 +1,7 @@
 // Host-side tensors of the graph IR (constants, folded values, host-executed ops) and their element types.
 // A HostTensor is logical (ONNX layout, row-major). float16 is stored as its bits in a Uint16Array, bool as
 // 0/1 in a Uint8Array, int64/uint64 as BigInt64Array/BigUint64Array.
+import { float16BitsToFloat32 as float16ToFloat32, float32ToFloat16Bits as float32ToFloat16 } from '../onnx/float16.js';
 
 export type DType =
   | 'float32' | 'float16' | 'float64'
@@ -91,39 +92,7 @@ export function makeTensor(dtype: DType, dims: number[], data?: TypedData): Host
   return { dtype, dims: dims.slice(), data: d };
 }
 
-export function float16ToFloat32(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
-
-export function float32ToFloat16(v: number): number {
-  const f = new Float32Array([v]);
-  const x = new Uint32Array(f.buffer)[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 31) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let r = mant >> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const half = 1 << (shift - 1);
-    if (rem > half || (rem === half && (r & 1))) r++;
-    return sign | r;
-  }
-  let r = (e << 10) | (mant >> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (r & 1))) r++;
-  return sign | r;
-}
+export { float16BitsToFloat32 as float16ToFloat32, float32ToFloat16Bits as float32ToFloat16 } from '../onnx/float16.js';
 
 /** Element values as doubles (int64 beyond 2^53 loses precision; shapes and indices never get there). */
 export function toNumbers(t: HostTensor): Float64Array {

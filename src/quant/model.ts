@@ -1,5 +1,6 @@
 // Small helpers over onnx-proto's ModelProto used by the quantizer: decoding/encoding, reading initializers as
 // typed arrays, building tensors, attributes and nodes, and a producer/consumer view of a graph.
+import { float32ToFloat16Bits as floatToHalf, float16BitsToFloat32 as halfToFloat } from '../onnx/float16.js';
 import onnxProto from 'onnx-proto';
 
 export const onnx = onnxProto.onnx;
@@ -129,42 +130,7 @@ export function float16Tensor(name: string, dims: readonly number[], data: Array
   return { name, dataType: DT.FLOAT16, dims: [...dims], rawData: new Uint8Array(a.buffer) };
 }
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-/** IEEE binary16 bits of x, rounded to nearest even (overflow to +-inf, subnormals kept). */
-export function floatToHalf(x: number): number {
-  f32[0] = x;
-  const b = u32[0];
-  const sign = (b >>> 16) & 0x8000;
-  const exp = (b >>> 23) & 0xff;
-  let mant = b & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let h = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const half = 1 << (shift - 1);
-    if (rem > half || (rem === half && h & 1)) h++;
-    return sign | h;
-  }
-  let h = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
-  return sign | h;
-}
-
-export function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >>> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 0x1f) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
+export { float32ToFloat16Bits as floatToHalf, float16BitsToFloat32 as halfToFloat } from '../onnx/float16.js';
 
 export type AttrValue = number | string | number[] | TensorProto;
 
