@@ -3,40 +3,7 @@
 // f32x4.relaxed_madd in the relaxed GEMM and depthwise kernels, f32x4 arithmetic in the SIMD element-wise kernels.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import wabtInit from 'wabt';
-import { loadWasmBytes, type BuildLevel } from '../../src/runtime/wasm.js';
-
-const wabt = await wabtInit();
-const texts = new Map<BuildLevel, string>();
-async function text(level: BuildLevel): Promise<string> {
-  if (!texts.has(level)) {
-    const m = wabt.readWasm(await loadWasmBytes(level), { readDebugNames: false, simd: true, relaxed_simd: true, threads: true, bulk_memory: true, sign_extension: true, sat_float_to_int: true, mutable_globals: true });
-    texts.set(level, m.toText({}));
-    m.destroy();
-  }
-  return texts.get(level)!;
-}
-
-/** An exported function's text plus everything it calls (transitively). */
-function code(t: string, name: string): string {
-  const exp = new RegExp(`\\(export "${name}" \\(func (\\d+)\\)\\)`).exec(t);
-  if (!exp) throw new Error(`export ${name} not found`);
-  const starts = [...t.matchAll(/\n {2}\(func \(;(\d+);\)/g)].map((m) => [Number(m[1]), m.index!] as const);
-  const bodies = new Map(starts.map(([id, at], i) => [id, t.slice(at, i + 1 < starts.length ? starts[i + 1][1] : t.length)]));
-  const seen = new Set<number>();
-  const todo = [Number(exp[1])];
-  let out = '';
-  while (todo.length) {
-    const f = todo.pop()!;
-    if (seen.has(f)) continue;
-    seen.add(f);
-    const b = bodies.get(f) ?? '';
-    out += b;
-    for (const c of b.matchAll(/\bcall (\d+)/g)) todo.push(Number(c[1]));
-  }
-  return out;
-}
-const count = (c: string, instr: string) => c.split(instr).length - 1;
+import { disassemble as text, kernelCode as code, count } from './wasm-text.js';
 
 test('simd128 FP32 GEMM: broadcast loads and f32x4 mul + add for the 4x8 and 6x8 tiles, no relaxed ops', async () => {
   const t = await text('simd128');

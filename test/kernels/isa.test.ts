@@ -4,44 +4,7 @@
 // scalar build. A kernel's code is its exported function plus everything it calls.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import wabtInit from 'wabt';
-import { loadWasmBytes, type BuildLevel } from '../../src/runtime/wasm.js';
-
-const wabt = await wabtInit();
-
-async function disassemble(level: BuildLevel): Promise<string> {
-  const bytes = await loadWasmBytes(level);
-  const m = wabt.readWasm(bytes, { readDebugNames: false, simd: true, relaxed_simd: true, threads: true, bulk_memory: true, sign_extension: true, sat_float_to_int: true, mutable_globals: true });
-  const text = m.toText({});
-  m.destroy();
-  return text;
-}
-
-/** Text of an exported function and of every function it (transitively) calls. */
-function kernelCode(text: string, exportName: string): string {
-  const exp = new RegExp(`\\(export "${exportName}" \\(func (\\d+)\\)\\)`).exec(text);
-  if (!exp) throw new Error(`export ${exportName} not found`);
-  const bodies = new Map<number, string>();
-  const re = /\n {2}\(func \(;(\d+);\)/g;
-  const starts: Array<[number, number]> = [];
-  let mm: RegExpExecArray | null;
-  while ((mm = re.exec(text))) starts.push([Number(mm[1]), mm.index]);
-  for (let i = 0; i < starts.length; i++) bodies.set(starts[i][0], text.slice(starts[i][1], i + 1 < starts.length ? starts[i + 1][1] : text.length));
-  const seen = new Set<number>();
-  const todo = [Number(exp[1])];
-  let out = '';
-  while (todo.length) {
-    const f = todo.pop()!;
-    if (seen.has(f)) continue;
-    seen.add(f);
-    const body = bodies.get(f) ?? '';
-    out += body;
-    for (const c of body.matchAll(/\bcall (\d+)/g)) todo.push(Number(c[1]));
-  }
-  return out;
-}
-
-const count = (code: string, instr: string) => code.split(instr).length - 1;
+import { disassemble, kernelCode, count } from './wasm-text.js';
 
 test('scalar build has no v128 instruction at all', async () => {
   const t = await disassemble('scalar');

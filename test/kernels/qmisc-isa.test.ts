@@ -4,42 +4,12 @@
 // scalar builds of these families contain no v128 instruction.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import wabtInit from 'wabt';
-import { loadWasmBytes, type BuildLevel } from '../../src/runtime/wasm.js';
-
-const wabt = await wabtInit();
-const texts = new Map<BuildLevel, string>();
-async function text(level: BuildLevel): Promise<string> {
-  if (!texts.has(level)) {
-    const m = wabt.readWasm(await loadWasmBytes(level), { readDebugNames: false, simd: true, relaxed_simd: true, threads: true, bulk_memory: true, sign_extension: true, sat_float_to_int: true, mutable_globals: true });
-    texts.set(level, m.toText({}));
-    m.destroy();
-  }
-  return texts.get(level)!;
-}
+import { disassemble as text, kernelCode } from './wasm-text.js';
+import type { BuildLevel } from '../../src/runtime/wasm.js';
 
 /** Body of an exported function plus the functions it calls (transitively). */
 async function code(level: BuildLevel, name: string): Promise<string> {
-  const t = await text(level);
-  const exp = new RegExp(`\\(export "${name}" \\(func (\\d+)\\)\\)`).exec(t);
-  if (!exp) throw new Error(`${level}: export ${name} not found`);
-  const starts: Array<[number, number]> = [];
-  const re = /\n {2}\(func \(;(\d+);\)/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(t))) starts.push([Number(m[1]), m.index]);
-  const body = new Map(starts.map(([f, at], i) => [f, t.slice(at, i + 1 < starts.length ? starts[i + 1][1] : t.length)]));
-  const seen = new Set<number>();
-  const todo = [Number(exp[1])];
-  let out = '';
-  while (todo.length) {
-    const f = todo.pop()!;
-    if (seen.has(f)) continue;
-    seen.add(f);
-    const b = body.get(f) ?? '';
-    out += b;
-    for (const c of b.matchAll(/\bcall (\d+)/g)) todo.push(Number(c[1]));
-  }
-  return out;
+  return kernelCode(await text(level), name);
 }
 
 const TAGS = ['3x3s1', '3x3s2', '5x5s1', '5x5s2', 'gen'];
