@@ -2,6 +2,52 @@
 import { decodeModel, shapeOf, GraphIndex } from '../quant/model.js';
 import { type Executor, defaultExecutor, sessionExecutor, type SessionApi } from '../quant/executor.js';
 import type { Progress } from '../quant/calibrate.js';
+import { loadSamples } from '../quant/inputs.js';
+import type { Feeds } from '../quant/executor.js';
+
+/** parseArgs options shared by the subcommands that read sample inputs (images, .npy/.pb tensors). */
+export const sampleOptions = {
+  'max-samples': { type: 'string' },
+  executor: { type: 'string' },
+  size: { type: 'string' },
+  layout: { type: 'string' },
+  grayscale: { type: 'boolean' },
+  scale: { type: 'string' },
+  mean: { type: 'string' },
+  std: { type: 'string' },
+} as const;
+
+export interface SampleValues {
+  'max-samples'?: string;
+  size?: string;
+  layout?: string;
+  grayscale?: boolean;
+  scale?: string;
+  mean?: string;
+  std?: string;
+}
+
+/** Loads the samples at `path` shaped for the model's first input, with the image options of `sampleOptions`. */
+export function loadModelSamples(path: string, model: Uint8Array, values: SampleValues, defaultMax?: number): Feeds[] {
+  const max = values['max-samples'] !== undefined ? Number(values['max-samples']) : defaultMax;
+  if (max !== undefined && !(max > 0)) throw new Error(`--max-samples: expected a positive number, got '${values['max-samples']}'`);
+  const layout = values.layout;
+  if (layout !== undefined && layout !== 'nchw' && layout !== 'nhwc') throw new Error(`--layout: expected 'nchw' or 'nhwc', got '${layout}'`);
+  const scale = values.scale !== undefined ? Number(values.scale) : undefined;
+  if (scale !== undefined && !Number.isFinite(scale)) throw new Error(`--scale: expected a number, got '${values.scale}'`);
+  const info = modelInputInfo(model);
+  return loadSamples(path, {
+    inputNames: info.names,
+    inputShape: info.shape,
+    maxSamples: max,
+    ...parseSize(values.size),
+    layout,
+    channels: values.grayscale ? 1 : undefined,
+    scale,
+    mean: numberList(values.mean, '--mean'),
+    std: numberList(values.std, '--std'),
+  });
+}
 
 export function numberList(s: string | undefined, what: string): number[] | undefined {
   if (s === undefined) return undefined;

@@ -2,9 +2,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { CliCommand } from './index.js';
-import { numberList, parseSize, pickExecutor, modelInputInfo, progressBar } from './common.js';
+import { sampleOptions, loadModelSamples, pickExecutor, progressBar } from './common.js';
 import { quantizationReport, formatReport } from '../quant/report.js';
-import { loadSamples } from '../quant/inputs.js';
 
 const usage = `usage: octet compare <fp32.onnx> <quantized.onnx> --samples <path> [options]
 
@@ -29,34 +28,16 @@ export const command: CliCommand = {
       allowPositionals: true,
       options: {
         samples: { type: 'string' },
-        'max-samples': { type: 'string' },
         json: { type: 'string' },
         top: { type: 'string' },
-        executor: { type: 'string' },
-        size: { type: 'string' },
-        layout: { type: 'string' },
-        grayscale: { type: 'boolean' },
-        scale: { type: 'string' },
-        mean: { type: 'string' },
-        std: { type: 'string' },
+        ...sampleOptions,
       },
     });
     if (positionals.length !== 2) throw new Error(`expected two models (FP32 and quantized)\n\n${usage}`);
     if (!values.samples) throw new Error('missing --samples <path>');
     const fp32 = readBytes(positionals[0]);
     const q = readBytes(positionals[1]);
-    const info = modelInputInfo(fp32);
-    const samples = loadSamples(values.samples, {
-      inputNames: info.names,
-      inputShape: info.shape,
-      maxSamples: values['max-samples'] !== undefined ? Number(values['max-samples']) : 32,
-      ...parseSize(values.size),
-      layout: values.layout as 'nchw' | 'nhwc' | undefined,
-      channels: values.grayscale ? 1 : undefined,
-      scale: values.scale !== undefined ? Number(values.scale) : undefined,
-      mean: numberList(values.mean, '--mean'),
-      std: numberList(values.std, '--std'),
-    });
+    const samples = loadModelSamples(values.samples, fp32, values, 32);
     const rep = await quantizationReport(fp32, q, samples, { executor: await pickExecutor(values.executor), onProgress: progressBar('octet') });
     console.log(formatReport(rep, values.top !== undefined ? Number(values.top) : Infinity));
     if (values.json) {

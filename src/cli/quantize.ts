@@ -2,10 +2,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { CliCommand } from './index.js';
-import { numberList, parseSize, pickExecutor, modelInputInfo, progressBar } from './common.js';
+import { sampleOptions, loadModelSamples, pickExecutor, progressBar } from './common.js';
 import { quantizeModel, type QuantizeOptions } from '../quant/quantize.js';
 import { mixedPrecision, quantizationReport, formatReport } from '../quant/report.js';
-import { loadSamples } from '../quant/inputs.js';
 import type { CalibrationMethod } from '../quant/observers.js';
 
 const usage = `usage: octet quantize <model.onnx> -o <out.onnx> [options]
@@ -55,16 +54,9 @@ export const command: CliCommand = {
         exclude: { type: 'string' },
         dynamic: { type: 'boolean' },
         fp16: { type: 'boolean' },
-        'max-samples': { type: 'string' },
         'target-sqnr': { type: 'string' },
         report: { type: 'string' },
-        executor: { type: 'string' },
-        size: { type: 'string' },
-        layout: { type: 'string' },
-        grayscale: { type: 'boolean' },
-        scale: { type: 'string' },
-        mean: { type: 'string' },
-        std: { type: 'string' },
+        ...sampleOptions,
       },
     });
     if (positionals.length !== 1) throw new Error(`expected one input model, got ${positionals.length}\n\n${usage}`);
@@ -88,20 +80,7 @@ export const command: CliCommand = {
     let samples;
     if (staticMode || values.report) {
       if (!values.calib) throw new Error('--calib <folder> is required for static quantization (or use --dynamic / --fp16)');
-      const info = modelInputInfo(bytes);
-      const max = values['max-samples'] !== undefined ? Number(values['max-samples']) : undefined;
-      if (max !== undefined && !(max > 0)) throw new Error(`--max-samples: expected a positive number, got '${values['max-samples']}'`);
-      samples = loadSamples(values.calib, {
-        inputNames: info.names,
-        inputShape: info.shape,
-        maxSamples: max,
-        ...parseSize(values.size),
-        layout: values.layout as 'nchw' | 'nhwc' | undefined,
-        channels: values.grayscale ? 1 : undefined,
-        scale: values.scale !== undefined ? Number(values.scale) : undefined,
-        mean: numberList(values.mean, '--mean'),
-        std: numberList(values.std, '--std'),
-      });
+      samples = loadModelSamples(values.calib, bytes, values);
       console.error(`octet: ${samples.length} calibration samples from ${values.calib}`);
     }
     if (staticMode || values.report) opts.executor = await pickExecutor(values.executor);

@@ -144,6 +144,16 @@ test('octet quantize and octet compare on a folder of images, .npy and .json', a
   const bad = await capture(() => main(['quantize', mp, '-o', join(dir, 'x.onnx'), '--calib', join(dir, 'nothing'), '--executor', 'onnxruntime']));
   assert.is(bad.code, 1);
   assert.match(bad.err, /'.*nothing' does not exist/);
+  for (const [opt, val, re] of [
+    ['--layout', 'hwcn', /--layout: expected 'nchw' or 'nhwc', got 'hwcn'/],
+    ['--max-samples', '0', /--max-samples: expected a positive number, got '0'/],
+    ['--scale', 'big', /--scale: expected a number, got 'big'/],
+    ['--size', '3by4', /--size: expected HxW or N, got '3by4'/],
+  ] as const) {
+    const e = await capture(() => main(['compare', mp, out, '--samples', calib, '--executor', 'onnxruntime', opt, val]));
+    assert.is(e.code, 1, `${opt} ${val}`);
+    assert.match(e.err, re);
+  }
   const unk = await capture(() => main(['frobnicate']));
   assert.is(unk.code, 2);
   const help = await capture(() => main(['--help']));
