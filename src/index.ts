@@ -14,6 +14,6 @@ export {
 } from './quant/report.js';
 export { sessionExecutor, type Executor, type ModelRunner, type TensorLike, type Feeds } from './quant/executor.js';
 export type { CalibrationMethod } from './quant/observers.js';
-export { InferenceSession, type SessionOptions, type ValueMetadata, type SessionProfile, type SessionMemory, type ProfileEntry } from './api/session.js';
+export { InferenceSession, type SessionOptions, type ValueMetadata, type SessionProfile, type ThreadStats, type SessionMemory, type ProfileEntry } from './api/session.js';
 export { Tensor, type TensorType, type TensorData } from './api/tensor.js';
 export { supportedOps } from './ops/index.js';

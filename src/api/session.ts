@@ -10,7 +10,7 @@ import { WasmKernels, type WasmSource } from '../runtime/wasm.js';
 import { buildOf, type KernelPath } from '../kernels/types.js';
 import type { RequantMode } from '../kernels/requant.js';
 import { compile, executeAsync, type CompiledPlan, type StepTiming, type Step } from '../runtime/executor.js';
-import { sharedPool, type ThreadPool, type PoolInstance } from '../runtime/pool.js';
+import { sharedPool, diffThreadStats, type ThreadPool, type PoolInstance, type ThreadStats } from '../runtime/pool.js';
 import type { HostTensor } from '../graph/tensor.js';
 import { NeedsValue, type KernelEnv } from '../ops/types.js';
 import { Tensor, type TensorType } from './tensor.js';
@@ -52,7 +52,11 @@ export interface ProfileEntry {
 export interface SessionProfile {
   nodes: ProfileEntry[];
   totalMs: number;
+  /** What each thread did during the run (chunks per thread; index 0 is the calling thread). */
+  threads: ThreadStats;
 }
+
+export type { ThreadStats };
 
 export interface SessionMemory {
   /** Arena bytes planned for intermediate tensors (the planned peak). */
@@ -87,7 +91,7 @@ export class InferenceSession {
   private wasm: WasmKernels | null;
   private plan: CompiledPlan | null = null;
   private planKey = '';
-  private lastProfile: SessionProfile = { nodes: [], totalMs: 0 };
+  private lastProfile: SessionProfile;
   private queue: Promise<unknown> = Promise.resolve();
   /** The per-step runner: the worker pool splits each step's work items over the threads. */
   stepRunner: (wasm: WasmKernels, step: Step) => void | Promise<void> = (_wasm, step) => this.pool.run(this.poolInstance, step.kernel, step.io);
@@ -99,6 +103,7 @@ export class InferenceSession {
     this.kernelPathReason = reason;
     this.threads = poolInstance.parallel ? pool.threads : 1;
     this.threadsNote = pool.note;
+    this.lastProfile = { nodes: [], totalMs: 0, threads: diffThreadStats(pool.stats(poolInstance), pool.stats(poolInstance)) };
     this.inputNames = graph.inputs.map((v) => v.name);
     this.outputNames = graph.outputs.map((v) => v.name);
     const meta = (v: Graph['inputs'][number]): ValueMetadata => ({
@@ -215,8 +220,9 @@ export class InferenceSession {
     const plan = this.prepare(dims, host)!;
     const timings: StepTiming[] = [];
     const t0 = performance.now();
+    const before = this.pool.stats(this.poolInstance);
     const res = await executeAsync(plan, this.wasm, host, timings, this.stepRunner);
-    this.lastProfile = { nodes: timings, totalMs: performance.now() - t0 };
+    this.lastProfile = { nodes: timings, totalMs: performance.now() - t0, threads: diffThreadStats(before, this.pool.stats(this.poolInstance)) };
     const out: Record<string, Tensor> = {};
     for (const name of wanted) {
       const t = res.get(name)!;
@@ -225,9 +231,19 @@ export class InferenceSession {
     return out;
   }
 
-  /** Per-node time and kernel variant of the last run. */
+  /** Per-node time and kernel variant of the last run, and the work each thread did in it. */
   profile(): SessionProfile {
-    return { nodes: this.lastProfile.nodes.map((x) => ({ ...x })), totalMs: this.lastProfile.totalMs };
+    const p = this.lastProfile;
+    return { nodes: p.nodes.map((x) => ({ ...x })), totalMs: p.totalMs, threads: { ...p.threads, chunks: p.threads.chunks.slice() } };
+  }
+
+  /**
+   * Work the threads did for this session since it was created: nodes split over the threads, nodes run whole on
+   * the calling thread, and chunks (tiles of a node's work) run by each thread (index 0 = the calling thread).
+   * `chunks.filter((c) => c > 0).length > 1` means more than one thread computed part of the model.
+   */
+  threadStats(): ThreadStats {
+    return this.pool.stats(this.poolInstance);
   }
 
   /** Memory of the current plan. */

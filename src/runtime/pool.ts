@@ -20,6 +20,9 @@
 //   worker stays alive. A worker that dies rejects the run in flight and the pool restarts its workers.
 // - Without SharedArrayBuffer / shared wasm memory (a page without cross-origin isolation) the pool has
 //   one thread and says why in `note`; it never fails for that reason.
+// - Work counters (`stats(inst)`): each worker counts the chunks it ran in its own slot of a SharedArrayBuffer;
+//   after each parallel node the pool credits the new counts to the node's instance (one node is in flight at
+//   a time), so a session can show which threads actually did work (InferenceSession.threadStats()).
 import type { WasmKernels } from './wasm.js';
 import { alignScratch, runCalls, type KernelCall, type KernelIO, type PreparedKernel } from '../kernels/types.js';
 import { CTL, ERR_CHARS } from './worker.js';
@@ -35,12 +38,36 @@ export interface PoolOptions {
   commandCapacity?: number;
 }
 
+/** Work the pool's threads did for one instance (a session), counted since it was attached. */
+export interface ThreadStats {
+  /** Threads of the pool, including the calling one (1 when the instance runs on the calling thread only). */
+  threads: number;
+  /** Nodes split into chunks over the threads. */
+  parallelNodes: number;
+  /** Nodes run whole on the calling thread (too small, not replayable by workers, or no workers). */
+  serialNodes: number;
+  /** Chunks (tiles of a parallel node's work items) each thread ran; index 0 is the calling thread. */
+  chunks: number[];
+}
+
 /** A session's wasm instance as the pool knows it. */
 export interface PoolInstance {
   readonly id: number;
   readonly wasm: WasmKernels;
   /** False when this instance runs on the calling thread only (private memory, or a 1-thread pool). */
   readonly parallel: boolean;
+  /** Work counters (read them through ThreadPool.stats). */
+  readonly counts: ThreadStats;
+}
+
+/** ThreadStats b - a, thread by thread (b from a later snapshot of the same instance). */
+export function diffThreadStats(a: ThreadStats, b: ThreadStats): ThreadStats {
+  return {
+    threads: b.threads,
+    parallelNodes: b.parallelNodes - a.parallelNodes,
+    serialNodes: b.serialNodes - a.serialNodes,
+    chunks: b.chunks.map((c, i) => c - (a.chunks[i] ?? 0)),
+  };
 }
 
 interface Attached extends PoolInstance {
@@ -59,7 +86,7 @@ export const MAX_DEFAULT_THREADS = 4;
  */
 export const MIN_PARALLEL_COST = 20_000;
 /** Chunks per thread for kernels without scratch (see dispatch). */
-const CHUNKS_PER_THREAD = 4;
+export const CHUNKS_PER_THREAD = 4;
 /** Calling thread busy-waits this long for the workers before sleeping (ms). */
 const SPIN_MS = 0.25;
 /** Calling thread blocks at most this long in Atomics.wait before switching to an async wait (ms). */
@@ -135,6 +162,9 @@ export class ThreadPool {
   private ctl!: Int32Array;
   private cmd!: Float64Array;
   private err!: Uint16Array;
+  /** Chunks run per worker (slot w - 1 for thread w), written by the workers; `seen` = already credited. */
+  private workCounts!: Int32Array;
+  private workSeen!: Int32Array;
   private instances = new Map<number, Attached>();
   private nextId = 1;
   /** Resolves when the in-flight async dispatch or restart ends (never rejects). */
@@ -182,6 +212,9 @@ export class ThreadPool {
     const ctlSab = new SharedArrayBuffer(CTL.LENGTH * 4);
     const cmdSab = new SharedArrayBuffer(this.capacity * 8);
     const errSab = new SharedArrayBuffer(W * ERR_CHARS * 2);
+    const countsSab = new SharedArrayBuffer(Math.max(1, W) * 4);
+    this.workCounts = new Int32Array(countsSab);
+    this.workSeen = new Int32Array(W);
     this.ctl = new Int32Array(ctlSab);
     this.err = new Uint16Array(errSab);
     this.cmd = new Float64Array(cmdSab);
@@ -195,7 +228,7 @@ export class ThreadPool {
       ready.push(this.expect(w, 'ready'));
       w.postMessage({
         type: 'init', index: i, ctl: ctlSab, cmd: cmdSab, cmdOffset: 0, cmdLength: this.capacity,
-        err: errSab, layout: CTL, errChars: ERR_CHARS, spinMs: WORKER_SPIN_MS, sleepMs: WORKER_SLEEP_MS,
+        err: errSab, counts: countsSab, layout: CTL, errChars: ERR_CHARS, spinMs: WORKER_SPIN_MS, sleepMs: WORKER_SLEEP_MS,
       });
     }
     await withTimeout(Promise.all(ready), START_TIMEOUT_MS, 'workers did not start');
@@ -265,7 +298,9 @@ export class ThreadPool {
     const shared = typeof SharedArrayBuffer !== 'undefined' && wasm.memory.buffer instanceof SharedArrayBuffer;
     const names = new Map<string, number>();
     WebAssembly.Module.exports(wasm.module).forEach((e, i) => names.set(e.name, i));
-    const inst: Attached = { id, wasm, parallel: shared && this.threads > 1 && !this.terminated, names };
+    const parallel = shared && this.threads > 1 && !this.terminated;
+    const counts: ThreadStats = { threads: parallel ? this.threads : 1, parallelNodes: 0, serialNodes: 0, chunks: new Array(parallel ? this.threads : 1).fill(0) };
+    const inst: Attached = { id, wasm, parallel, names, counts };
     if (!inst.parallel) return inst;
     if (this.restarting) await this.restarting;
     this.instances.set(id, inst);
@@ -306,6 +341,7 @@ export class ThreadPool {
     const n = kernel.workItems;
     if (!inst.parallel || this.terminated || this.threads === 1 || n <= 1 || (kernel.cost !== undefined && kernel.cost < MIN_PARALLEL_COST)) {
       kernel.run(inst.wasm, io, 0, n);
+      inst.counts.serialNodes++;
       return;
     }
     if (this.lock) return this.lock.then(() => this.run(inst, kernel, io));
@@ -342,6 +378,7 @@ export class ThreadPool {
     Atomics.notify(ctl, CTL.GEN);
     // This thread claims chunks like a worker: a late worker leaves its chunk to it.
     let mainError: unknown;
+    let mainChunks = 0;
     for (;;) {
       const c = Atomics.load(ctl, CTL.CLAIM);
       const idx = c & 0xffff;
@@ -352,10 +389,13 @@ export class ThreadPool {
       } catch (e) {
         mainError ??= e;
       }
+      mainChunks++;
       Atomics.sub(ctl, CTL.PENDING, 1);
     }
-    if (this.waitSync()) return this.finish(kernel, mainError);
-    const p = this.waitAsync(kernel).then(() => this.finish(kernel, mainError));
+    inst.counts.parallelNodes++;
+    inst.counts.chunks[0] += mainChunks;
+    if (this.waitSync()) return this.finish(inst, kernel, mainError);
+    const p = this.waitAsync(kernel).then(() => this.finish(inst, kernel, mainError));
     this.setLock(p.then(
       () => undefined,
       () => undefined,
@@ -373,6 +413,7 @@ export class ThreadPool {
 
   private runHere(inst: Attached, kernel: PreparedKernel, io: KernelIO): void {
     kernel.run(inst.wasm, io, 0, kernel.workItems);
+    inst.counts.serialNodes++;
   }
 
   private encode(inst: Attached, kernel: PreparedKernel, chunks: readonly KernelCall[][]): boolean {
@@ -446,7 +487,14 @@ export class ThreadPool {
     }
   }
 
-  private finish(kernel: PreparedKernel, mainError: unknown): void {
+  private finish(inst: Attached, kernel: PreparedKernel, mainError: unknown): void {
+    // Every chunk is done (PENDING reached 0) and workers count a chunk before they release it: credit the
+    // chunks the workers ran since the last node to this node's instance.
+    for (let w = 0; w < this.workSeen.length; w++) {
+      const c = Atomics.load(this.workCounts, w);
+      inst.counts.chunks[w + 1] = (inst.counts.chunks[w + 1] ?? 0) + (c - this.workSeen[w]);
+      this.workSeen[w] = c;
+    }
     if (Atomics.load(this.ctl, CTL.ERRORS) > 0) {
       const msgs: string[] = [];
       for (let w = 0; w < this.threads - 1; w++) {
@@ -459,6 +507,12 @@ export class ThreadPool {
       throw new Error(`octet: ${kernel.variant} failed on a worker thread (${msgs.join('; ')})`);
     }
     if (mainError !== undefined) throw mainError;
+  }
+
+  /** Work counters of one instance since it was attached (a copy). */
+  stats(inst: PoolInstance): ThreadStats {
+    const c = inst.counts;
+    return { threads: c.threads, parallelNodes: c.parallelNodes, serialNodes: c.serialNodes, chunks: c.chunks.slice() };
   }
 
   /** Stops the workers; later runs use the calling thread only. */

@@ -49,6 +49,8 @@ export interface WorkerInit {
   cmdOffset: number;
   cmdLength: number;
   err: SharedArrayBuffer;
+  /** Int32 per worker: chunks this worker ran (slot `index`), read by the pool's work counters. */
+  counts: SharedArrayBuffer;
   layout: typeof CTL;
   errChars: number;
   /** Busy-wait this long after a job before sleeping (ms). */
@@ -68,6 +70,7 @@ export function workerMain(): void {
   let ctl: Int32Array;
   let cmd: Float64Array;
   let err: Uint16Array;
+  let counts: Int32Array;
   let seen = 0;
   let running = false;
   const now = () => G.performance.now();
@@ -105,6 +108,8 @@ export function workerMain(): void {
         for (let i = 0; i < msg.length; i++) err[1 + i] = msg.charCodeAt(i);
         Atomics.add(ctl, L.ERRORS, 1);
       }
+      // Counted before the chunk is released: when PENDING reaches 0 the pool sees every count.
+      Atomics.add(counts, init.index, 1);
       if (Atomics.sub(ctl, L.PENDING, 1) === 1) Atomics.notify(ctl, L.PENDING);
     }
   };
@@ -152,6 +157,7 @@ export function workerMain(): void {
       ctl = new Int32Array(m.ctl);
       cmd = new Float64Array(m.cmd, m.cmdOffset, m.cmdLength);
       err = new Uint16Array(m.err, m.index * m.errChars * 2, m.errChars);
+      counts = new Int32Array(m.counts);
       seen = Atomics.load(ctl, m.layout.GEN);
       post({ type: 'ready' });
       idle();
