@@ -27,7 +27,11 @@ export interface KernelVariant {
   build: BuildLevel;
   /** Which ISA flavour it is tuned for; 'any' runs well everywhere its build runs. */
   flavor: 'any' | Arch;
-  /** Higher wins among eligible variants (e.g. a tuned kernel over a generic one). */
+  /**
+   * Measured preference within the family (default 0); it outranks the build level and the flavour, so a
+   * variant that needs a newer build but runs slower says so here (with the benchmark that showed it), and the
+   * older build's variant keeps winning on that path. Ties fall back to: newer build, then matching flavour.
+   */
   priority?: number;
   /** Free-form per-family data (tile sizes, packing layout, export names). */
   [key: string]: unknown;
@@ -35,14 +39,17 @@ export interface KernelVariant {
 
 const LEVEL_RANK: Record<BuildLevel, number> = { scalar: 0, simd128: 1, relaxed: 2 };
 
-/** Can `v` run on `path` (given the host arch), and how good a fit is it? -1 means not eligible. */
+/**
+ * Can `v` run on `path` (given the host arch), and how good a fit is it? -1 means not eligible.
+ * Order: measured priority first, then the newer build, then a variant tuned for the host's flavour over 'any'.
+ */
 export function fitness(v: KernelVariant, path: KernelPath, arch: Arch): number {
   const build = buildOf(path);
   if (LEVEL_RANK[v.build] > LEVEL_RANK[build]) return -1;
   const flavor: 'any' | Arch = path === 'x86' || path === 'arm' ? path : path === 'relaxed' ? arch : 'any';
   if (path === 'scalar' && v.build !== 'scalar') return -1;
   if (v.flavor !== 'any' && v.flavor !== flavor) return -1;
-  return LEVEL_RANK[v.build] * 100 + (v.flavor === 'any' ? 0 : 10) + (v.priority ?? 0);
+  return 10000 + (v.priority ?? 0) * 1000 + LEVEL_RANK[v.build] * 100 + (v.flavor === 'any' ? 0 : 10);
 }
 
 /** Picks the best variant of one family for a path; throws if none fits (a registry bug, not user error). */

@@ -1,9 +1,14 @@
 // The one place that decides which code path runs on this host.
 // Order: explicit option > OCTET_KERNELS environment variable > best the host supports
 // (relaxed > simd128 with the detected arch flavour > scalar). Per-family variants are then
-// picked from the registry (src/kernels/registry.ts) with pickVariant().
-import { detectFeatures, type HostFeatures } from './features.js';
-import { KERNEL_PATHS, type KernelPath } from '../kernels/types.js';
+// picked from the registry (src/kernels/registry.ts) with pickVariant(): a variant's measured `priority` outranks
+// its build level, so on the relaxed path a family whose relaxed kernel measured slower than its simd128 one
+// (qs8-gemm on x86: rdot vs dot16) keeps running the simd128 kernel, while families whose relaxed kernels win
+// (f32 GEMM/depthwise with relaxed_madd) use them. Hence 'relaxed' is never slower than the arch path for any
+// family, and auto prefers it (test/runtime/select.test.ts checks both properties on the registry).
+import { detectFeatures, type HostFeatures, type Arch } from './features.js';
+import { KERNEL_PATHS, pickVariant, type KernelPath } from '../kernels/types.js';
+import { FAMILIES } from '../kernels/registry.js';
 import type { WasmSource } from './wasm.js';
 
 export type KernelsOption = 'auto' | KernelPath;
@@ -59,4 +64,11 @@ export async function choosePath(option: KernelsOption = 'auto', source?: WasmSo
 export async function availablePaths(source?: WasmSource): Promise<KernelPath[]> {
   const f = await detectFeatures(source);
   return KERNEL_PATHS.filter((p) => supported(p, f));
+}
+
+/** The variant each kernel family runs on a path (for session diagnostics, benchmarks and tests). */
+export function familyChoices(path: KernelPath, arch: Arch): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [family, variants] of Object.entries(FAMILIES)) out[family] = pickVariant(variants, path, arch).name;
+  return out;
 }

@@ -100,10 +100,11 @@ export function randomConv(seed: number, path: KernelPath): { p: QConv2dParams; 
 }
 
 /** Checks `count` random convolutions on `path`; returns the first mismatch description, or ''. */
-export function convSuite(wasm: WasmKernels, path: KernelPath, count: number, seed: number, method?: QConv2dParams['method']): string {
+export function convSuite(wasm: WasmKernels, path: KernelPath, count: number, seed: number, method?: QConv2dParams['method'], variant?: string): string {
   for (let i = 0; i < count; i++) {
     const { p, x } = randomConv(seed * 10007 + i, path);
     if (method) p.method = method;
+    if (variant) p.variant = variant;
     if (method === 'direct' && !(p.kernel[0] === 1 && p.kernel[1] === 1 && p.strides![0] === 1 && p.strides![1] === 1 && p.pads!.every((v) => v === 0))) {
       p.kernel = [1, 1]; p.strides = [1, 1]; p.pads = [0, 0, 0, 0];
       const cg = p.c / p.groups!;

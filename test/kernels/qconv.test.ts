@@ -1,4 +1,4 @@
-// qs8 convolution: every path (scalar, x86 im2col+dot16, ARM indirect extmul, direct 1x1, relaxed im2col+rdot in a
+// qs8 convolution: every path (scalar, x86 im2col+dot16, ARM indirect extmul, direct 1x1, relaxed path and forced im2col+rdot in a
 // child process with --experimental-wasm-relaxed-simd) against the scalar oracle over random shapes (odd channels,
 // 1x1 spatial, kernels larger than the input with padding, stride > kernel, dilation, groups, zero points at both
 // ends, every epilogue), and the oracle plus every path against ONNX's QLinearConv / ConvInteger test data.
@@ -55,9 +55,10 @@ function asValues(bytes: Uint8Array, t: 'int32' | 'uint8' | 'int8'): number[] {
 const ONNX_CASES = ['test_qlinearconv', 'test_convinteger_with_padding', 'test_convinteger_without_padding'];
 
 if (CHILD) {
-  test('relaxed build: im2col + relaxed GEMM equals the oracle', async () => {
+  test('relaxed build: the relaxed path (dot16 GEMM on x86, see QGEMM_VARIANTS) and im2col + forced rdot GEMM equal the oracle', async () => {
     const k = await WasmKernels.create('relaxed');
-    assert.is(convSuite(k, 'relaxed', 60, 5), '');
+    assert.is(convSuite(k, 'relaxed', 30, 5), '');
+    assert.is(convSuite(k, 'relaxed', 40, 6, undefined, 'qs8_gemm_4x8c4__relaxed_rdot'), '');
   });
 } else {
   test('oracle reproduces ONNX QLinearConv / ConvInteger test data', async () => {
