@@ -7,7 +7,8 @@
 //     Weights ONNX OIHW [OC, C/groups, KH, KW] (or 'ohwi'), int8/uint8, per-tensor or per-output-channel zero
 //     points and scales; bias int32 (float for float32 output). Explicit pads [top, left, bottom, right] are
 //     filled with the input zero point; autoPadding() turns ONNX auto_pad into explicit pads.
-//     workItems = blocks of output pixels; run(begin, end) writes only those pixels (scratch is per caller).
+//     workItems = quads of output pixels, or blocks of 8 output channels for small outputs (gemmSplit in qgemm.ts);
+//     run(begin, end) writes only those pixels / channels (scratch is per caller).
 //   Methods (chosen here, per path):
 //     'direct'   1x1, stride 1, no padding: the GEMM reads the input in place (per group, row stride C).
 //     'im2col'   x86 / scalar / relaxed paths: a block of output pixels is unrolled into scratch (zero point in
@@ -19,7 +20,7 @@ import type { PreparedKernel, KernelPath, KernelIO, KernelVariant } from './type
 import type { Arch } from '../runtime/features.js';
 import type { WasmKernels } from '../runtime/wasm.js';
 import type { QuantType, RequantMode } from './requant.js';
-import { planQGemm, runPlan, planScratch, layoutFits, chooseQGemmVariant, outputElementSize, QGEMM_VARIANTS, type QOutput, type QGemmPlan } from './qgemm.js';
+import { planQGemm, runPlan, runPlanColumns, columnSplittable, gemmSplit, planScratch, layoutFits, chooseQGemmVariant, outputElementSize, QGEMM_VARIANTS, type QOutput, type QGemmPlan } from './qgemm.js';
 
 export interface QConv2dParams {
   name?: string;
@@ -190,10 +191,31 @@ export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [
 
   const es = outputElementSize(p.output);
   const pixBlock = method === 'im2col' ? Math.max(4, Math.min(256, Math.floor(65536 / K / 4) * 4)) : 64;
-  const items = Math.ceil(P / pixBlock);
+  // Work items (gemmSplit): row quads of output pixels, or 8-column blocks of output channels for small outputs
+  // (one group, not the indirect kernel). Either way a range is computed in blocks of at most pixBlock pixels.
+  const split = gemmSplit(P, ocg, groups === 1 && method !== 'indirect' && plans.every(columnSplittable));
+  const items = split.items;
   const colBytes = method === 'im2col' ? align16(pixBlock * K) : 0;
   const scratchBytes = colBytes + (method === 'indirect' ? 0 : Math.max(...plans.map(planScratch)) + 16);
-  const aUnsigned = p.aType === 'uint8' ? 1 : 0;
+  const aUnsigned = p.aType === 'uint8';
+  const block = (wasm: WasmKernels, io: KernelIO, p0: number, p1: number, b0: number, b1: number) => {
+    const x = io.inputs[0], y = io.outputs[0], cb = io.constants;
+    for (let g = 0; g < groups; g++) {
+      const cOut = y + (p0 * oc + g * ocg) * es;
+      if (method === 'direct') {
+        if (split.byColumns) runPlanColumns(wasm, plans[g], cb + planOffsets[g], p1 - p0, x + p0 * c + g * cg, c, cOut, oc * es, io.scratch, b0, b1);
+        else runPlan(wasm, plans[g], cb + planOffsets[g], p1 - p0, x + p0 * c + g * cg, c, cOut, oc * es, io.scratch);
+      } else if (method === 'im2col') {
+        wasm.exports.qs8_im2col(cb + prmOffset, x, p0, p1, g, io.scratch);
+        if (split.byColumns) runPlanColumns(wasm, plans[g], cb + planOffsets[g], p1 - p0, io.scratch, K, cOut, oc * es, io.scratch + colBytes, b0, b1);
+        else runPlan(wasm, plans[g], cb + planOffsets[g], p1 - p0, io.scratch, K, cOut, oc * es, io.scratch + colBytes);
+      } else {
+        const pl = plans[g], wc = cb + planOffsets[g];
+        wasm.exports.qs8_igemm_4x8c2__simd128_extmul(p1 - p0, ocg, taps, cg, cb + indirOffset + p0 * taps * 4, x + g * cg, cb + zeroOffset, aUnsigned ? 1 : 0,
+          wc, cOut, oc * es, pl.kind, wc + pl.tableOffset, wc + pl.table2Offset, pl.zp, pl.qmin, pl.qmax);
+      }
+    }
+  };
   return {
     variant: method === 'indirect' ? 'qs8_igemm_4x8c2__simd128_extmul' : `${method}+${plans[0].variant.name}`,
     method,
@@ -202,25 +224,12 @@ export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [
     constantsAlign: 16,
     scratchBytes,
     workItems: items,
+    cost: P * oc * K,
     run(wasm: WasmKernels, io: KernelIO, begin = 0, end = items) {
-      const x = io.inputs[0], y = io.outputs[0], cb = io.constants;
-      for (let it = begin; it < end; it++) {
-        const p0 = it * pixBlock, p1 = Math.min(P, p0 + pixBlock);
-        if (p1 <= p0) break;
-        for (let g = 0; g < groups; g++) {
-          const cOut = y + (p0 * oc + g * ocg) * es;
-          if (method === 'direct') {
-            runPlan(wasm, plans[g], cb + planOffsets[g], p1 - p0, x + p0 * c + g * cg, c, cOut, oc * es, io.scratch);
-          } else if (method === 'im2col') {
-            wasm.exports.qs8_im2col(cb + prmOffset, x, p0, p1, g, io.scratch);
-            runPlan(wasm, plans[g], cb + planOffsets[g], p1 - p0, io.scratch, K, cOut, oc * es, io.scratch + colBytes);
-          } else {
-            const pl = plans[g], wc = cb + planOffsets[g];
-            wasm.exports.qs8_igemm_4x8c2__simd128_extmul(p1 - p0, ocg, taps, cg, cb + indirOffset + p0 * taps * 4, x + g * cg, cb + zeroOffset, aUnsigned,
-              wc, cOut, oc * es, pl.kind, wc + pl.tableOffset, wc + pl.table2Offset, pl.zp, pl.qmin, pl.qmax);
-          }
-        }
-      }
+      if (end <= begin) return;
+      // by columns: every pixel, channel blocks [begin, end); by rows: pixels [4 begin, 4 end), all channels
+      const [r0, r1] = split.byColumns ? [0, P] : [begin * 4, Math.min(P, end * 4)];
+      for (let p0 = r0; p0 < r1; p0 += pixBlock) block(wasm, io, p0, Math.min(r1, p0 + pixBlock), begin, end);
     },
   };
 }

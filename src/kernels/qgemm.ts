@@ -8,7 +8,7 @@
 //     Output [M, N] row-major: int8/uint8 (requantized, 'fixed-point' or 'float' mode, activation clamp fused),
 //     int32 (raw accumulators + int32 bias), or float32 (acc * aScale * wScale[n] + float bias[n]).
 //     io.inputs = [A offset], io.outputs = [C offset], io.scratch = scratchBytes (16 * ceil(K/2) + 16 for the
-//     dot16 kernel, else 0). workItems = ceil(M / ROWS_PER_ITEM) row blocks.
+//     dot16 kernel, else 0). workItems: row quads or 8-column blocks (gemmSplit).
 //     Bad parameters throw an Error naming `p.name` and the problem.
 //   planQGemm(...) is the lower-level piece the convolution family reuses (packed weights + tables + a call).
 //
@@ -51,8 +51,6 @@ export const DOT16 = QGEMM_VARIANTS[1];
 
 /** Epilogue kinds (assembly/gemm/epilogue.ts). */
 export const EPI = { fixed: 0, float: 1, int32: 2, float32: 3, fixedNoLeftShift: 4 } as const;
-
-export const ROWS_PER_ITEM = 8;
 
 export type QOutput =
   | { type: QuantType; scale: number; zeroPoint: number; clamp?: { min?: number; max?: number } }
@@ -284,6 +282,46 @@ export function runPlan(wasm: WasmKernels, plan: QGemmPlan, constants: number, r
     constants + plan.tableOffset, constants + plan.table2Offset, plan.zp, plan.qmin, plan.qmax, (scratch + 15) & ~15);
 }
 
+/** Can a plan's call be cut into ranges of 8-column blocks (runPlanColumns)? Not the rdot layout: it keeps its
+ * weight offset in the packed header, which a shifted weights pointer would not see. */
+export function columnSplittable(plan: QGemmPlan): boolean {
+  return plan.variant.layout !== 'rdot';
+}
+
+/**
+ * runPlan restricted to the 8-column blocks [b0, b1): the same kernel on shifted pointers (packed weights,
+ * epilogue tables, output) with n = the block range's width, so every output element is computed exactly as by
+ * the whole call (bit-identical), and disjoint block ranges write disjoint columns. Needs columnSplittable(plan).
+ */
+export function runPlanColumns(wasm: WasmKernels, plan: QGemmPlan, constants: number, rows: number, a: number, aStride: number,
+  c: number, cStride: number, scratch: number, b0: number, b1: number): void {
+  const fn = wasm.exports[plan.variant.name];
+  if (!fn) throw new Error(`octet: kernel ${plan.variant.name} is missing from the ${wasm.level} build`);
+  const col0 = b0 * 8, col1 = Math.min(plan.n, b1 * 8);
+  if (col1 <= col0) return;
+  const kp = Math.ceil(plan.k / 2);
+  const bstride = plan.variant.layout === 'dot16' ? 32 + kp * 32 : 32 + kp * 16;
+  const k = plan.kind;
+  // FIXED tables hold 4 channels per FIXED_BLOCK (96 bytes, assembly/requant/core.ts); FLOAT / f32 tables 4 bytes each.
+  const tOff = k === EPI.fixed || k === EPI.fixedNoLeftShift ? (col0 / 4) * 96 : k === EPI.int32 ? 0 : col0 * 4;
+  const t2Off = k === EPI.float32 ? col0 * 4 : 0;
+  const es = k === EPI.int32 || k === EPI.float32 ? 4 : 1;
+  fn(rows, col1 - col0, plan.k, a, aStride, plan.aUnsigned ? 1 : 0, constants + b0 * bstride, c + col0 * es, cStride, plan.kind,
+    constants + plan.tableOffset + tOff, constants + plan.table2Offset + t2Off, plan.zp, plan.qmin, plan.qmax, (scratch + 15) & ~15);
+}
+
+/**
+ * How a GEMM-shaped node of M rows and N columns is cut into work items for the worker pool. Rows in quads
+ * (the micro-kernels' MR = 4) balance threads to within 4 rows without depending on the thread count; when
+ * M is small (fewer than 32 quads: the 7x7 and 14x14 stages of CNNs) 8-column blocks split better, and each thread
+ * then reads only its part of the weights. Either way each output element is computed the same way.
+ */
+export function gemmSplit(m: number, n: number, splittable: boolean): { byColumns: boolean; items: number } {
+  const quads = Math.ceil(m / 4), blocks = Math.ceil(n / 8);
+  if (splittable && quads < 32 && blocks >= 4) return { byColumns: true, items: blocks };
+  return { byColumns: false, items: quads };
+}
+
 export function outputElementSize(o: QOutput): number {
   return o.type === 'int32' || o.type === 'float32' ? 4 : 1;
 }
@@ -307,16 +345,22 @@ export function prepareQGemm(p: QGemmParams): PreparedKernel {
     output: p.output, requant: p.requant, variant: chooseQGemmVariant(p.path, p.arch, p.variant),
   });
   const es = outputElementSize(p.output);
-  const items = Math.ceil(m / ROWS_PER_ITEM);
+  const { byColumns, items } = gemmSplit(m, n, columnSplittable(plan));
   return {
     variant: plan.variant.name,
     constants: plan.constants,
     constantsAlign: 16,
     scratchBytes: planScratch(plan),
     workItems: items,
+    cost: m * n * k,
     run(wasm: WasmKernels, io: KernelIO, begin = 0, end = items) {
-      const r0 = begin * ROWS_PER_ITEM;
-      const r1 = Math.min(m, end * ROWS_PER_ITEM);
+      if (end <= begin) return;
+      if (byColumns) {
+        runPlanColumns(wasm, plan, io.constants, m, io.inputs[0], k, io.outputs[0], n * es, io.scratch, begin, end);
+        return;
+      }
+      const r0 = begin * 4;
+      const r1 = Math.min(m, end * 4);
       if (r1 <= r0) return;
       runPlan(wasm, plan, io.constants, r1 - r0, io.inputs[0] + r0 * k, k, io.outputs[0] + r0 * n * es, n * es, io.scratch);
     },

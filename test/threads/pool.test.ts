@@ -121,7 +121,7 @@ if (CHILD === 'nosab' || CHILD === 'page') {
     assert.is(calls.length, 1);
     assert.is(calls[0].fn, 'qs8_gemm_4x8c2__simd128_dot16');
     assert.ok(calls[0].args.every((x) => typeof x === 'number'));
-    assert.ok(calls[0].args.includes(1024 + 16 * 16), 'A offset of row 16 (item 2 of 8 rows)');
+    assert.ok(calls[0].args.includes(1024 + 8 * 16), 'A offset of row 8 (item 2 of 4-row quads)');
   });
 
   test('several instances (sessions) share one pool; 2 x 50 concurrent runs equal sequential results', async () => {

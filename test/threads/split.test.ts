@@ -1,0 +1,83 @@
+// Work ranges: cutting a node's work items [0, workItems) into any ranges and running them one after another
+// writes exactly what the whole call writes. This is what makes the pool's outputs bit-identical for every
+// thread count. Covers the qs8 GEMM and convolution splits (row quads, and 8-column blocks for small outputs:
+// shifted weight / table / output pointers, for every epilogue kind and path).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { WasmKernels, BumpAllocator } from '../../src/runtime/wasm.js';
+import { prepareQGemm, gemmSplit, type QOutput } from '../../src/kernels/qgemm.js';
+import { prepareQConv2d } from '../../src/kernels/qconv.js';
+import type { KernelIO, KernelPath, PreparedKernel } from '../../src/kernels/types.js';
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+
+/** Output of the whole call, then of the items cut at `cuts`, on a fresh output buffer each time. */
+function compareCuts(wasm: WasmKernels, kernel: PreparedKernel, input: Int8Array, outBytes: number, what: string, seed: number): void {
+  const mem = new BumpAllocator(wasm);
+  const io: KernelIO = { constants: mem.put(kernel.constants), inputs: [mem.put(input)], outputs: [mem.alloc(outBytes)], scratch: mem.alloc(kernel.scratchBytes + 64) };
+  const out = () => wasm.u8(io.outputs[0], outBytes);
+  out().fill(0xcd);
+  kernel.run(wasm, io, 0, kernel.workItems);
+  const want = out().slice();
+  const n = kernel.workItems;
+  const r = rng(seed);
+  for (let trial = 0; trial < 4; trial++) {
+    const cuts = [0, ...Array.from({ length: Math.min(n - 1, 1 + trial) }, () => 1 + Math.floor(r() * (n - 1))), n].sort((a, b) => a - b);
+    out().fill(0xcd);
+    // in reverse order, so a range that wrote outside its part would be caught by a later one being overwritten
+    for (let i = cuts.length - 2; i >= 0; i--) kernel.run(wasm, io, cuts[i], cuts[i + 1]);
+    assert.equal(out().slice(), want, `${what}: cuts ${cuts}`);
+  }
+}
+
+const outputs: [string, QOutput][] = [
+  ['int8 fixed-point', { type: 'int8', scale: 0.2, zeroPoint: -5 }],
+  ['int8 fixed-point, left shift', { type: 'int8', scale: 0.00002, zeroPoint: 1 }],
+  ['uint8 float requant', { type: 'uint8', scale: 0.3, zeroPoint: 120 }],
+  ['int32', { type: 'int32' }],
+  ['float32', { type: 'float32' }],
+];
+const paths: [KernelPath, 'scalar' | 'simd128'][] = [['scalar', 'scalar'], ['x86', 'simd128'], ['arm', 'simd128']];
+
+test('qs8 GEMM: row-quad and column-block ranges equal the whole call (every epilogue, every path)', async () => {
+  for (const [path, build] of paths) {
+    const wasm = await WasmKernels.create(build);
+    for (const [m, k, n] of [[49, 100, 45], [7, 33, 64], [130, 20, 19], [1, 64, 1000]]) {
+      for (const [label, output] of outputs) {
+        const r = rng(m * 7 + n);
+        const kernel = prepareQGemm({
+          m, k, n, aType: 'int8', aScale: 0.05, aZeroPoint: 3,
+          weights: { data: Int8Array.from({ length: k * n }, () => Math.floor(r() * 256) - 128), type: 'int8', layout: 'kn', scales: Array.from({ length: n }, () => 0.001 + r() * 0.02) },
+          bias: output.type === 'float32' ? Float32Array.from({ length: n }, () => r()) : Int32Array.from({ length: n }, () => Math.floor(r() * 2000) - 1000),
+          output, requant: label.includes('float') ? 'float' : 'fixed-point', path,
+        });
+        const es = output.type === 'int32' || output.type === 'float32' ? 4 : 1;
+        const mode = gemmSplit(m, n, true).byColumns ? 'columns' : 'rows';
+        compareCuts(wasm, kernel, Int8Array.from({ length: m * k }, () => Math.floor(r() * 256) - 128), m * n * es, `${path} ${m}x${k}x${n} ${label} (${mode})`, m + k);
+      }
+    }
+  }
+});
+
+test('qs8 conv (direct 1x1, im2col 3x3): ranges equal the whole call, row quads and column blocks', async () => {
+  for (const [path, build] of paths) {
+    const wasm = await WasmKernels.create(build);
+    for (const [h, c, oc, kh, stride] of [[7, 16, 40, 1, 1], [7, 24, 36, 3, 1], [28, 8, 16, 3, 2], [14, 32, 64, 1, 1], [20, 3, 8, 3, 1]]) {
+      const r = rng(h * 31 + oc);
+      const kernel = prepareQConv2d({
+        n: 1, h, w: h, c, oc, kernel: [kh, kh], strides: [stride, stride], pads: kh === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0],
+        aType: 'int8', aScale: 0.05, aZeroPoint: -2,
+        weights: { data: Int8Array.from({ length: oc * c * kh * kh }, () => Math.floor(r() * 256) - 128), type: 'int8', scales: Array.from({ length: oc }, () => 0.001 + r() * 0.01) },
+        bias: Int32Array.from({ length: oc }, () => Math.floor(r() * 2000) - 1000),
+        output: { type: 'int8', scale: 0.3, zeroPoint: 4 }, path,
+      });
+      const [, oh, ow] = kernel.outShape;
+      compareCuts(wasm, kernel, Int8Array.from({ length: h * h * c }, () => Math.floor(r() * 256) - 128), oh * ow * oc, `${path} conv ${h}x${h}x${c} -> ${oc}, ${kh}x${kh}/${stride} (${kernel.method}, ${kernel.workItems} items)`, h + c);
+    }
+  }
+});
+
+test.run();
