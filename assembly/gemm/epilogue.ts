@@ -12,19 +12,24 @@
 //   EPI_F32   (3): float32 output = f32(acc) * table[n] + table2[n] (dynamic quantization: table = sa*sw[n])
 //   EPI_FIXED_NL (4): as EPI_FIXED for tables where no channel has a left shift (every multiplier < 1): the v128
 //                  epilogue skips the saturating left shift (same results, fewer instructions)
-// zp/qmin/qmax: output zero point and clamp (kinds 0 and 1). Tables are padded to a multiple of 8 channels.
+//   EPI_FIXEDX (5): as EPI_FIXED_NL, one-multiply form (FIXEDX table, zero point folded in; requant/core.ts 1b):
+//                  multipliers < 1 with right shifts <= 17 only (the host checks), same results
+// zp/qmin/qmax: output zero point and clamp (kinds 0, 1 and 5; kind 5 ignores zp). Tables are padded to a multiple of 8 channels.
 // scratch: 16-byte aligned work memory of 16 * ceil(k/2) bytes (widened A rows; only dot16 uses it).
-import { rq_fixed_out, rq_float_out, rq_float_scale, FIXED_BLOCK, MAGIC_I } from '../requant/core';
+import { rq_fixed_out, rq_fixedx_out, rq_float_out, rq_float_scale, FIXED_BLOCK, MAGIC_I } from '../requant/core';
 
 export const EPI_FIXED: i32 = 0;
 export const EPI_FLOAT: i32 = 1;
 export const EPI_I32: i32 = 2;
 export const EPI_F32: i32 = 3;
 export const EPI_FIXED_NL: i32 = 4;
+export const EPI_FIXEDX: i32 = 5;
 
 /** Scalar epilogue of one output (column `col`) at byte address `cp` of its row. */
 @inline export function epi_scalar(acc: i32, col: i32, cp: usize, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32): void {
-  if (kind == EPI_FIXED || kind == EPI_FIXED_NL) {
+  if (kind == EPI_FIXEDX) {
+    store<u8>(cp + <usize>col, <u8>rq_fixedx_out(acc, table, col, qmin, qmax));
+  } else if (kind == EPI_FIXED || kind == EPI_FIXED_NL) {
     store<u8>(cp + <usize>col, <u8>rq_fixed_out(acc, table, col, zp, qmin, qmax));
   } else if (kind == EPI_FLOAT) {
     store<u8>(cp + <usize>col, <u8>rq_float_out(acc, rq_float_scale(table, col), zp, qmin, qmax));

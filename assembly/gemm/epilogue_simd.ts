@@ -1,8 +1,8 @@
 // v128 epilogue of the qs8 GEMM kernels: 8 accumulators (two i32x4, columns n0..n0+7) of one output row.
 // Contract and kinds: ./epilogue.ts.
-import { rqv_fixed_out, rqv_fixed_nl_out, rqv_float_out } from '../requant/core_simd';
-import { FIXED_BLOCK, MAGIC_I } from '../requant/core';
-import { EPI_FIXED, EPI_FLOAT, EPI_I32, EPI_FIXED_NL } from './epilogue';
+import { rqv_fixed_out, rqv_fixed_nl_out, rqv_fixedx_out, rqv_float_out } from '../requant/core_simd';
+import { FIXED_BLOCK, FIXEDX_BLOCK, MAGIC_I } from '../requant/core';
+import { EPI_FIXED, EPI_FLOAT, EPI_I32, EPI_FIXED_NL, EPI_FIXEDX } from './epilogue';
 
 @inline function store_i32_partial(p: usize, v: v128, cnt: i32): void {
   if (cnt > 0) store<i32>(p, i32x4.extract_lane(v, 0));
@@ -16,9 +16,15 @@ import { EPI_FIXED, EPI_FLOAT, EPI_I32, EPI_FIXED_NL } from './epilogue';
   acc0: v128, acc1: v128, n0: i32, cols: i32, cp: usize,
   kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32,
 ): void {
-  if (kind <= EPI_FLOAT || kind == EPI_FIXED_NL) {
+  if (kind <= EPI_FLOAT || kind >= EPI_FIXED_NL) {
     let v0: v128, v1: v128;
-    if (kind == EPI_FIXED_NL) {
+    if (kind == EPI_FIXEDX) {
+      const blk = table + <usize>((n0 >> 2) * FIXEDX_BLOCK);
+      const vmin = i32x4.splat(qmin);
+      const vmax = i32x4.splat(qmax);
+      v0 = rqv_fixedx_out(acc0, blk, vmin, vmax);
+      v1 = rqv_fixedx_out(acc1, blk + FIXEDX_BLOCK, vmin, vmax);
+    } else if (kind == EPI_FIXED_NL) {
       const blk = table + <usize>((n0 >> 2) * FIXED_BLOCK);
       const vzp = i32x4.splat(zp);
       const vmin = i32x4.splat(qmin);

@@ -23,8 +23,24 @@
 //    for |v| < 2^22) rounds half to even for free. Table FLOAT_*: 4 f32 scales per 16-byte block.
 //
 // After either mode: + output zero point, clamp to [qmin, qmax] (qmin/qmax already narrowed by ReLU/ReLU6/Clip).
+//
+// 1b. fixed-point, one-multiply form (FIXEDX table; GEMM epilogue kind EPI_FIXEDX): the same results as 1. for
+//    multipliers < 1 with right shifts e <= 17, with one i64 multiply instead of two. Derivation (integers, floor
+//    division; S = SRDHM result = floor((x*q + 2^30) / 2^31)):
+//      RDBPOT(S, e) = floor((S + 2^(e-1) - [S<0]) / 2^e) for e >= 1, and nested floors merge, so
+//      r = floor((x*q + 2^30 + (2^(e-1) - [S<0]) * 2^31) / 2^(31+e)).
+//    Scaling numerator and denominator by 2^(T-e), with T >= e + 2 uniform over a block of 4 channels, the added
+//    constant becomes a multiple of 2^32, so with x' = x * 2^(T-e) and h = floor(x' * q / 2^32) (high dword):
+//      r = (h + K - ([S<0] ? M : 0)) >> (T-1),   K = 2^(T-e-2) + 2^(T-2), M = 2^(T-e-1)   (e = 0: K = 2^(T-2), M = 0)
+//    [S<0] <=> x*q < -2^30 <=> x < t with t = 0 if q > 2^30, else -1. x is first clamped to +-2^(11+e): beyond that
+//    |r| > 512 either way, so the clamped result saturates the same (RDBPOT and SRDHM are monotonic), and
+//    |x'| <= 2^(11+T) <= 2^30 for T <= 19. The output zero point is folded in: K += zp * 2^(T-1).
+//    q = 0 (zero multiplier): K = M = 0, r = zp. Table FIXEDX_* (4 channels per 128-byte block):
+//      +0 q[4]  +16 lo[4] (-2^(11+e))  +32 hi[4] (2^(11+e))  +48 pmul[4] (2^(T-e))  +64 t[4]  +80 M[4]
+//      +96 K[4] (with zp)  +112 T-1 (one i32 for the block), 12 bytes padding.
 
 export const FIXED_BLOCK: i32 = 96;
+export const FIXEDX_BLOCK: i32 = 128;
 export const FLOAT_BLOCK: i32 = 16;
 export const MAGIC_F: f32 = 12582912.0;
 export const MAGIC_I: i32 = 0x4b400000;
@@ -70,4 +86,16 @@ export const MAGIC_I: i32 = 0x4b400000;
 /** Float-mode scale of channel `ch` in a FLOAT table. */
 @inline export function rq_float_scale(table: usize, ch: i32): f32 {
   return load<f32>(table + (<usize>ch << 2));
+}
+
+/** One-multiply fixed-point requantization (FIXEDX table, zero point included) to the output range. */
+@inline export function rq_fixedx_out(acc: i32, table: usize, ch: i32, qmin: i32, qmax: i32): i32 {
+  const blk = table + <usize>((ch >> 2) * FIXEDX_BLOCK);
+  const p = blk + (<usize>(ch & 3) << 2);
+  const lo = load<i32>(p, 16);
+  const hi = load<i32>(p, 32);
+  const x = acc < lo ? lo : acc > hi ? hi : acc;
+  const h = <i32>((<i64>(x * load<i32>(p, 48)) * <i64>load<i32>(p)) >> 32);
+  const v = (h + load<i32>(p, 96) - (x < load<i32>(p, 64) ? load<i32>(p, 80) : 0)) >> load<i32>(blk, 112);
+  return v < qmin ? qmin : v > qmax ? qmax : v;
 }

@@ -1,7 +1,7 @@
 // Requantization kernels over int32 buffers, v128 (same contract as ./scalar.ts; 4 channels at a time,
 // channel tail through the scalar core).
-import { rq_fixed_out, rq_float_out, rq_float_scale, FIXED_BLOCK, MAGIC_I } from './core';
-import { rqv_fixed_out, rqv_float_out } from './core_simd';
+import { rq_fixed_out, rq_fixedx_out, rq_float_out, rq_float_scale, FIXED_BLOCK, FIXEDX_BLOCK, MAGIC_I } from './core';
+import { rqv_fixed_out, rqv_fixedx_out, rqv_float_out } from './core_simd';
 
 // Lanes are already within [qmin, qmax] (a subset of -128..127 or 0..255): the low byte of each int32 is the
 // int8/uint8 output, so one byte shuffle packs them.
@@ -21,6 +21,22 @@ export function qs8_requant_fixed__simd128(src: usize, dst: usize, rows: i32, ch
     }
     for (; c < channels; c++) {
       store<u8>(dst + <usize>c, <u8>rq_fixed_out(load<i32>(src + (<usize>c << 2)), table, c, zp, qmin, qmax));
+    }
+    src += <usize>channels << 2;
+    dst += <usize>channels;
+  }
+}
+
+export function qs8_requant_fixedx__simd128(src: usize, dst: usize, rows: i32, channels: i32, table: usize, zp: i32, qmin: i32, qmax: i32): void {
+  const vmin = i32x4.splat(qmin);
+  const vmax = i32x4.splat(qmax);
+  for (let r = 0; r < rows; r++) {
+    let c = 0;
+    for (; c + 4 <= channels; c += 4) {
+      narrow_store4(dst + <usize>c, rqv_fixedx_out(v128.load(src + (<usize>c << 2)), table + <usize>((c >> 2) * FIXEDX_BLOCK), vmin, vmax));
+    }
+    for (; c < channels; c++) {
+      store<u8>(dst + <usize>c, <u8>rq_fixedx_out(load<i32>(src + (<usize>c << 2)), table, c, qmin, qmax));
     }
     src += <usize>channels << 2;
     dst += <usize>channels;

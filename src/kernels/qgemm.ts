@@ -23,7 +23,7 @@ import type { KernelVariant, PreparedKernel, KernelPath, KernelIO } from './type
 import { pickVariant } from './types.js';
 import type { Arch } from '../runtime/features.js';
 import type { WasmKernels } from '../runtime/wasm.js';
-import { fixedTable, floatTable, requantScales, outputRange, type QuantType, type RequantMode } from './requant.js';
+import { fixedTable, fixedxTable, floatTable, requantScales, outputRange, type QuantType, type RequantMode } from './requant.js';
 
 export type QGemmLayout = 'dot16' | 'extmul' | 'rdot';
 
@@ -50,7 +50,7 @@ export const QGEMM_VARIANTS: readonly QGemmVariant[] = [
 export const DOT16 = QGEMM_VARIANTS[1];
 
 /** Epilogue kinds (assembly/gemm/epilogue.ts). */
-export const EPI = { fixed: 0, float: 1, int32: 2, float32: 3, fixedNoLeftShift: 4 } as const;
+export const EPI = { fixed: 0, float: 1, int32: 2, float32: 3, fixedNoLeftShift: 4, fixedOneMul: 5 } as const;
 
 export type QOutput =
   | { type: QuantType; scale: number; zeroPoint: number; clamp?: { min?: number; max?: number } }
@@ -198,6 +198,17 @@ export interface QGemmPlanParams {
   output: QOutput;
   requant?: RequantMode;
   variant: QGemmVariant;
+  /**
+   * Fixed-point epilogue form: 'auto' = the one-multiply form where it applies (default), 'two-multiply' = the
+   * gemmlowp-shaped form always (benchmarks; also forced by OCTET_FIXED_FORM=two-multiply). Same results.
+   */
+  epilogue?: 'auto' | 'two-multiply';
+}
+
+function fixedForm(p: QGemmPlanParams): 'auto' | 'two-multiply' {
+  if (p.epilogue) return p.epilogue;
+  const env = typeof process !== 'undefined' ? (process as any).env?.OCTET_FIXED_FORM : undefined;
+  return env === 'two-multiply' ? 'two-multiply' : 'auto';
 }
 
 export function planQGemm(p: QGemmPlanParams): QGemmPlan {
@@ -256,6 +267,10 @@ export function planQGemm(p: QGemmPlanParams): QGemmPlan {
       const [tlo, thi] = out.type === 'int8' ? [-128, 127] : [0, 255];
       if (!Number.isInteger(out.zeroPoint) || out.zeroPoint < tlo || out.zeroPoint > thi) throw err(name, `output zero point ${out.zeroPoint} is not a valid ${out.type}`);
       zp = out.zeroPoint;
+      // fixed-point: the one-multiply form when every channel allows it (same results, ~40% fewer epilogue
+      // instructions: bench/profile.ts, README "Model benchmarks")
+      const tx = mode === 'fixed-point' && fixedForm(p) === 'auto' ? fixedxTable(reals, zp, 8) : null;
+      if (tx) { table = tx; kind = EPI.fixedOneMul; }
       ({ qmin, qmax } = outputRange(out.type, zp, out.scale, out.clamp));
     }
   }

@@ -55,6 +55,44 @@ export function fixedTable(reals: ArrayLike<number>, pad = 4): Uint8Array {
   return new Uint8Array(t.buffer);
 }
 
+/** Largest right shift the one-multiply fixed-point form takes (assembly/requant/core.ts 1b: T = e + 2 <= 19). */
+export const FIXEDX_MAX_SHIFT = 17;
+
+/**
+ * FIXEDX table (one-multiply fixed-point form, output zero point folded in; layout and derivation in
+ * assembly/requant/core.ts, 1b) for per-channel multipliers, padded to a multiple of `pad` channels; null when a
+ * channel needs a left shift (multiplier >= 1) or a right shift above FIXEDX_MAX_SHIFT: use fixedTable then.
+ * Same results as fixedTable + zp for every int32 accumulator (test/kernels/requant.test.ts).
+ */
+export function fixedxTable(reals: ArrayLike<number>, zp: number, pad = 4): Uint8Array | null {
+  const n = reals.length;
+  const np = Math.ceil(Math.max(n, 1) / pad) * pad;
+  const qs = new Array<number>(np), es = new Array<number>(np);
+  for (let c = 0; c < np; c++) {
+    const { multiplier, shift } = quantizeMultiplier(c < n ? reals[c] : 0);
+    if (multiplier !== 0 && (shift > 0 || -shift > FIXEDX_MAX_SHIFT)) return null;
+    qs[c] = multiplier;
+    es[c] = multiplier === 0 ? 0 : -shift;
+  }
+  const t = new Int32Array((np / 4) * 32);
+  for (let b = 0; b < np / 4; b++) {
+    let T = 2;
+    for (let j = 0; j < 4; j++) T = Math.max(T, es[b * 4 + j] + 2);
+    for (let j = 0; j < 4; j++) {
+      const c = b * 4 + j, q = qs[c], e = es[c], o = b * 32 + j;
+      t[o] = q;
+      t[o + 4] = -(2 ** (11 + e));
+      t[o + 8] = 2 ** (11 + e);
+      t[o + 12] = 2 ** (T - e);
+      t[o + 16] = q === 0 ? -0x80000000 : q > 2 ** 30 ? 0 : -1;
+      t[o + 20] = q === 0 || e === 0 ? 0 : 2 ** (T - e - 1);
+      t[o + 24] = (q === 0 ? 0 : e === 0 ? 2 ** (T - 2) : 2 ** (T - e - 2) + 2 ** (T - 2)) + zp * 2 ** (T - 1);
+    }
+    t[b * 32 + 28] = T - 1;
+  }
+  return new Uint8Array(t.buffer);
+}
+
 /** FLOAT table: per-channel float32 scales, padded to a multiple of `pad` channels with 0. */
 export function floatTable(scales: ArrayLike<number>, pad = 4): Uint8Array {
   const n = scales.length;

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WasmKernels, BumpAllocator } from '../../src/runtime/wasm.js';
-import { quantizeMultiplier, fixedTable, floatTable, outputRange } from '../../src/kernels/requant.js';
+import { quantizeMultiplier, fixedTable, fixedxTable, floatTable, outputRange } from '../../src/kernels/requant.js';
 
 const scalar = await WasmKernels.create('scalar');
 const simd = await WasmKernels.create('simd128');
@@ -131,6 +131,39 @@ for (const [name, k] of [['scalar', scalar], ['simd128', simd]] as const) {
       for (let i = 0; i < acc.length; i++) {
         const want = R.ref_requant_float(acc[i], scales[i % ch], zp, lo, hi);
         if (gotf[i] !== want) assert.unreachable(`float acc=${acc[i]} scale=${scales[i % ch]} zp=${zp}: got ${gotf[i]} want ${want}`);
+      }
+      a.reset();
+    }
+  });
+}
+
+for (const [name, k] of [['scalar', scalar], ['simd128', simd]] as const) {
+  test(`${name} one-multiply fixed-point form (FIXEDX) equals the gemmlowp oracle for every accumulator class`, () => {
+    const rand = rng(name.length * 13 + 5);
+    const a = new BumpAllocator(k);
+    const rows = 41, ch = 27;
+    const acc = new Int32Array(rows * ch);
+    for (let i = 0; i < acc.length; i++) {
+      const mode = rand();
+      acc[i] = mode < 0.08 ? (rand() < 0.5 ? I32_MIN : I32_MAX) : mode < 0.3 ? Math.floor((rand() - 0.5) * 2 ** 32)
+        : mode < 0.4 ? Math.floor((rand() - 0.5) * 8) : Math.floor((rand() - 0.5) * 2 ** (4 + rand() * 24));
+    }
+    // every right shift 0..17 (and the exact boundaries of a shift), zero multipliers, q = 2^30 (0.5 * 2^-e)
+    const reals = Array.from({ length: ch }, (_, i) => (i === 0 ? 0 : i === 1 ? 0.5 : i === 2 ? 2 ** -18 : i === 3 ? 0.999999 : i === 4 ? 2 ** -10
+      : i < 23 ? (0.5 + 0.5 * rand()) * 2 ** -(i - 5) : 2 ** (-18 + rand() * 18)));
+    assert.ok(fixedxTable(reals.concat([2 ** -19]), 0) === null, 'a right shift of 18 needs the two-multiply form');
+    assert.ok(fixedxTable(reals.concat([1.5]), 0) === null, 'a left shift needs the two-multiply form');
+    for (const [zp, lo, hi] of [[0, -128, 127], [-128, -128, 127], [127, -128, 127], [0, 0, 255], [255, 0, 255], [3, 3, 90]]) {
+      const pa = a.put(acc);
+      const po = a.alloc(acc.length);
+      const tx = fixedxTable(reals, zp)!;
+      assert.ok(tx, 'table');
+      k.exports[`qs8_requant_fixedx__${name}`](pa, po, rows, ch, a.put(tx, 16), zp, lo, hi);
+      const got = lo < 0 ? k.i8(po, acc.length).slice() : k.u8(po, acc.length).slice();
+      for (let i = 0; i < acc.length; i++) {
+        const m = quantizeMultiplier(reals[i % ch]);
+        const want = R.ref_requant_fixed(acc[i], m.multiplier, m.shift, zp, lo, hi);
+        if (got[i] !== want) assert.unreachable(`fixedx acc=${acc[i]} real=${reals[i % ch]} zp=${zp}: got ${got[i]} want ${want}`);
       }
       a.reset();
     }
