@@ -9,3 +9,4 @@ export * from './dwconv/relaxed';
 export * from './pool/relaxed';
 export * from './eltwise/relaxed';
 export * from './f32/relaxed';
+export * from './resize/relaxed';

@@ -10,3 +10,4 @@ export * from './dwconv/scalar';
 export * from './pool/scalar';
 export * from './eltwise/scalar';
 export * from './f32/scalar';
+export * from './resize/scalar';

@@ -8,3 +8,4 @@ export * from './dwconv/simd128';
 export * from './pool/simd128';
 export * from './eltwise/simd128';
 export * from './f32/simd128';
+export * from './resize/simd128';

@@ -114,3 +114,28 @@ export function x8_resize_nearest__scalar(x: usize, y: usize, IH: i32, IW: i32, 
     }
   }
 }
+
+/** DynamicQuantizeLinear over n float32 values (semantics: ref_f32_dynquant_u8 in assembly/reference/eltwise.ts). */
+export function f32_dynquant_u8__scalar(x: usize, n: i32, y: usize, scale_out: usize, zp_out: usize): void {
+  let mn: f32 = 0, mx: f32 = 0;
+  for (let i = 0; i < n; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    mn = v < mn ? v : mn;
+    mx = v > mx ? v : mx;
+  }
+  const scale: f32 = (mx - mn) / <f32>255;
+  let zp: i32 = 0;
+  if (scale != 0) zp = <i32>min(max(nearest<f32>(<f32>0 - mn / scale), <f32>0), <f32>255);
+  store<f32>(scale_out, scale);
+  store<u8>(zp_out, <u8>zp);
+  if (scale == 0) {
+    memory.fill(y, <u8>zp, <usize>n);
+    return;
+  }
+  const nz: i32 = -zp, pz: i32 = 255 - zp;
+  const lo = <f32>nz, hi = <f32>pz;
+  for (let i = 0; i < n; i++) {
+    const f = min(max(nearest<f32>(load<f32>(x + (<usize>i << 2)) / scale), lo), hi);
+    store<u8>(y + <usize>i, <u8>(<i32>f + zp));
+  }
+}

@@ -204,3 +204,46 @@ export function x8_resize_nearest__simd128(x: usize, y: usize, IH: i32, IW: i32,
     }
   }
 }
+
+/** DynamicQuantizeLinear over n float32 values (as f32_dynquant_u8__scalar), 16 values per step. */
+export function f32_dynquant_u8__simd128(x: usize, n: i32, y: usize, scale_out: usize, zp_out: usize): void {
+  let vmn = f32x4.splat(0), vmx = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(x + (<usize>i << 2));
+    vmn = f32x4.pmin(v, vmn);
+    vmx = f32x4.pmax(v, vmx);
+  }
+  let mn = min(min(f32x4.extract_lane(vmn, 0), f32x4.extract_lane(vmn, 1)), min(f32x4.extract_lane(vmn, 2), f32x4.extract_lane(vmn, 3)));
+  let mx = max(max(f32x4.extract_lane(vmx, 0), f32x4.extract_lane(vmx, 1)), max(f32x4.extract_lane(vmx, 2), f32x4.extract_lane(vmx, 3)));
+  for (; i < n; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    mn = v < mn ? v : mn;
+    mx = v > mx ? v : mx;
+  }
+  const scale: f32 = (mx - mn) / <f32>255;
+  let zp: i32 = 0;
+  if (scale != 0) zp = <i32>min(max(nearest<f32>(<f32>0 - mn / scale), <f32>0), <f32>255);
+  store<f32>(scale_out, scale);
+  store<u8>(zp_out, <u8>zp);
+  if (scale == 0) {
+    memory.fill(y, <u8>zp, <usize>n);
+    return;
+  }
+  const nz: i32 = -zp, pz: i32 = 255 - zp;
+  const lo = <f32>nz, hi = <f32>pz;
+  const vs = f32x4.splat(scale), vlo = f32x4.splat(lo), vhi = f32x4.splat(hi), vzp = i32x4.splat(zp);
+  i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const p = x + (<usize>i << 2);
+    const q0 = i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.pmin(f32x4.pmax(f32x4.nearest(f32x4.div(v128.load(p), vs)), vlo), vhi)), vzp);
+    const q1 = i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.pmin(f32x4.pmax(f32x4.nearest(f32x4.div(v128.load(p, 16), vs)), vlo), vhi)), vzp);
+    const q2 = i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.pmin(f32x4.pmax(f32x4.nearest(f32x4.div(v128.load(p, 32), vs)), vlo), vhi)), vzp);
+    const q3 = i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.pmin(f32x4.pmax(f32x4.nearest(f32x4.div(v128.load(p, 48), vs)), vlo), vhi)), vzp);
+    v128.store(y + <usize>i, i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3)));
+  }
+  for (; i < n; i++) {
+    const f = min(max(nearest<f32>(load<f32>(x + (<usize>i << 2)) / scale), lo), hi);
+    store<u8>(y + <usize>i, <u8>(<i32>f + zp));
+  }
+}

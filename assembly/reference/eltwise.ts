@@ -93,3 +93,33 @@ export function ref_x8_resize_nearest(
           store<u8>(y + <usize>(((n * OH + oy) * OW + ox) * C + c), load<u8>(x + <usize>(((n * IH + iy) * IW + ix) * C + c)));
       }
 }
+
+/**
+ * DynamicQuantizeLinear (ONNX): over n float32 values, x_min = min(0, min x), x_max = max(0, max x),
+ * scale = (x_max - x_min) / 255, zp = sat_u8(rne(0 - x_min / scale)), y = sat_u8(rne(x / scale) + zp), all float32
+ * (scale 0: zp = 0 and y = 0). Writes y (n bytes), scale (f32) and zp (u8).
+ */
+export function ref_f32_dynquant_u8(x: usize, n: i32, y: usize, scale_out: usize, zp_out: usize): void {
+  let mn: f32 = 0, mx: f32 = 0;
+  for (let i = 0; i < n; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    if (v < mn) mn = v;
+    if (v > mx) mx = v;
+  }
+  const scale: f32 = (mx - mn) / <f32>255;
+  let zp: i32 = 0;
+  if (scale != 0) {
+    const z = nearest<f32>(<f32>0 - mn / scale);
+    zp = z < 0 ? 0 : z > 255 ? 255 : <i32>z;
+  }
+  store<f32>(scale_out, scale);
+  store<u8>(zp_out, <u8>zp);
+  for (let i = 0; i < n; i++) {
+    let q: i32 = zp;
+    if (scale != 0) {
+      const f = nearest<f32>(load<f32>(x + (<usize>i << 2)) / scale) + <f32>zp;
+      q = f < 0 ? 0 : f > 255 ? 255 : <i32>f;
+    }
+    store<u8>(y + <usize>i, <u8>q);
+  }
+}

@@ -6,3 +6,4 @@ export * from './pool';
 export * from './eltwise';
 export * from './dwconv';
 export * from './conv';
+export * from './resize';

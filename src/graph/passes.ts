@@ -171,7 +171,7 @@ export function assignLayouts(tg: TypedGraph): void {
       if (!x || x.const || (x.dims.length !== 4 && x.dims.length !== 3)) kind = 'logical';
     }
     if (kind === 'transparent') {
-      const r = Math.max(...n.outputs.filter((o) => o).map((o) => val(o).dims.length));
+      const r = Math.max(...n.outputs.filter((o) => o && tg.values.has(o)).map((o) => val(o).dims.length));
       const anyCL = runtimeIns.some((v) => v.layout === 'cl');
       if (!anyCL || r < 3 || runtimeIns.some((v) => v.dims.length !== r)) kind = 'logical';
       else {
@@ -198,7 +198,8 @@ export function assignLayouts(tg: TypedGraph): void {
           }
           n.attrs = attrs;
         }
-        for (const o of n.outputs) if (o) val(o).layout = 'cl';
+        // outputs of the data's rank follow it; lower-rank side outputs (DynamicQuantizeLinear's scale and zero point) stay logical
+        for (const o of n.outputs) if (o && tg.values.has(o) && val(o).dims.length === r) val(o).layout = 'cl';
         out.push(n);
         continue;
       }

@@ -447,3 +447,25 @@ export function prepareQResizeNearest(p: QResizeNearestParams, target: KernelTar
     },
   };
 }
+
+// ---------------------------------------------------------------------------------------------- dynamic quantization
+
+/**
+ * DynamicQuantizeLinear over `count` float32 values: io.inputs = [x], io.outputs = [y (uint8), scale (f32), zp (u8)].
+ * One work item (min / max over the whole tensor first). Semantics: ref_f32_dynquant_u8 (assembly/reference/eltwise.ts).
+ */
+export function prepareDynamicQuantize(p: { count: number; name?: string }, target: KernelTarget): PreparedKernel {
+  const who = `DynamicQuantizeLinear${p.name ? ` '${p.name}'` : ''}`;
+  const n = checkPositiveInt(p.count, `${who}: element count`);
+  const fname = `f32_dynquant_u8__${variantFor(ELTWISE_VARIANTS, target).suffix}`;
+  return {
+    variant: fname,
+    constants: new Uint8Array(0),
+    scratchBytes: 0,
+    workItems: 1,
+    cost: n * 2,
+    run(wasm: WasmKernels, io: KernelIO, begin = 0, end = 1) {
+      if (end > begin) wasm.exports[fname](io.inputs[0], n, io.outputs[0], io.outputs[1], io.outputs[2]);
+    },
+  };
+}

@@ -94,7 +94,7 @@ function perChannel(v: number | ArrayLike<number> | undefined, n: number, what: 
   return out;
 }
 
-export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [number, number, number, number]; method: QConvMethod } {
+export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [number, number, number, number]; method: QConvMethod; pixBlock: number } {
   const name = p.name;
   const { n, h, w, c, oc } = p;
   const [kh, kw] = p.kernel;
@@ -219,6 +219,7 @@ export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [
   return {
     variant: method === 'indirect' ? 'qs8_igemm_4x8c2__simd128_extmul' : `${method}+${plans[0].variant.name}`,
     method,
+    pixBlock,
     outShape: [n, oh, ow, oc],
     constants,
     constantsAlign: 16,
@@ -230,6 +231,108 @@ export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [
       // by columns: every pixel, channel blocks [begin, end); by rows: pixels [4 begin, 4 end), all channels
       const [r0, r1] = split.byColumns ? [0, P] : [begin * 4, Math.min(P, end * 4)];
       for (let p0 = r0; p0 < r1; p0 += pixBlock) block(wasm, io, p0, Math.min(r1, p0 + pixBlock), begin, end);
+    },
+  };
+}
+
+// ------------------------------------------------------------------------------------------------------------
+// Input zero point known only at run time (DynamicQuantizeLinear -> ConvInteger / MatMulInteger)
+
+/** Variants of the runtime zero-point correction (assembly/conv/{scalar,simd128}.ts). */
+export const ZP_CORRECT = { scalar: 'x32_conv_zp_correct__scalar', simd128: 'x32_conv_zp_correct__simd128' } as const;
+
+export interface ZpCorrection {
+  /** Bytes to append to the node's constants: [table int32[classes][OC]][cy int32[OH]][cx int32[OW]]. */
+  bytes: Uint8Array;
+  tableOffset: number;
+  cyOffset: number;
+  cxOffset: number;
+  ncx: number;
+}
+
+/**
+ * Per-class weight sums for the runtime zero-point correction: class (cy, cx) of an output pixel is the range of
+ * kernel rows / columns that fall inside the input; S[class][o] = sum over those taps and the group's input
+ * channels of (w - zb[o]). Weights OIHW [OC, cg, KH, KW] as int values (already read as int8 / uint8).
+ */
+export function zpCorrection(g: { h: number; w: number; oh: number; ow: number; oc: number; cg: number; kh: number; kw: number; sh: number; sw: number; pt: number; pl: number; dh: number; dw: number },
+  wv: ArrayLike<number>, zb: ArrayLike<number>): ZpCorrection {
+  const axis = (len: number, out: number, k: number, s: number, pad: number, d: number) => {
+    const keys = new Map<string, number>();
+    const ranges: [number, number][] = [];
+    const cls = new Int32Array(Math.max(out, 1));
+    for (let o = 0; o < out; o++) {
+      let lo = k, hi = -1;
+      for (let t = 0; t < k; t++) {
+        const i = o * s - pad + t * d;
+        if (i >= 0 && i < len) { lo = Math.min(lo, t); hi = Math.max(hi, t); }
+      }
+      const key = `${lo},${hi}`;
+      let c = keys.get(key);
+      if (c === undefined) { c = ranges.length; keys.set(key, c); ranges.push([lo, hi]); }
+      cls[o] = c;
+    }
+    return { cls, ranges };
+  };
+  const ay = axis(g.h, g.oh, g.kh, g.sh, g.pt, g.dh), ax = axis(g.w, g.ow, g.kw, g.sw, g.pl, g.dw);
+  const ncx = ax.ranges.length, ncls = ay.ranges.length * ncx;
+  const table = new Int32Array(ncls * g.oc);
+  ay.ranges.forEach(([y0, y1], cy) => ax.ranges.forEach(([x0, x1], cx) => {
+    const row = (cy * ncx + cx) * g.oc;
+    for (let o = 0; o < g.oc; o++) {
+      const z = zb.length > 1 ? zb[o] : zb[0];
+      let s = 0;
+      for (let ci = 0; ci < g.cg; ci++) {
+        for (let ky = y0; ky <= y1; ky++) for (let kx = x0; kx <= x1; kx++) {
+          s += wv[((o * g.cg + ci) * g.kh + ky) * g.kw + kx] - z;
+        }
+      }
+      table[row + o] = s;
+    }
+  }));
+  const parts = [new Uint8Array(table.buffer), new Uint8Array(ay.cls.buffer), new Uint8Array(ax.cls.buffer)];
+  const offs: number[] = [];
+  let off = 0;
+  for (const b of parts) { offs.push(off); off = align16(off + b.length); }
+  const bytes = new Uint8Array(off);
+  parts.forEach((b, i) => bytes.set(b, offs[i]));
+  return { bytes, tableOffset: offs[0], cyOffset: offs[1], cxOffset: offs[2], ncx };
+}
+
+/**
+ * ConvInteger with the input zero point in memory at run time (io.inputs = [x, zp (1 byte)], io.outputs = [y int32]):
+ * the convolution runs with za = 0 (padding reads 0), then x32_conv_zp_correct subtracts za * S[class][o] per pixel
+ * range, which gives exactly sum over in-input taps of (x - za) * (w - zb), the ONNX definition (padding = za).
+ */
+export function prepareQConv2dRuntimeZp(p: Omit<QConv2dParams, 'aZeroPoint' | 'aScale' | 'output'> & { zpType: QuantType }): PreparedKernel {
+  const base = prepareQConv2d({ ...p, aScale: 1, aZeroPoint: 0, weights: { ...p.weights, scales: 1 }, output: { type: 'int32' } });
+  const [n, oh, ow, oc] = base.outShape;
+  const [kh, kw] = p.kernel, [sh, sw] = p.strides ?? [1, 1], [pt, pl] = p.pads ?? [0, 0, 0, 0], [dh, dw] = p.dilations ?? [1, 1];
+  const cg = p.c / (p.groups ?? 1);
+  const wd = p.weights.data;
+  const wv = p.weights.type === 'int8' ? new Int8Array(wd.buffer, wd.byteOffset, wd.length) : new Uint8Array(wd.buffer, wd.byteOffset, wd.length);
+  if (p.weights.layout === 'ohwi') throw err(p.name, `runtime zero point needs OIHW weights`);
+  const zb = perChannel(p.weights.zeroPoints, oc, 'weight zero point', p.name);
+  const corr = zpCorrection({ h: p.h, w: p.w, oh, ow, oc, cg, kh, kw, sh, sw, pt, pl, dh, dw }, wv, zb);
+  const at = align16(base.constants.length);
+  const constants = new Uint8Array(at + corr.bytes.length);
+  constants.set(base.constants);
+  constants.set(corr.bytes, at);
+  const fn = p.path === 'scalar' ? ZP_CORRECT.scalar : ZP_CORRECT.simd128;
+  const P = n * oh * ow, pb = base.pixBlock, zs = p.zpType === 'int8' ? 1 : 0;
+  return {
+    variant: `${base.variant}+${fn}`,
+    constants,
+    constantsAlign: 16,
+    scratchBytes: base.scratchBytes,
+    workItems: base.workItems,
+    cost: base.cost,
+    run(wasm, io, begin = 0, end = base.workItems) {
+      if (end <= begin) return;
+      base.run(wasm, { inputs: [io.inputs[0]], outputs: io.outputs, constants: io.constants, scratch: io.scratch }, begin, end);
+      const c = io.constants + at;
+      wasm.exports[fn](io.outputs[0], io.inputs[1], zs, oh, ow, oc, c + corr.cyOffset, c + corr.cxOffset, corr.ncx, c + corr.tableOffset,
+        begin * pb, Math.min(P, end * pb));
     },
   };
 }

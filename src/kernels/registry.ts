@@ -8,6 +8,7 @@ import { POOL_VARIANTS } from './pool.js';
 import { ELTWISE_VARIANTS } from './eltwise.js';
 import { DWCONV_VARIANTS } from './dwconv.js';
 import { QCONV_VARIANTS } from './qconv.js';
+import { RESIZE_VARIANTS } from './resize.js';
 
 export const FAMILIES: Record<string, readonly KernelVariant[]> = {
   'f32-gemm': F32_GEMM_VARIANTS,
@@ -18,4 +19,5 @@ export const FAMILIES: Record<string, readonly KernelVariant[]> = {
   'q8-eltwise': ELTWISE_VARIANTS,
   'q8-dwconv': DWCONV_VARIANTS,
   'qs8-conv': QCONV_VARIANTS,
+  'resize': RESIZE_VARIANTS,
 };

@@ -9,12 +9,12 @@ import type { Node } from '../graph/ir.js';
 import { attrFloat, attrInt } from '../graph/ir.js';
 import { makeTensor, toNumbers, fromNumbers, sizeOf, normAxis, broadcastShapes, broadcastIndex, strides, type HostTensor, type DType } from '../graph/tensor.js';
 import { quantizeMultiplier, requantScales, outputRange, roundHalfEven, type RequantMode, type QuantType } from '../kernels/requant.js';
-import { prepareQGemm } from '../kernels/qgemm.js';
-import { prepareQConv2d } from '../kernels/qconv.js';
+import { prepareQGemm, ROWS_PER_ITEM } from '../kernels/qgemm.js';
+import { prepareQConv2d, prepareQConv2dRuntimeZp, ZP_CORRECT } from '../kernels/qconv.js';
 import { prepareQDwConv2d } from '../kernels/dwconv.js';
 import type { PreparedKernel, KernelIO } from '../kernels/types.js';
 import type { WasmKernels } from '../runtime/wasm.js';
-import { prepareQAdd, prepareQMul, prepareQLut, prepareQConcat, prepareQuantize, prepareDequantize, buildLut, lutFunction, type LutKind } from '../kernels/eltwise.js';
+import { prepareQAdd, prepareQMul, prepareQLut, prepareQConcat, prepareQuantize, prepareDequantize, prepareDynamicQuantize, buildLut, lutFunction, type LutKind } from '../kernels/eltwise.js';
 import { prepareQGlobalAvgPool, prepareQAvgPool, prepareQMaxPool, gavgScale } from '../kernels/pool.js';
 import { windowGeometry, as2d } from './conv.js';
 import { matmulNumbers, fusedClamp } from './matmul.js';
@@ -200,6 +200,14 @@ const dynamicQuantizeLinear: OpDef = {
     for (let i = 0; i < v.length; i++) y[i] = scale === 0 ? zp : Math.min(Math.max(roundHalfEven(Math.fround(v[i] / scale)) + zp, 0), 255);
     return [fromNumbers('uint8', x!.dims, y), { dtype: 'float32', dims: [], data: Float32Array.of(scale) }, { dtype: 'uint8', dims: [], data: Uint8Array.of(zp) }];
   },
+  // element-wise with global min / max: any physical layout (the scalar outputs stay logical)
+  layout: () => 'transparent',
+  lower: (lc) => {
+    const x = lc.inputs[0];
+    if (!x || x.const || x.dtype !== 'float32' || lc.outputs.length !== 3 || lc.node.outputs.length !== 3 || lc.node.outputs.some((o) => !o) || !sizeOf(x.dims)) return null;
+    const k = prepareDynamicQuantize({ count: sizeOf(x.dims), name: lc.node.name }, target(lc.env));
+    return [{ kernel: k, inputs: [x.name], outputs: lc.outputs.map((v) => v.name) }];
+  },
 };
 
 // ------------------------------------------------------------------------------------------------ conv
@@ -319,12 +327,47 @@ function lowerQConv(lc: LowerCtx): LoweredStep[] | null {
   return [{ kernel: k, inputs: [x.name], outputs: [lc.outputs[0].name] }];
 }
 
+/** ConvInteger's kernel form: constant weights and weight zero points, input zero point constant or a runtime scalar. */
+function convIntegerKernelable(ins: (import('./types.js').ValueState | undefined)[]): boolean {
+  const [x, w, xz, wz] = ins;
+  return !!x && !x.const && (x.dims.length === 4 || x.dims.length === 3) && isQ8(x.dtype) && !!w?.const && isQ8(w.dtype)
+    && (!xz || xz.const !== undefined || sizeOf(xz.dims) === 1) && (!wz || !!wz.const);
+}
+
 const convInteger: OpDef = {
   op: 'ConvInteger',
   infer: (ctx) => inferQConv(ctx, 0, 1, () => 'int32'),
+  layout: (ctx) => (convIntegerKernelable(ctx.inputs) ? 'native' : 'logical'),
   eval: (node, [x, w, xz, wz]) => {
     const { acc, dims } = qconvAccCL(node, { x: toCL(x!), w: w!, xzp: vals(xz)[0], wzp: vals(wz) });
     return [fromCL(fromNumbers('int32', dims, acc))];
+  },
+  evalCL: (node, [x, w, xz, wz]) => {
+    const { acc, dims } = qconvAccCL(node, { x: x!, w: w!, xzp: vals(xz)[0], wzp: vals(wz) });
+    return [fromNumbers('int32', dims, acc)];
+  },
+  lower: (lc) => {
+    const node = lc.node;
+    const [x, wv, xz] = lc.inputs;
+    if (!x || x.layout !== 'cl' || !convIntegerKernelable(lc.inputs)) return null;
+    const w = wv!.const!;
+    const group = attrInt(node, 'group', 1);
+    const r = x.dims.length;
+    const N = x.dims[0], C = x.dims[1], H = r === 4 ? x.dims[2] : 1, W = x.dims[r - 1];
+    const g = windowGeometry(node, x.dims.slice(2), w.dims.slice(2));
+    const { kh, kw, sh, sw, dh, dw, pt, pl, pb, pr } = as2d(g);
+    const geo = {
+      name: node.name, n: N, h: H, w: W, c: C, oc: w.dims[0], kernel: [kh, kw] as [number, number], strides: [sh, sw] as [number, number],
+      pads: [pt, pl, pb, pr] as [number, number, number, number], dilations: [dh, dw] as [number, number], groups: group, aType: x.dtype as QuantType,
+      weights: { data: w.data as Int8Array, type: w.dtype as QuantType, zeroPoints: cval(lc, 3), scales: 1 },
+      path: lc.env.path, arch: lc.env.arch,
+    };
+    if (xz && !xz.const) {
+      const k = prepareQConv2dRuntimeZp({ ...geo, zpType: xz.dtype as QuantType });
+      return [{ kernel: k, inputs: [x.name, xz.name], outputs: [lc.outputs[0].name] }];
+    }
+    const k = prepareQConv2d({ ...geo, aScale: 1, aZeroPoint: cval(lc, 2)[0], output: { type: 'int32' } });
+    return [{ kernel: k, inputs: [x.name], outputs: [lc.outputs[0].name] }];
   },
 };
 
@@ -403,19 +446,25 @@ const matMulInteger: OpDef = {
     const bv = toNumbers(b.const), zb = cval(lc, 3);
     const colsum = new Float64Array(N);
     for (let kk = 0; kk < K; kk++) for (let n = 0; n < N; n++) colsum[n] += bv[kk * N + n] - (zb.length > 1 ? zb[n] : zb[0]);
-    const signed = az!.dtype === 'int8';
+    const signed = az!.dtype === 'int8' ? 1 : 0;
+    // constants: [GEMM][table = colsum int32[N]][class maps cy = cx = [0]]: the conv correction kernel over M 1x1 "pixels"
+    const at = (k.constants.length + 15) & ~15;
+    const constants = new Uint8Array(at + N * 4 + 32);
+    constants.set(k.constants);
+    new Int32Array(constants.buffer, at, N).set(Int32Array.from(colsum));
+    const fn = lc.env.path === 'scalar' ? ZP_CORRECT.scalar : ZP_CORRECT.simd128;
+    const rowsPer = ROWS_PER_ITEM;
     const kernel: PreparedKernel = {
-      variant: `${k.variant}+runtime_zp`,
-      constants: k.constants,
+      variant: `${k.variant}+${fn}`,
+      constants,
       constantsAlign: k.constantsAlign,
       scratchBytes: k.scratchBytes,
-      workItems: 1,
-      run(wasm: WasmKernels, io: KernelIO) {
-        k.run(wasm, { inputs: [io.inputs[0]], outputs: io.outputs, constants: io.constants, scratch: io.scratch }, 0, k.workItems);
-        const za = signed ? wasm.i8(io.inputs[1], 1)[0] : wasm.u8(io.inputs[1], 1)[0];
-        if (!za) return;
-        const o = wasm.i32(io.outputs[0], M * N);
-        for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) o[m * N + n] -= za * colsum[n];
+      workItems: k.workItems,
+      run(wasm: WasmKernels, io: KernelIO, begin = 0, end = k.workItems) {
+        if (end <= begin) return;
+        k.run(wasm, { inputs: [io.inputs[0]], outputs: io.outputs, constants: io.constants, scratch: io.scratch }, begin, end);
+        const c = io.constants + at, zero = c + N * 4;
+        wasm.exports[fn](io.outputs[0], io.inputs[1], signed, 1, 1, N, zero, zero, 1, c, begin * rowsPer, Math.min(M, end * rowsPer));
       },
     };
     return [{ kernel, inputs: [a.name, az!.name], outputs: [lc.outputs[0].name] }];

@@ -1,10 +1,15 @@
 // Resize (opsets 10..19: nearest / linear / cubic, every coordinate_transformation_mode, antialias, axes,
-// keep_aspect_ratio_policy, tf_crop_and_resize extrapolation) and Upsample (opset 7..9). Host side, separable:
-// one 1-D pass per resized axis, innermost first (the order of ONNX's reference implementation).
+// keep_aspect_ratio_policy, tf_crop_and_resize extrapolation) and Upsample (opset 7..9). The host reference is
+// separable: one 1-D pass per resized axis, innermost first (the order of ONNX's reference implementation).
+// 4-D float32 / int8 / uint8 inputs resized over H and W only, mode nearest or linear (no antialias, no
+// exclude_outside, not tf_crop_and_resize) run channels-last on the resize kernels (src/kernels/resize.ts) with
+// the taps this file's axisTaps computes, so kernel and host reference use the same coordinates.
 import type { Node } from '../graph/ir.js';
 import { attrFloat, attrInt, attrInts, attrString } from '../graph/ir.js';
 import { toNumbers, fromNumbers, normAxis, isFloat, type HostTensor } from '../graph/tensor.js';
-import { inputAt, constInput, need, fail, type OpDef, type InferCtx } from './types.js';
+import { transposeData } from '../graph/tensor.js';
+import { prepareResize, type LinearTap } from '../kernels/resize.js';
+import { inputAt, constInput, need, fail, type OpDef, type InferCtx, type LowerCtx, type LoweredStep, type ValueState } from './types.js';
 
 interface Plan { outDims: number[]; scales: number[]; roi?: number[] }
 
@@ -178,7 +183,90 @@ function inferResize(ctx: InferCtx): { dtype: HostTensor['dtype']; dims: number[
   return [{ dtype: x.dtype, dims: resizePlan(node, ctx.opset, x.dims, roi, sc, sz).outDims }];
 }
 
-export const RESIZE_OPS: OpDef[] = [
-  { op: 'Resize', infer: inferResize, eval: (n, i, o) => [resizeEval(n, i, o)] },
-  { op: 'Upsample', infer: inferResize, eval: (n, i, o) => [resizeEval(n, i, o)] },
-];
+interface KernelPlan {
+  mode: 'nearest' | 'linear';
+  outH: number;
+  outW: number;
+  yTaps: Tap[];
+  xTaps: Tap[];
+}
+
+/** The kernel form of a Resize node on a 4-D input [N, C, H, W], or null when the host reference must run it. */
+function kernelPlan(node: Node, opset: number, x: ValueState | undefined, ins: (ValueState | undefined)[]): KernelPlan | null {
+  if (!x || x.dims.length !== 4 || !['float32', 'int8', 'uint8'].includes(x.dtype)) return null;
+  if (ins.some((v, i) => i > 0 && v && !v.const)) return null;
+  const upsample = node.op === 'Upsample';
+  const mode = attrString(node, 'mode', 'nearest');
+  const kmode = mode === 'nearest' ? 'nearest' : mode === 'linear' || mode === 'bilinear' ? 'linear' : null;
+  if (!kmode) return null;
+  if (!upsample) {
+    const ctm = attrString(node, 'coordinate_transformation_mode', 'half_pixel');
+    if (!['half_pixel', 'half_pixel_symmetric', 'pytorch_half_pixel', 'align_corners', 'asymmetric'].includes(ctm)) return null;
+    if (attrInt(node, 'antialias', 0) !== 0 || attrInt(node, 'exclude_outside', 0) !== 0) return null;
+    if (kmode === 'nearest' && !['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'].includes(attrString(node, 'nearest_mode', 'round_prefer_floor'))) return null;
+  }
+  let plan: Plan;
+  try {
+    if (upsample && opset < 9) {
+      const sc = attrInts(node, 'scales');
+      if (!sc) return null;
+      plan = resizePlan(node, 11, x.dims, undefined, { dtype: 'float32', dims: [sc.length], data: Float32Array.from(sc) });
+    } else {
+      const [roi, sc, sz] = inputsOf({ opset, op: node.op }, ins.map((v) => v?.const));
+      plan = resizePlan(node, opset, x.dims, roi, sc, sz);
+    }
+  } catch {
+    return null;
+  }
+  const d = x.dims;
+  if (plan.outDims[0] !== d[0] || plan.outDims[1] !== d[1] || plan.scales[0] !== 1 || plan.scales[1] !== 1) return null;
+  const taps = (a: number): Tap[] => {
+    if (plan.outDims[a] === d[a] && plan.scales[a] === 1 && !plan.roi) return Array.from({ length: d[a] }, (_, i) => ({ idx: [i], w: [1], outside: false }));
+    return axisTaps(node, d[a], plan.outDims[a], plan.scales[a], plan.roi ? plan.roi[a] : 0, plan.roi ? plan.roi[a + 4] : 1, upsample);
+  };
+  const yTaps = taps(2), xTaps = taps(3);
+  if ([...yTaps, ...xTaps].some((t) => t.outside || t.idx.length > 2)) return null;
+  if (plan.outDims[2] < 1 || plan.outDims[3] < 1) return null;
+  return { mode: kmode, outH: plan.outDims[2], outW: plan.outDims[3], yTaps, xTaps };
+}
+
+function linearOf(t: Tap): LinearTap {
+  if (t.idx.length === 1) return { i0: t.idx[0], i1: t.idx[0], w0: t.w[0], w1: 0 };
+  return { i0: t.idx[0], i1: t.idx[1], w0: t.w[0], w1: t.w[1] };
+}
+
+function lowerResize(lc: LowerCtx): LoweredStep[] | null {
+  const x = lc.inputs[0];
+  if (!x || x.const || x.layout !== 'cl') return null;
+  const kp = kernelPlan(lc.node, lc.opset, x, lc.inputs);
+  if (!kp) return null;
+  const [N, C, H, W] = x.dims;
+  const nearest = kp.mode === 'nearest';
+  const k = prepareResize({
+    dtype: x.dtype as 'float32' | 'int8' | 'uint8', shape: [N, H, W, C], outH: kp.outH, outW: kp.outW, mode: kp.mode,
+    yMap: nearest ? Int32Array.from(kp.yTaps, (t) => t.idx[0]) : undefined,
+    xMap: nearest ? Int32Array.from(kp.xTaps, (t) => t.idx[0]) : undefined,
+    yTaps: nearest ? undefined : kp.yTaps.map(linearOf),
+    xTaps: nearest ? undefined : kp.xTaps.map(linearOf),
+    name: lc.node.name,
+  }, { path: lc.env.path, arch: lc.env.arch });
+  return [{ kernel: k, inputs: [x.name], outputs: [lc.outputs[0].name] }];
+}
+
+function resizeOp(op: string): OpDef {
+  return {
+    op,
+    infer: inferResize,
+    eval: (n, i, o) => [resizeEval(n, i, o)],
+    layout: (ctx) => (ctx.inputs[0] && !ctx.inputs[0].const && kernelPlan(ctx.node, ctx.opset, ctx.inputs[0], ctx.inputs) ? 'native' : 'logical'),
+    // channels-last host fallback (the kernel declined at lowering time): NHWC -> NCHW, reference, back
+    evalCL: (n, ins, o) => {
+      const x = ins[0]!;
+      const y = resizeEval(n, [transposeData(x, [0, 3, 1, 2]), ...ins.slice(1)], o);
+      return [transposeData(y, [0, 2, 3, 1])];
+    },
+    lower: lowerResize,
+  };
+}
+
+export const RESIZE_OPS: OpDef[] = [resizeOp('Resize'), resizeOp('Upsample')];

@@ -1,0 +1,43 @@
+// Resize kernels, portable (every build). NHWC, work range = output rows r in [r0, r1) of N*OH.
+// Tables and semantics: assembly/reference/resize.ts (ytab / xtab 16-byte entries {i32 i0, i32 i1, f32 w0, f32 w1}).
+// Nearest resize is x8_resize_nearest (assembly/eltwise): it copies C bytes per pixel, so float32 uses C*4.
+
+@inline function bilinearRow<T>(x: usize, y: usize, IH: i32, IW: i32, C: i32, OH: i32, OW: i32, ytab: usize, xtab: usize, r: i32): void {
+  const n = r / OH;
+  const oy = r - n * OH;
+  const yt = ytab + (<usize>oy << 4);
+  const es = <usize>sizeof<T>();
+  const row0 = x + <usize>(n * IH + load<i32>(yt)) * IW * C * es;
+  const row1 = x + <usize>(n * IH + load<i32>(yt, 4)) * IW * C * es;
+  const wy0 = load<f32>(yt, 8), wy1 = load<f32>(yt, 12);
+  let yp = y + <usize>r * OW * C * es;
+  for (let ox = 0; ox < OW; ox++) {
+    const xt = xtab + (<usize>ox << 4);
+    const o0 = <usize>load<i32>(xt) * C * es, o1 = <usize>load<i32>(xt, 4) * C * es;
+    const wx0 = load<f32>(xt, 8), wx1 = load<f32>(xt, 12);
+    for (let c = 0; c < C; c++) {
+      const ce = <usize>c * es;
+      const t0: f32 = <f32>load<T>(row0 + o0 + ce) * wx0 + <f32>load<T>(row0 + o1 + ce) * wx1;
+      const t1: f32 = <f32>load<T>(row1 + o0 + ce) * wx0 + <f32>load<T>(row1 + o1 + ce) * wx1;
+      const v: f32 = t0 * wy0 + t1 * wy1;
+      if (isFloat<T>()) store<f32>(yp + ce, v);
+      else {
+        let q = <i32>Mathf.floor(v + 0.5);
+        const lo = isSigned<T>() ? -128 : 0, hi = isSigned<T>() ? 127 : 255;
+        q = q < lo ? lo : q > hi ? hi : q;
+        store<u8>(yp + ce, <u8>q);
+      }
+    }
+    yp += <usize>C * es;
+  }
+}
+
+export function f32_resize_bilinear__scalar(x: usize, y: usize, IH: i32, IW: i32, C: i32, OH: i32, OW: i32, ytab: usize, xtab: usize, r0: i32, r1: i32): void {
+  for (let r = r0; r < r1; r++) bilinearRow<f32>(x, y, IH, IW, C, OH, OW, ytab, xtab, r);
+}
+export function qs8_resize_bilinear__scalar(x: usize, y: usize, IH: i32, IW: i32, C: i32, OH: i32, OW: i32, ytab: usize, xtab: usize, r0: i32, r1: i32): void {
+  for (let r = r0; r < r1; r++) bilinearRow<i8>(x, y, IH, IW, C, OH, OW, ytab, xtab, r);
+}
+export function qu8_resize_bilinear__scalar(x: usize, y: usize, IH: i32, IW: i32, C: i32, OH: i32, OW: i32, ytab: usize, xtab: usize, r0: i32, r1: i32): void {
+  for (let r = r0; r < r1; r++) bilinearRow<u8>(x, y, IH, IW, C, OH, OW, ytab, xtab, r);
+}

@@ -1,0 +1,82 @@
+// Resize lowering: 4-D nearest / linear resizes of H and W run the resize kernels channels-last (session.profile()
+// names the kernel), other forms (cubic, antialias, tf_crop_and_resize) the host reference; float32 against
+// onnxruntime-node within 1e-5 relative, uint8 nearest exactly, on the scalar and SIMD paths.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as ort from 'onnxruntime-node';
+import { InferenceSession, Tensor } from '../../src/index.js';
+import { GraphBuilder } from '../../src/onnx/writer.js';
+import { Rng } from '../../src/zoo/rng.js';
+
+interface Case {
+  name: string;
+  dims: number[];
+  dtype: 'float32' | 'uint8';
+  attrs: Record<string, string | number>;
+  scales?: number[];
+  sizes?: number[];
+  kernel: string | null;
+}
+
+const CASES: Case[] = [
+  { name: 'linear half_pixel 2x', dims: [1, 5, 7, 6], dtype: 'float32', attrs: { mode: 'linear' }, scales: [1, 1, 2, 2], kernel: 'f32_resize_bilinear' },
+  { name: 'linear asymmetric sizes', dims: [2, 3, 4, 5], dtype: 'float32', attrs: { mode: 'linear', coordinate_transformation_mode: 'asymmetric' }, sizes: [2, 3, 9, 11], kernel: 'f32_resize_bilinear' },
+  { name: 'linear align_corners', dims: [1, 8, 6, 6], dtype: 'float32', attrs: { mode: 'linear', coordinate_transformation_mode: 'align_corners' }, sizes: [1, 8, 13, 17], kernel: 'f32_resize_bilinear' },
+  { name: 'linear pytorch_half_pixel down', dims: [1, 4, 9, 10], dtype: 'float32', attrs: { mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel' }, sizes: [1, 4, 4, 1], kernel: 'f32_resize_bilinear' },
+  { name: 'nearest asymmetric floor 2x (FPN)', dims: [1, 16, 5, 5], dtype: 'float32', attrs: { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }, scales: [1, 1, 2, 2], kernel: 'x8_resize_nearest' },
+  { name: 'nearest half_pixel uint8', dims: [1, 3, 5, 4], dtype: 'uint8', attrs: { mode: 'nearest' }, scales: [1, 1, 2.5, 1.5], kernel: 'x8_resize_nearest' },
+  { name: 'cubic (host)', dims: [1, 2, 4, 4], dtype: 'float32', attrs: { mode: 'cubic' }, scales: [1, 1, 2, 2], kernel: null },
+  { name: 'channel scale (host)', dims: [1, 2, 4, 4], dtype: 'float32', attrs: { mode: 'nearest' }, scales: [1, 2, 2, 2], kernel: null },
+];
+
+for (const c of CASES) {
+  test(`Resize ${c.name}: ${c.kernel ?? 'host'}, matches onnxruntime`, async () => {
+    const g = new GraphBuilder({ opset: 13 });
+    g.input('x', c.dtype, c.dims);
+    const roi = g.initializer('roi', 'float32', new Float32Array(0), [0]);
+    const sc = g.initializer('scales', 'float32', Float32Array.from(c.scales ?? []), [c.scales ? 4 : 0]);
+    const ins = ['x', roi, sc];
+    if (c.sizes) ins.push(g.initializer('sizes', 'int64', BigInt64Array.from(c.sizes.map(BigInt)), [4]));
+    g.node('Resize', ins, ['y'], c.attrs);
+    g.output('y', c.dtype);
+    const bytes = g.toBytes();
+    const rng = new Rng(c.dims.reduce((a, b) => a * 7 + b, 3));
+    const n = c.dims.reduce((a, b) => a * b, 1);
+    const x = c.dtype === 'float32' ? Float32Array.from({ length: n }, () => rng.range(-4, 4)) : Uint8Array.from({ length: n }, () => Math.floor(rng.range(0, 256)));
+    const want = (await (await ort.InferenceSession.create(bytes)).run({ x: new ort.Tensor(c.dtype, x, c.dims) })).y;
+    for (const kernels of ['scalar', 'x86'] as const) {
+      const s = await InferenceSession.create(bytes, { kernels, threads: 1 });
+      const got = (await s.run({ x: new Tensor(c.dtype, x, c.dims) })).y;
+      assert.equal(got.dims, want.dims);
+      const a = got.data as Float32Array, b = want.data as Float32Array;
+      for (let i = 0; i < b.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-5 * Math.abs(b[i]) + 1e-6, `${kernels} [${i}] ${a[i]} vs ${b[i]}`);
+      const v = s.profile().nodes.map((p) => p.variant).join(',');
+      if (c.kernel) assert.ok(v.includes(c.kernel), `${kernels}: variants ${v}`);
+      else assert.not.ok(v.includes('resize'), `${kernels}: variants ${v}`);
+      s.release();
+    }
+  });
+}
+
+test('uint8 linear: the kernel equals the host reference (rounding half up) on a dyadic 2x resize', async () => {
+  // the same model with a float32 input runs the float kernel; uint8 results are its values rounded half up
+  const mk = (dtype: 'uint8' | 'float32') => {
+    const g = new GraphBuilder({ opset: 13 });
+    g.input('x', dtype, [1, 3, 4, 5]);
+    const roi = g.initializer('roi', 'float32', new Float32Array(0), [0]);
+    const sc = g.initializer('scales', 'float32', Float32Array.of(1, 1, 2, 2), [4]);
+    g.node('Resize', ['x', roi, sc], ['y'], { mode: 'linear', coordinate_transformation_mode: 'asymmetric' });
+    g.output('y', dtype);
+    return g.toBytes();
+  };
+  const rng = new Rng(5);
+  const x = Uint8Array.from({ length: 60 }, () => Math.floor(rng.range(0, 256)));
+  const s8 = await InferenceSession.create(mk('uint8'), { kernels: 'x86', threads: 1 });
+  const s32 = await InferenceSession.create(mk('float32'), { kernels: 'x86', threads: 1 });
+  const q = (await s8.run({ x: new Tensor('uint8', x, [1, 3, 4, 5]) })).y.data as Uint8Array;
+  const f = (await s32.run({ x: new Tensor('float32', Float32Array.from(x), [1, 3, 4, 5]) })).y.data as Float32Array;
+  assert.ok(s8.profile().nodes.some((p) => p.variant.startsWith('qu8_resize_bilinear')));
+  for (let i = 0; i < f.length; i++) assert.is(q[i], Math.floor(f[i] + 0.5), `[${i}]`);
+});
+
+test.run();
