@@ -61,9 +61,9 @@ export function qs8_im2col(prm: usize, input: usize, p0: i32, p1: i32, g: i32, d
  * ran with za = 0 (padding read as 0), so y = sum_valid x * (w - zb); this subtracts za * S[class][o], where S is the
  * sum of (w - zb) over the taps inside the input for that output pixel (host-built, src/kernels/qconv.ts). Pixel
  * classes: cy[oy] * ncx + cx[ox] (border rows / columns see fewer taps). y int32 NHWC [.., OH, OW, OC], pixels
- * [p0, p1) of N*OH*OW; za read from memory (int8 if zsigned, else uint8).
+ * [p0, p1) of N*OH*OW, channels [o0, o1); za read from memory (int8 if zsigned, else uint8).
  */
-export function x32_conv_zp_correct__scalar(y: usize, zp: usize, zsigned: i32, OH: i32, OW: i32, OC: i32, cy: usize, cx: usize, ncx: i32, table: usize, p0: i32, p1: i32): void {
+export function x32_conv_zp_correct__scalar(y: usize, zp: usize, zsigned: i32, OH: i32, OW: i32, OC: i32, cy: usize, cx: usize, ncx: i32, table: usize, p0: i32, p1: i32, o0: i32, o1: i32): void {
   const za: i32 = zsigned ? <i32>load<i8>(zp) : <i32>load<u8>(zp);
   if (za == 0) return;
   const hw = OH * OW;
@@ -72,7 +72,7 @@ export function x32_conv_zp_correct__scalar(y: usize, zp: usize, zsigned: i32, O
     const oy = r / OW, ox = r - (r / OW) * OW;
     const t = table + ((<usize>(load<i32>(cy + (<usize>oy << 2)) * ncx + load<i32>(cx + (<usize>ox << 2))) * OC) << 2);
     const yp = y + ((<usize>p * OC) << 2);
-    for (let o = 0; o < OC; o++) {
+    for (let o = o0; o < o1; o++) {
       const q = yp + (<usize>o << 2);
       store<i32>(q, load<i32>(q) - za * load<i32>(t + (<usize>o << 2)));
     }

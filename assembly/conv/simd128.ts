@@ -87,7 +87,7 @@ export function qs8_igemm_4x8c2__simd128_extmul(
 }
 
 /** x32_conv_zp_correct__scalar (./scalar.ts) four channels at a time. */
-export function x32_conv_zp_correct__simd128(y: usize, zp: usize, zsigned: i32, OH: i32, OW: i32, OC: i32, cy: usize, cx: usize, ncx: i32, table: usize, p0: i32, p1: i32): void {
+export function x32_conv_zp_correct__simd128(y: usize, zp: usize, zsigned: i32, OH: i32, OW: i32, OC: i32, cy: usize, cx: usize, ncx: i32, table: usize, p0: i32, p1: i32, o0: i32, o1: i32): void {
   const za: i32 = zsigned ? <i32>load<i8>(zp) : <i32>load<u8>(zp);
   if (za == 0) return;
   const vz = i32x4.splat(za);
@@ -97,12 +97,12 @@ export function x32_conv_zp_correct__simd128(y: usize, zp: usize, zsigned: i32, 
     const oy = r / OW, ox = r - (r / OW) * OW;
     const t = table + ((<usize>(load<i32>(cy + (<usize>oy << 2)) * ncx + load<i32>(cx + (<usize>ox << 2))) * OC) << 2);
     const yp = y + ((<usize>p * OC) << 2);
-    let o = 0;
-    for (; o + 4 <= OC; o += 4) {
+    let o = o0;
+    for (; o + 4 <= o1; o += 4) {
       const q = yp + (<usize>o << 2);
       v128.store(q, i32x4.sub(v128.load(q), i32x4.mul(vz, v128.load(t + (<usize>o << 2)))));
     }
-    for (; o < OC; o++) {
+    for (; o < o1; o++) {
       const q = yp + (<usize>o << 2);
       store<i32>(q, load<i32>(q) - za * load<i32>(t + (<usize>o << 2)));
     }

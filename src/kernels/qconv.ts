@@ -94,7 +94,7 @@ function perChannel(v: number | ArrayLike<number> | undefined, n: number, what: 
   return out;
 }
 
-export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [number, number, number, number]; method: QConvMethod; pixBlock: number } {
+export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [number, number, number, number]; method: QConvMethod; pixBlock: number; byColumns: boolean } {
   const name = p.name;
   const { n, h, w, c, oc } = p;
   const [kh, kw] = p.kernel;
@@ -220,6 +220,7 @@ export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [
     variant: method === 'indirect' ? 'qs8_igemm_4x8c2__simd128_extmul' : `${method}+${plans[0].variant.name}`,
     method,
     pixBlock,
+    byColumns: split.byColumns,
     outShape: [n, oh, ow, oc],
     constants,
     constantsAlign: 16,
@@ -319,7 +320,7 @@ export function prepareQConv2dRuntimeZp(p: Omit<QConv2dParams, 'aZeroPoint' | 'a
   constants.set(base.constants);
   constants.set(corr.bytes, at);
   const fn = p.path === 'scalar' ? ZP_CORRECT.scalar : ZP_CORRECT.simd128;
-  const P = n * oh * ow, pb = base.pixBlock, zs = p.zpType === 'int8' ? 1 : 0;
+  const P = n * oh * ow, zs = p.zpType === 'int8' ? 1 : 0;
   return {
     variant: `${base.variant}+${fn}`,
     constants,
@@ -331,8 +332,9 @@ export function prepareQConv2dRuntimeZp(p: Omit<QConv2dParams, 'aZeroPoint' | 'a
       if (end <= begin) return;
       base.run(wasm, { inputs: [io.inputs[0]], outputs: io.outputs, constants: io.constants, scratch: io.scratch }, begin, end);
       const c = io.constants + at;
-      wasm.exports[fn](io.outputs[0], io.inputs[1], zs, oh, ow, oc, c + corr.cyOffset, c + corr.cxOffset, corr.ncx, c + corr.tableOffset,
-        begin * pb, Math.min(P, end * pb));
+      // the region base.run wrote: all pixels x channel blocks of 8 (split by columns) or pixel quads x all channels
+      const [p0, p1, o0, o1] = base.byColumns ? [0, P, begin * 8, Math.min(oc, end * 8)] : [begin * 4, Math.min(P, end * 4), 0, oc];
+      wasm.exports[fn](io.outputs[0], io.inputs[1], zs, oh, ow, oc, c + corr.cyOffset, c + corr.cxOffset, corr.ncx, c + corr.tableOffset, p0, p1, o0, o1);
     },
   };
 }

@@ -350,7 +350,7 @@ export function chooseQGemmVariant(path: KernelPath, arch: Arch = 'x86', name?: 
   return pickVariant(QGEMM_VARIANTS, path, arch);
 }
 
-export function prepareQGemm(p: QGemmParams): PreparedKernel {
+export function prepareQGemm(p: QGemmParams): PreparedKernel & { byColumns: boolean } {
   const { m, k, n, name } = p;
   if (!(m >= 1 && k >= 1 && n >= 1 && [m, k, n].every(Number.isInteger))) throw err(name, `bad GEMM shape M=${m} K=${k} N=${n}`);
   const wc = centeredWeights(p.weights, n, k, name);
@@ -363,6 +363,7 @@ export function prepareQGemm(p: QGemmParams): PreparedKernel {
   const { byColumns, items } = gemmSplit(m, n, columnSplittable(plan));
   return {
     variant: plan.variant.name,
+    byColumns,
     constants: plan.constants,
     constantsAlign: 16,
     scratchBytes: planScratch(plan),

@@ -9,7 +9,7 @@ import type { Node } from '../graph/ir.js';
 import { attrFloat, attrInt } from '../graph/ir.js';
 import { makeTensor, toNumbers, fromNumbers, sizeOf, normAxis, broadcastShapes, broadcastIndex, strides, type HostTensor, type DType } from '../graph/tensor.js';
 import { quantizeMultiplier, requantScales, outputRange, roundHalfEven, type RequantMode, type QuantType } from '../kernels/requant.js';
-import { prepareQGemm, ROWS_PER_ITEM } from '../kernels/qgemm.js';
+import { prepareQGemm } from '../kernels/qgemm.js';
 import { prepareQConv2d, prepareQConv2dRuntimeZp, ZP_CORRECT } from '../kernels/qconv.js';
 import { prepareQDwConv2d } from '../kernels/dwconv.js';
 import type { PreparedKernel, KernelIO } from '../kernels/types.js';
@@ -453,7 +453,6 @@ const matMulInteger: OpDef = {
     constants.set(k.constants);
     new Int32Array(constants.buffer, at, N).set(Int32Array.from(colsum));
     const fn = lc.env.path === 'scalar' ? ZP_CORRECT.scalar : ZP_CORRECT.simd128;
-    const rowsPer = ROWS_PER_ITEM;
     const kernel: PreparedKernel = {
       variant: `${k.variant}+${fn}`,
       constants,
@@ -464,7 +463,9 @@ const matMulInteger: OpDef = {
         if (end <= begin) return;
         k.run(wasm, { inputs: [io.inputs[0]], outputs: io.outputs, constants: io.constants, scratch: io.scratch }, begin, end);
         const c = io.constants + at, zero = c + N * 4;
-        wasm.exports[fn](io.outputs[0], io.inputs[1], signed, 1, 1, N, zero, zero, 1, c, begin * rowsPer, Math.min(M, end * rowsPer));
+        // the region k.run wrote: all rows x column blocks of 8, or row quads x all columns (gemmSplit in qgemm.ts)
+        const [r0, r1, c0, c1] = k.byColumns ? [0, M, begin * 8, Math.min(N, end * 8)] : [begin * 4, Math.min(M, end * 4), 0, N];
+        wasm.exports[fn](io.outputs[0], io.inputs[1], signed, 1, 1, N, zero, zero, 1, c, r0, r1, c0, c1);
       },
     };
     return [{ kernel, inputs: [a.name, az!.name], outputs: [lc.outputs[0].name] }];
