@@ -11,3 +11,4 @@ export * from './pool/scalar';
 export * from './eltwise/scalar';
 export * from './f32/scalar';
 export * from './resize/scalar';
+export * from './layout/scalar';

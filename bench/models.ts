@@ -1,10 +1,11 @@
 // Model benchmarks (issue 7): Octet against onnxruntime-web, TF.js (wasm) and onnxruntime-node, one thread, on
 // the reference architectures (src/zoo) and the shipped MNIST CNN (models/*.onnx, when present).
 //   npm run bench [-- --models mobilenetv2,resnet18 --engines ort-web-fp32,octet-fp32 --rounds 15 --budget 60
-//                     --no-cold --quick --threads N --int8-from quant|zoo --fresh]
+//                     --no-cold --quick --threads N --int8-from quant|zoo --fresh --max-threads N --no-thread-scan]
 // Same process, same input, interleaved runs (one run of each engine per round, start rotating), warm-up excluded;
 // reports median, interquartile spread and a correctness check against onnxruntime-node FP32. Then, in fresh child
-// processes: cold start (runtime import -> first result) and peak RSS growth; and the wasm bytes each runtime ships.
+// processes: each runtime's best thread count (one child per count 1..min(cores, 4), bench/threads-child.ts), cold
+// start (runtime import -> first result) and peak RSS growth; and the wasm bytes each runtime ships.
 // Writes bench/results/<date>-<host>.json and .svg (latency chart) and prints a markdown table (README).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -32,6 +33,8 @@ const { values } = parseArgs({
     out: { type: 'string' },
     'int8-from': { type: 'string', default: 'quant' },
     threads: { type: 'string', default: '1' },
+    'max-threads': { type: 'string' },
+    'no-thread-scan': { type: 'boolean' },
     fresh: { type: 'boolean' },
   },
 });
@@ -284,6 +287,52 @@ for (const m of models) {
 const latencySeconds = (performance.now() - t00) / 1000;
 
 // ---------------------------------------------------------------------------------------------------------------
+// best thread count per runtime: one child process per thread count (bench/threads-child.ts), same engines
+
+interface ThreadScan { model: string; engine: string; byThreads: Record<number, number>; best?: number; errors: Record<number, string> }
+const threadScan: ThreadScan[] = [];
+const maxThreads = Math.max(1, Math.min(Number(values['max-threads'] ?? Math.min(cpus().length, 4)), 16));
+const scanCounts = Array.from({ length: maxThreads }, (_, i) => i + 1);
+let threadScanNote = '';
+if (values['no-thread-scan'] || threads !== 1) threadScanNote = 'skipped (--no-thread-scan, or --threads given)';
+else if (maxThreads < 2) threadScanNote = `skipped: ${cpus().length} core(s)`;
+else if (models.length) {
+  const autoPath = octetPaths.includes('relaxed') ? 'relaxed' : octetPaths.includes('x86') ? 'x86' : octetPaths.includes('arm') ? 'arm' : 'scalar';
+  const ids = engineList.map((e) => e.id).filter((id) => (!id.startsWith('octet-int8-') || id === `octet-int8-${autoPath}`) && id !== 'ort-web-uint8' && id !== 'octet-uint8')
+    .filter((id) => rows.some((r) => r.engine === id && r.status === 'ok'));
+  const scanRounds = quick ? 3 : Math.max(5, Math.min(9, maxRounds));
+  const scanBudget = quick ? 10 : Math.max(10, Math.round(budgetMs / 1000 / 3));
+  // counts in alternating order (1 2 .. T, then T .. 1) so slow drifts in the background load hit every count alike
+  const order = [...scanCounts, ...[...scanCounts].reverse()];
+  const samples = new Map<string, Map<number, number[]>>();
+  for (const t of order) {
+    const args = [...process.execArgv.filter((a) => a.startsWith('--experimental')), '--import', 'tsx', join(ROOT, 'bench', 'threads-child.ts'),
+      String(t), JSON.stringify(models), ids.join(','), String(scanRounds), String(scanBudget)];
+    const res = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', timeout: 20 * 60 * 1000, env: { ...process.env, OCTET_THREADS: String(t) } });
+    const line = (res.stdout ?? '').trim().split('\n').filter((l) => l.startsWith('{')).pop();
+    let parsed: { results: { model: string; engine: string; medianMs?: number; error?: string }[] } | undefined;
+    try { parsed = JSON.parse(line ?? ''); } catch { threadScanNote = `a child failed (${t} threads): ${(res.stderr ?? '').split('\n').find((l) => /Error/.test(l))?.slice(0, 160) ?? `exit ${res.status}`}`; }
+    for (const r of parsed?.results ?? []) {
+      const k = `${r.model}\u0000${r.engine}`;
+      let e = threadScan.find((x) => x.model === r.model && x.engine === r.engine);
+      if (!e) threadScan.push((e = { model: r.model, engine: r.engine, byThreads: {}, errors: {} }));
+      if (r.error) { e.errors[t] = r.error; continue; }
+      if (!samples.has(k)) samples.set(k, new Map());
+      const m = samples.get(k)!;
+      m.set(t, [...(m.get(t) ?? []), r.medianMs!]);
+    }
+    console.error(`[bench] threads=${t}: ${parsed ? `${parsed.results.length} results` : 'failed'}`);
+  }
+  for (const e of threadScan) {
+    const m = samples.get(`${e.model}\u0000${e.engine}`);
+    if (!m) continue;
+    for (const [t, v] of m) e.byThreads[t] = Math.min(...v); // best of the two passes: the one less disturbed
+    const ts = Object.keys(e.byThreads).map(Number);
+    e.best = ts.reduce((a, b) => (e.byThreads[b] < e.byThreads[a] ? b : a), ts[0]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // cold start and peak RSS growth, fresh child processes
 
 interface Cold { model: string; engine: string; ok: boolean; firstResultMs?: number; createMs?: number; peakRssGrowthMB?: number; error?: string }
@@ -425,6 +474,26 @@ if (octetNote) lines.push(`- ${octetNote}`);
     }
   }
 }
+if (threadScan.length || threadScanNote) {
+  lines.push('');
+  lines.push(`Best thread count per runtime on this machine (${cpus().length} cores): fresh child process per count (Octet \`threads\`, onnxruntime-web \`numThreads\`, onnxruntime-node \`intraOpNumThreads\`, TF.js \`setThreadsCount\`), runtimes interleaved, median ms per count (best of two passes, counts in order 1..${maxThreads}..1); **bold** = best:`);
+  lines.push('');
+  if (threadScanNote) lines.push(`- ${threadScanNote}`);
+  const te = [...new Set(threadScan.map((x) => x.engine))];
+  if (te.length) {
+    lines.push(`| runtime | ${models.map((m) => m.label.replace(/ \(.*\)$/, '')).join(' | ')} |`);
+    lines.push(`|---|${models.map(() => '---|').join('')}`);
+    for (const id of te) {
+      const label = engineList.find((e) => e.id === id)?.label ?? id;
+      const cells = modelIds.map((mid) => {
+        const x = threadScan.find((y) => y.model === mid && y.engine === id);
+        if (!x || x.best === undefined) return x && Object.keys(x.errors).length ? `failed (${Object.values(x.errors)[0].slice(0, 60)})` : '-';
+        return scanCounts.filter((t) => x.byThreads[t] !== undefined).map((t) => (t === x.best ? `**${t}: ${fmt(x.byThreads[t])}**` : `${t}: ${fmt(x.byThreads[t])}`)).join(' · ');
+      });
+      lines.push(`| ${label} | ${cells.join(' | ')} |`);
+    }
+  }
+}
 if (cold.length) {
   lines.push('');
   lines.push(`Cold start (fresh process: import the runtime, create the session from the file, first result), ms · peak RSS growth over an idle child (${baselineRssMB.toFixed(0)} MB, subtracted), MB:`);
@@ -457,7 +526,7 @@ const result = {
   date: new Date().toISOString(), command, gitCommit, machine: { ...machine, loadavgEnd: loadavg().map((v) => Number(v.toFixed(2))) },
   config: { maxRounds, minRounds, budgetSeconds: budgetMs / 1000, warmup, threads, latencySeconds: Math.round(latencySeconds) },
   models: models.map((m) => ({ id: m.id, label: m.label, files: { fp32: rel(m.fp32), int8: rel(m.int8), uint8: rel(m.uint8) } })),
-  latency: rows, cold, baselineRssMB, wasm, markdown: table,
+  latency: rows, threadScan: { counts: scanCounts, note: threadScanNote || undefined, results: threadScan }, cold, baselineRssMB, wasm, markdown: table,
 };
 function rel(p?: string): string | undefined { return p?.replace(`${ROOT}/`, ''); }
 writeFileSync(`${stem}.json`, JSON.stringify(result, null, 1));
