@@ -317,8 +317,9 @@ export function runPlanColumns(wasm: WasmKernels, plan: QGemmPlan, constants: nu
   const kp = Math.ceil(plan.k / 2);
   const bstride = plan.variant.layout === 'dot16' ? 32 + kp * 32 : 32 + kp * 16;
   const k = plan.kind;
-  // FIXED tables hold 4 channels per FIXED_BLOCK (96 bytes, assembly/requant/core.ts); FLOAT / f32 tables 4 bytes each.
-  const tOff = k === EPI.fixed || k === EPI.fixedNoLeftShift ? (col0 / 4) * 96 : k === EPI.int32 ? 0 : col0 * 4;
+  // FIXED tables hold 4 channels per FIXED_BLOCK (96 bytes), FIXEDX per FIXEDX_BLOCK (128 bytes; both in
+  // assembly/requant/core.ts); FLOAT / f32 tables 4 bytes each.
+  const tOff = k === EPI.fixed || k === EPI.fixedNoLeftShift ? (col0 / 4) * 96 : k === EPI.fixedOneMul ? (col0 / 4) * 128 : k === EPI.int32 ? 0 : col0 * 4;
   const t2Off = k === EPI.float32 ? col0 * 4 : 0;
   const es = k === EPI.int32 || k === EPI.float32 ? 4 : 1;
   fn(rows, col1 - col0, plan.k, a, aStride, plan.aUnsigned ? 1 : 0, constants + b0 * bstride, c + col0 * es, cStride, plan.kind,
