@@ -5,39 +5,38 @@
 // indices give 0), but the scalar loop is faster here (see below), so the host uses x8_lut__scalar on every path.
 import { qf_out, qmin_of, qmax_of, ld8 } from './qfloat';
 import { qfv_out, narrow8, ld8x8 } from './qfloat_simd';
+import { fma_q8, qadd_out } from './qadd';
+import { qadd4 } from './qadd_simd';
 
-@inline function addV<T>(a: usize, b: usize, y: usize, C: i32, rdiv: i32, bstride: i32, bcs: i32, prm: usize, r0: i32, r1: i32): void {
-  const ra = load<f32>(prm), rb = load<f32>(prm, 4);
-  const za = load<i32>(prm, 8), zb = load<i32>(prm, 12), zy = load<i32>(prm, 16);
-  const lo = <f32>(qmin_of<T>() - zy), hi = <f32>(qmax_of<T>() - zy);
-  const vra = f32x4.splat(ra), vrb = f32x4.splat(rb), vza = i16x8.splat(<i16>za), vzb = i16x8.splat(<i16>zb);
-  const vlo = f32x4.splat(lo), vhi = f32x4.splat(hi), vmz = i32x4.splat(0x4b400000 - zy);
+@inline function addRowsV<T>(a: usize, b: usize, y: usize, C: i32, rdiv: i32, bstride: i32, bcs: i32, prm: usize, r0: i32, r1: i32, exact: bool): void {
+  const rBig = load<f32>(prm), rSmall = load<f32>(prm, 4), fixed = load<f32>(prm, 8), outerBig = load<i32>(prm, 12);
+  const ro = outerBig ? rBig : rSmall, ri = outerBig ? rSmall : rBig;
+  const vro = f64x2.splat(<f64>ro), vri = f64x2.splat(<f64>ri), vfx = f64x2.splat(<f64>fixed);
   for (let r = r0; r < r1; r++) {
     const ap = a + <usize>r * C, yp = y + <usize>r * C;
     const bp = b + <usize>((r / rdiv) * bstride);
+    const bsplat = i16x8.splat(<i16>ld8<T>(bp));
     let c = 0;
-    if (bcs) {
-      for (; c + 8 <= C; c += 8) {
-        const va = i16x8.sub(ld8x8<T>(ap + c), vza);
-        const vb = i16x8.sub(ld8x8<T>(bp + c), vzb);
-        const s0 = f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(va)), vra), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(vb)), vrb));
-        const s1 = f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(va)), vra), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(vb)), vrb));
-        v128.store64_lane(yp + c, narrow8<T>(qfv_out(s0, vlo, vhi, vmz), qfv_out(s1, vlo, vhi, vmz)), 0);
-      }
-    } else {
-      const bterm = f32x4.splat(<f32>(ld8<T>(bp) - zb) * rb);
-      for (; c + 8 <= C; c += 8) {
-        const va = i16x8.sub(ld8x8<T>(ap + c), vza);
-        const s0 = f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(va)), vra), bterm);
-        const s1 = f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(va)), vra), bterm);
-        v128.store64_lane(yp + c, narrow8<T>(qfv_out(s0, vlo, vhi, vmz), qfv_out(s1, vlo, vhi, vmz)), 0);
-      }
+    for (; c + 8 <= C; c += 8) {
+      const xb = ld8x8<T>(ap + c);
+      const xs = bcs ? ld8x8<T>(bp + c) : bsplat;
+      const xo = outerBig ? xb : xs, xi = outerBig ? xs : xb;
+      const lo = qadd4(i32x4.extend_low_i16x8_s(xo), i32x4.extend_low_i16x8_s(xi), vro, vri, vfx, exact);
+      const hi = qadd4(i32x4.extend_high_i16x8_s(xo), i32x4.extend_high_i16x8_s(xi), vro, vri, vfx, exact);
+      v128.store64_lane(yp + c, narrow8<T>(lo, hi), 0);
     }
     for (; c < C; c++) {
-      const v: f32 = <f32>(ld8<T>(ap + c) - za) * ra + <f32>(ld8<T>(bp + <usize>(c * bcs)) - zb) * rb;
-      store<u8>(yp + c, <u8>qf_out(v, lo, hi, zy));
+      const xb = ld8<T>(ap + c), xs = ld8<T>(bp + <usize>(c * bcs));
+      const v = fma_q8(outerBig ? xb : xs, ro, fma_q8(outerBig ? xs : xb, ri, fixed));
+      store<u8>(yp + c, <u8>qadd_out<T>(v));
     }
   }
+}
+
+/** prm + 16: i32 exact (the host proved every f64 sum inside the fused multiply-adds exact: no correction step). */
+@inline function addV<T>(a: usize, b: usize, y: usize, C: i32, rdiv: i32, bstride: i32, bcs: i32, prm: usize, r0: i32, r1: i32): void {
+  if (load<i32>(prm, 16)) addRowsV<T>(a, b, y, C, rdiv, bstride, bcs, prm, r0, r1, true);
+  else addRowsV<T>(a, b, y, C, rdiv, bstride, bcs, prm, r0, r1, false);
 }
 
 @inline function mulV<T>(a: usize, b: usize, y: usize, C: i32, rdiv: i32, bstride: i32, bcs: i32, prm: usize, r0: i32, r1: i32): void {

@@ -1,7 +1,10 @@
 // Naive scalar oracles of the INT8 element-wise family. Never optimized. Semantics (kernels in assembly/eltwise/
 // must match bit for bit; all float math in float32, no fused multiply-add):
-// - add:  y = sat(rne(f32(a - za) * ra + f32(b - zb) * rb) + zy), ra = f32(sa / sy), rb = f32(sb / sy)
-//         (the QLinearAdd definition with the two scale ratios precomputed, as MLAS does).
+// - add:  onnxruntime's x86 (AVX2 + FMA) QLinearAdd: y = sat8(cvt(fma(xo, ro, fma(xi, ri, fixed)))), each fma a
+//         float32 fused multiply-add (rounded once), xo / xi the raw bytes of the outer / inner operand, r = f32(s / sy),
+//         fixed = f32(zy - fma(ro, zo, f32(ri * zi))) (made on the host), cvt = round half to even with NaN and
+//         |v| >= 2^31 giving INT32_MIN; sat8 = saturation to the 8-bit range. outerIsBig: the full-size input is the
+//         outer operand (else the broadcast one).
 // - mul:  y = sat(rne(f32((a - za) * (b - zb)) * r) + zy), r = f32(sa * sb / sy) (QLinearMul).
 // - broadcasting: y[r, c] = op(a[r*C + c], b[(r / rdiv) * bstride + c * bcs]) for r < rows, c < C
 //   (same shape: rdiv 1, bstride C, bcs 1; per-channel vector: rdiv = rows, bstride 0; scalar: bcs 0, bstride 0;
@@ -27,16 +30,48 @@ function satF(v: f32, zp: i32, signed: i32): i32 {
   return r < lo ? lo : r > hi ? hi : r;
 }
 
+/** f32 of x * r + t rounded once (x integer, |x| < 2^9): the exact value is s + err (TwoSum in f64); pick between
+ *  c = f32(s) and its neighbour towards s by comparing with their midpoint (exact in f64), ties to even. */
+function ref_fma32(x: i32, r: f32, t: f32): f32 {
+  const p = <f64>x * <f64>r;
+  const s = p + <f64>t;
+  const z = s - p;
+  const err = (p - (s - z)) + (<f64>t - z);
+  const c = <f32>s;
+  const e1 = s - <f64>c;
+  const dirErr = e1 != 0 ? e1 : err;
+  if (dirErr == 0) return c;
+  // neighbour of c in the direction of dirErr
+  const cb = reinterpret<i32>(c);
+  const up = (dirErr > 0) == (c >= 0);
+  const n = reinterpret<f32>(c == 0 ? (dirErr > 0 ? 1 : 0x80000001) : up ? cb + 1 : cb - 1);
+  const mid = (<f64>c + <f64>n) * 0.5;
+  const d = s - mid; // exact (Sterbenz)
+  const side = d != 0 ? d : err; // > 0: beyond mid away from c (in dirErr's sense), = 0: a tie
+  const beyond = dirErr > 0 ? side > 0 : side < 0;
+  if (side == 0) return (cb & 1) == 0 ? c : n;
+  return beyond ? n : c;
+}
+
+/** onnxruntime's cvtps_epi32 (NaN, |v| >= 2^31 -> INT32_MIN) then saturating packs to 8 bits. */
+function ref_cvt8(v: f32, signed: i32): i32 {
+  let r: i32 = i32.MIN_VALUE;
+  if (v >= -2147483648.0 && v < 2147483648.0) r = <i32>nearest<f32>(v);
+  const lo = signed ? -128 : 0;
+  const hi = signed ? 127 : 255;
+  return r < lo ? lo : r > hi ? hi : r;
+}
+
 export function ref_q8_add(
   a: usize, b: usize, y: usize, rows: i32, C: i32, rdiv: i32, bstride: i32, bcs: i32,
-  za: i32, zb: i32, zy: i32, ra: f32, rb: f32, signed: i32,
+  rBig: f32, rSmall: f32, fixed: f32, outerIsBig: i32, signed: i32,
 ): void {
   for (let r = 0; r < rows; r++)
     for (let c = 0; c < C; c++) {
-      const av = ld8(a + <usize>(r * C + c), signed);
-      const bv = ld8(b + <usize>((r / rdiv) * bstride + c * bcs), signed);
-      const v: f32 = <f32>(av - za) * ra + <f32>(bv - zb) * rb;
-      store<u8>(y + <usize>(r * C + c), <u8>satF(v, zy, signed));
+      const xb = ld8(a + <usize>(r * C + c), signed);
+      const xs = ld8(b + <usize>((r / rdiv) * bstride + c * bcs), signed);
+      const v = outerIsBig ? ref_fma32(xb, rBig, ref_fma32(xs, rSmall, fixed)) : ref_fma32(xs, rSmall, ref_fma32(xb, rBig, fixed));
+      store<u8>(y + <usize>(r * C + c), <u8>ref_cvt8(v, signed));
     }
 }
 

@@ -3,7 +3,10 @@
 // prepareQAdd / prepareQMul(p: QBinaryParams, target)   io.inputs = [a, b], io.outputs = [y]
 //   QBinaryParams: { dtype, aShape, bShape (NHWC or any rank; numpy broadcasting of the forms: same shape,
 //   trailing vector (per-channel [C] / [1,1,1,C]), per-image vector ([N,1,1,C]), scalar, per-image scalar),
-//   aScale, aZero, bScale, bZero, yScale, yZero, name? }. Output shape: broadcastShape(aShape, bShape).
+//   aScale, aZero, bScale, bZero, yScale, yZero, outer? (add), name? }. Output shape: broadcastShape(aShape, bShape).
+//   Add computes onnxruntime's x86 formula bit for bit (fused multiply-adds, see assembly/eltwise/qadd.ts); which
+//   input is the outer operand follows onnxruntime's broadcaster on the ONNX shapes (ortAddOuter), so a caller
+//   that passes channels-last shapes passes outer from the logical ones.
 // prepareQConcat(p: QConcatParams, target)   io.inputs = [x0, x1, ...], io.outputs = [y]
 //   QConcatParams: { dtype (output), axis, shapes: number[][], inputs: { dtype?, scale, zero }[],
 //   yScale, yZero, name? }; an input whose quantization differs is requantized through a 256-entry table
@@ -25,7 +28,7 @@
 import type { KernelVariant, PreparedKernel, KernelIO } from './types.js';
 import type { WasmKernels } from '../runtime/wasm.js';
 import {
-  ConstantsBuilder, checkPositiveInt, checkQ8Type, checkScale, checkZero, prod, qprefix, quantizeValue, range,
+  ConstantsBuilder, checkPositiveInt, checkQ8Type, checkScale, checkZero, fma32, prod, qprefix, quantizeValue, range,
   variantFor, type KernelTarget, type Q8Type,
 } from './qcommon.js';
 
@@ -50,7 +53,50 @@ export interface QBinaryParams {
   bZero: number;
   yScale: number;
   yZero: number;
+  /** add only: which input is the outer operand of onnxruntime's fused formula (default: ortAddOuter(aShape, bShape)). */
+  outer?: 'a' | 'b';
   name?: string;
+}
+
+/**
+ * Which input onnxruntime's QLinearAdd treats as its span "A" (the outer fused multiply-add), from the ONNX (logical)
+ * shapes: its broadcaster walks the innermost output dimension that is not 1; when both inputs are full there it is
+ * input 0, when one input is broadcast there (a scalar per span) it is the other, full one; a one-element output
+ * counts input 0 as the scalar.
+ */
+export function ortAddOuter(aShape: readonly number[], bShape: readonly number[]): 'a' | 'b' {
+  const y = broadcastShape(aShape, bShape);
+  const pad = (s: readonly number[]) => [...Array(y.length - s.length).fill(1), ...s];
+  const a = pad(aShape);
+  let k = y.length - 1;
+  while (k >= 0 && y[k] === 1) k--;
+  if (k < 0) return 'b';
+  return a[k] === y[k] ? 'a' : 'b';
+}
+
+/**
+ * Whether every f64 sum inside the add kernel's two fused multiply-adds is exact for these parameters (then the
+ * SIMD kernel skips its round-to-odd correction): inner x * ri + fixed for all 256 bytes x, outer x * ro + t for
+ * all 256 x and every inner result t. TwoSum errors, 65,536 checks at most.
+ */
+export function qaddSumsExact(dtype: Q8Type, ro: number, ri: number, fixed: number): boolean {
+  const xs = rangeOf(dtype);
+  const exact = (p: number, t: number) => {
+    const s = p + t, bb = s - p;
+    return (p - (s - bb)) + (t - bb) === 0;
+  };
+  const ts = new Set<number>();
+  for (const x of xs) {
+    if (!exact(x * ri, fixed)) return false;
+    ts.add(fma32(x, ri, fixed));
+  }
+  for (const t of ts) for (const x of xs) if (!exact(x * ro, t)) return false;
+  return true;
+}
+
+/** The fused formula's constant: f32(zy - fma(ro, zo, f32(ri * zi))) (as onnxruntime's compiled kernel rounds it). */
+export function qaddFixed(ro: number, zo: number, ri: number, zi: number, zy: number): number {
+  return Math.fround(zy - fma32(ro, zo, Math.fround(ri * zi)));
 }
 
 export function broadcastShape(a: readonly number[], b: readonly number[], who = 'node'): number[] {
@@ -115,20 +161,24 @@ function prepareBinary(op: 'add' | 'mul', p: QBinaryParams, target: KernelTarget
   const plan = planBroadcast(p.aShape, p.bShape, who);
   const v = variantFor(ELTWISE_VARIANTS, target);
   const fname = `${qprefix(dtype)}_${op}__${v.suffix}`;
-  // params block: f32 r0, f32 r1, i32 z_big, i32 z_small, i32 zy
+  // params block: add: f32 r_big, f32 r_small, f32 fixed, i32 outer_is_big, i32 exact (sums exact in f64); mul: f32 r, -, i32 z_big, i32 z_small, i32 zy
   const prm = new ArrayBuffer(32);
   const f = new Float32Array(prm), i = new Int32Array(prm);
   const [zBig, zSmall] = plan.swap ? [zb, za] : [za, zb];
   if (op === 'add') {
     const ra = Math.fround(sa / sy), rb = Math.fround(sb / sy);
+    const outerA = (p.outer ?? ortAddOuter(p.aShape, p.bShape)) === 'a';
     f[0] = plan.swap ? rb : ra;
     f[1] = plan.swap ? ra : rb;
+    f[2] = outerA ? qaddFixed(ra, za, rb, zb, zy) : qaddFixed(rb, zb, ra, za, zy);
+    i[3] = outerA !== plan.swap ? 1 : 0;
+    i[4] = qaddSumsExact(dtype, outerA ? ra : rb, outerA ? rb : ra, f[2]) ? 1 : 0;
   } else {
     f[0] = Math.fround(Math.fround(sa * sb) / sy);
+    i[2] = zBig;
+    i[3] = zSmall;
+    i[4] = zy;
   }
-  i[2] = zBig;
-  i[3] = zSmall;
-  i[4] = zy;
   const items = plan.rows;
   return {
     variant: fname,

@@ -48,6 +48,34 @@ export function rne(v: number): number {
   return r;
 }
 
+const f64buf = new DataView(new ArrayBuffer(8));
+/** float32 fused multiply-add x * y + z rounded once, for float32 x, y, z whose product is exact in f64 (one
+ *  of them an integer below 2^29 in magnitude): the f64 sum made round-to-odd with its TwoSum error, then
+ *  rounded to float32 (53 >= 24 + 2 bits, so the result is correctly rounded). */
+export function fma32(x: number, y: number, z: number): number {
+  const p = x * y, s = p + z;
+  const bb = s - p, err = (p - (s - bb)) + (z - bb);
+  if (err === 0) return Math.fround(s);
+  f64buf.setFloat64(0, s);
+  const lo = f64buf.getUint32(4);
+  if ((lo & 1) === 0) {
+    // move one ulp towards err: the 64-bit pattern +-1 (the low word of an even mantissa never wraps on +1,
+    // and -1 on an even nonzero low word never borrows; a zero low word borrows from the high word)
+    const up = (err > 0) === (s > 0);
+    if (up) f64buf.setUint32(4, lo + 1);
+    else if (lo !== 0) f64buf.setUint32(4, lo - 1);
+    else { f64buf.setUint32(4, 0xffffffff); f64buf.setUint32(0, f64buf.getUint32(0) - 1); }
+  }
+  return Math.fround(f64buf.getFloat64(0));
+}
+
+/** onnxruntime's x86 QLinearAdd output: cvtps_epi32 (NaN and |v| >= 2^31 give INT32_MIN), saturated to the type. */
+export function qaddOut(v: number, t: Q8Type): number {
+  const [lo, hi] = qrange(t);
+  const r = v >= -2147483648 && v < 2147483648 ? rne(v) : -2147483648;
+  return r < lo ? lo : r > hi ? hi : r;
+}
+
 /** sat(rne(v) + zp) to the dtype range. */
 export function quantizeValue(v: number, zp: number, t: Q8Type): number {
   const [lo, hi] = qrange(t);

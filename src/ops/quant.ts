@@ -14,7 +14,8 @@ import { prepareQConv2d, prepareQConv2dRuntimeZp, ZP_CORRECT } from '../kernels/
 import { prepareQDwConv2d } from '../kernels/dwconv.js';
 import type { PreparedKernel, KernelIO } from '../kernels/types.js';
 import type { WasmKernels } from '../runtime/wasm.js';
-import { prepareQAdd, prepareQMul, prepareQLut, prepareQConcat, prepareQuantize, prepareDequantize, prepareDynamicQuantize, buildLut, lutFunction, type LutKind } from '../kernels/eltwise.js';
+import { prepareQAdd, prepareQMul, prepareQLut, prepareQConcat, prepareQuantize, prepareDequantize, prepareDynamicQuantize, buildLut, lutFunction, ortAddOuter, qaddFixed, type LutKind, type QBinaryParams } from '../kernels/eltwise.js';
+import { fma32, qaddOut } from '../kernels/qcommon.js';
 import { prepareQGlobalAvgPool, prepareQAvgPool, prepareQMaxPool, gavgScale } from '../kernels/pool.js';
 import { windowGeometry, as2d } from './conv.js';
 import { matmulNumbers, fusedClamp } from './matmul.js';
@@ -493,15 +494,15 @@ function qbinary(op: 'QLinearAdd' | 'QLinearMul'): OpDef {
       const out = makeTensor(a!.dtype, dims);
       const o = out.data as Int8Array;
       if (op === 'QLinearAdd') {
-        // onnxruntime's x86 MLAS form: rne(f32(f32(fixed + f32(ra * a)) + f32(rb * b))), zero points folded into
-        // fixed = f32(zy - f32(f32(ra * za) + f32(rb * zb))).
-        const fixed = Math.fround(zy - Math.fround(Math.fround(ra * za) + Math.fround(rb * zb)));
-        const ta = new Float64Array(512), tb = new Float64Array(512);
-        for (let v = -256; v < 256; v++) { ta[v + 256] = Math.fround(ra * v); tb[v + 256] = Math.fround(rb * v); }
+        // onnxruntime's x86 kernel, bit for bit (see assembly/eltwise/qadd.ts): y = cvt(fma(xo, ro, fma(xi, ri, fixed)))
+        const outerA = ortAddOuter(a!.dims, b!.dims) === 'a';
+        const [ro, ri] = outerA ? [ra, rb] : [rb, ra];
+        const fixed = outerA ? qaddFixed(ra, za, rb, zb, zy) : qaddFixed(rb, zb, ra, za, zy);
+        const t: QuantType = a!.dtype === 'int8' ? 'int8' : 'uint8';
         for (let i = 0; i < n; i++) {
           const x = av[ia ? ia[i] : i], y = bv[ib ? ib[i] : i];
-          const v = Math.fround(Math.fround(fixed + (q8 ? ta[x + 256] : Math.fround(ra * x))) + (q8 ? tb[y + 256] : Math.fround(rb * y)));
-          const r = roundHalfEven(v);
+          const v = outerA ? fma32(x, ro, fma32(y, ri, fixed)) : fma32(y, ro, fma32(x, ri, fixed));
+          const r = q8 ? qaddOut(v, t) : roundHalfEven(v);
           o[i] = r < lo ? lo : r > hi ? hi : r;
         }
       } else {
@@ -523,26 +524,7 @@ function qbinary(op: 'QLinearAdd' | 'QLinearMul'): OpDef {
       const p = { dtype: a.dtype, aShape: physDims(a), bShape: physDims(b), aScale: cval(lc, 1)[0], aZero: cval(lc, 2)[0],
         bScale: cval(lc, 4)[0], bZero: cval(lc, 5)[0], yScale: cval(lc, 6)[0], yZero: cval(lc, 7)[0], name: lc.node.name };
       if (b.const) return null; // constant operand: host (rare in CNNs)
-      // 'float' mode promises onnxruntime's exact results: its x86 QLinearAdd folds the zero points into one float
-      // constant (see eval), which the q8 add kernel does not (yet) do. Equal shapes: a 64 KiB table of all
-      // (a, b) byte pairs built with that formula, applied in JS (runs on the calling thread); else the host eval.
-      if (op === 'QLinearAdd' && lc.env.requant === 'float') {
-        if (sizeOf(a.dims) !== sizeOf(b.dims) || a.dtype !== b.dtype || lc.outputs[0].dtype !== a.dtype) return null;
-        const table = addPairTable(a.dtype, p.aScale, p.aZero, p.bScale, p.bZero, p.yScale, p.yZero);
-        const n = sizeOf(a.dims);
-        const kernel: PreparedKernel = {
-          variant: 'q8_add_pairtable__js',
-          constants: table,
-          scratchBytes: 0,
-          workItems: 1,
-          run(wasm: WasmKernels, io: KernelIO) {
-            const x = wasm.u8(io.inputs[0], n), y = wasm.u8(io.inputs[1], n), o = wasm.u8(io.outputs[0], n);
-            const t = wasm.u8(io.constants, 65536);
-            for (let i = 0; i < n; i++) o[i] = t[(x[i] << 8) | y[i]];
-          },
-        };
-        return [{ kernel, inputs: [a.name, b.name], outputs: [lc.outputs[0].name] }];
-      }
+      if (op === 'QLinearAdd') (p as QBinaryParams).outer = ortAddOuter(a.dims, b.dims); // onnxruntime's roles, from the ONNX shapes
       try {
         const k = (op === 'QLinearAdd' ? prepareQAdd : prepareQMul)(p, target(lc.env));
         return [{ kernel: k, inputs: [a.name, b.name], outputs: [lc.outputs[0].name] }];
@@ -705,23 +687,6 @@ export function lowerQMaxPool(lc: LowerCtx): LoweredStep[] | null {
     pads: [pads[0], pads[1], pads[2], pads[3]], autoPad: (n.attrs.auto_pad as any) ?? 'NOTSET', ceilMode: attrInt(n, 'ceil_mode', 0) === 1, name: n.name,
   }, target(lc.env));
   return [{ kernel: k, inputs: [x.name], outputs: [lc.outputs[0].name] }];
-}
-
-/** Output byte for every (a byte, b byte) pair: onnxruntime's x86 QLinearAdd formula (see qbinary eval). */
-function addPairTable(t: DType, sa: number, za: number, sb: number, zb: number, sy: number, zy: number): Uint8Array {
-  const [lo, hi] = qrange(t);
-  const ra = Math.fround(Math.fround(sa) / Math.fround(sy)), rb = Math.fround(Math.fround(sb) / Math.fround(sy));
-  const fixed = Math.fround(zy - Math.fround(Math.fround(ra * za) + Math.fround(rb * zb)));
-  const val = (byte: number) => (t === 'int8' && byte > 127 ? byte - 256 : byte);
-  const out = new Uint8Array(65536);
-  for (let x = 0; x < 256; x++) {
-    const fa = Math.fround(fixed + Math.fround(ra * val(x)));
-    for (let y = 0; y < 256; y++) {
-      const r = roundHalfEven(Math.fround(fa + Math.fround(rb * val(y))));
-      out[(x << 8) | y] = (r < lo ? lo : r > hi ? hi : r) & 0xff;
-    }
-  }
-  return out;
 }
 
 const LUT_KINDS: Record<string, LutKind> = { Sigmoid: 'sigmoid', HardSigmoid: 'hardsigmoid', HardSwish: 'hardswish', LeakyRelu: 'leakyrelu', Tanh: 'tanh', Relu: 'relu', Clip: 'clip' };

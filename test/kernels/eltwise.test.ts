@@ -6,9 +6,9 @@ import * as assert from 'uvu/assert';
 import { BumpAllocator } from '../../src/runtime/wasm.js';
 import {
   prepareQAdd, prepareQMul, prepareQLut, prepareQConcat, prepareQuantize, prepareDequantize, prepareQResizeNearest,
-  planBroadcast, broadcastShape, buildLut, lutFunction, nearestMap, type LutKind, type QBinaryParams,
+  planBroadcast, broadcastShape, buildLut, lutFunction, nearestMap, ortAddOuter, qaddFixed, qaddSumsExact, type LutKind, type QBinaryParams,
 } from '../../src/kernels/eltwise.js';
-import { prod, rne } from '../../src/kernels/qcommon.js';
+import { prod, rne, fma32, qaddOut } from '../../src/kernels/qcommon.js';
 import { pathEnvs, rng, randInt, randBytes, runPrepared, firstDiff, runRelaxedChild, RELAXED_CHILD } from './qmisc-util.js';
 import { casesOf, loadCase } from './onnx-cases.js';
 
@@ -38,6 +38,8 @@ for (const env of envs) {
         const p: QBinaryParams = {
           dtype, aShape, bShape,
           aScale: Math.fround(0.001 + r() * 0.2), bScale: Math.fround(0.001 + r() * 0.2), yScale: Math.fround(0.002 + r() * 0.3),
+          // every 4th add: ratios 2^-30 / 2^8 apart, so the f64 sums inside the fused multiply-adds are inexact
+          ...(op === 'add' && t % 4 === 1 ? { aScale: Math.fround(1e-9 * (1 + r())), bScale: Math.fround(0.01 + r() * 0.2), yScale: 0.05 } : {}),
           aZero: zeroOf(r, dtype), bZero: zeroOf(r, dtype), yZero: zeroOf(r, dtype),
         };
         const ys = broadcastShape(aShape, bShape);
@@ -51,8 +53,14 @@ for (const env of envs) {
         const bo = al.put(big), so = al.put(small), yo = al.alloc(prod(ys));
         const sg = dtype === 'int8' ? 1 : 0;
         if (op === 'add') {
-          ref.exports.ref_q8_add(bo, so, yo, plan.rows, plan.C, plan.rdiv, plan.bstride, plan.bcs, zBig, zSmall, p.yZero,
-            Math.fround(sBig / p.yScale), Math.fround(sSmall / p.yScale), sg);
+          // onnxruntime's roles: the outer fma operand per its broadcaster (both orders are exercised by the shapes)
+          const outerA = ortAddOuter(aShape, bShape) === 'a';
+          const [rBig, rSmall] = [Math.fround(sBig / p.yScale), Math.fround(sSmall / p.yScale)];
+          const [ra, rb] = plan.swap ? [rSmall, rBig] : [rBig, rSmall];
+          const fixed = outerA ? qaddFixed(ra, p.aZero, rb, p.bZero, p.yZero) : qaddFixed(rb, p.bZero, ra, p.aZero, p.yZero);
+          ref.exports.ref_q8_add(bo, so, yo, plan.rows, plan.C, plan.rdiv, plan.bstride, plan.bcs, rBig, rSmall, fixed,
+            outerA !== plan.swap ? 1 : 0, sg);
+          void zBig; void zSmall;
         } else {
           ref.exports.ref_q8_mul(bo, so, yo, plan.rows, plan.C, plan.rdiv, plan.bstride, plan.bcs, zBig, zSmall, p.yZero,
             Math.fround(Math.fround(p.aScale * p.bScale) / p.yScale), sg);
@@ -61,6 +69,31 @@ for (const env of envs) {
       }
     });
   }
+
+  test(`add: fused multiply-add rounding corner cases, outer and inner (${env.path})`, () => {
+    // r = 6990507 * 2^-23, 3 * r = 2.5 + 2^-23 exactly: the midpoint of the float32 values 2.5 and 2.5 + 2^-22.
+    // With fixed = +-2^-60 the f64 sum drops fixed (inexact) and only the round-to-odd step keeps its sign:
+    // fused results 2.5 + 2^-22 -> 3 (fixed > 0) and 2.5 -> 2 (fixed < 0); a plain f64 -> f32 rounding gives 2 and 2.
+    const r = 6990507 * 2 ** -23;
+    const fn = `qu8_add__${env.path === 'scalar' ? 'scalar' : 'simd128'}`;
+    for (const [fixed, want] of [[2 ** -60, 3], [-(2 ** -60), 2]]) {
+      for (const outerIsBig of [1, 0]) {
+        const al = new BumpAllocator(env.wasm);
+        const C = 19; // 2 vector steps + scalar tail
+        const big = al.put(new Uint8Array(C).fill(3)), small = al.put(new Uint8Array(C)), y = al.alloc(C);
+        const prm = new ArrayBuffer(32); // exact = 0: these f64 sums are not exact
+        new Float32Array(prm).set([r, 0, fixed]);
+        new Int32Array(prm)[3] = outerIsBig;
+        assert.not.ok(qaddSumsExact('uint8', r, 0, fixed));
+        const po = al.put(new Uint8Array(prm));
+        env.wasm.exports[fn](big, small, y, C, 1, C, 1, po, 0, 1);
+        assert.equal(Array.from(env.wasm.u8(y, C)), new Array(C).fill(want), `${fn} fixed ${fixed} outerIsBig ${outerIsBig}`);
+        if (env.wasm !== ref) continue;
+        ref.exports.ref_q8_add(big, small, y, 1, C, 1, C, 1, r, 0, fixed, outerIsBig, 0);
+        assert.equal(Array.from(ref.u8(y, C)), new Array(C).fill(want), `oracle fixed ${fixed}`);
+      }
+    }
+  });
 
   test(`lookup-table activations match the oracle (${env.path})`, () => {
     const r = rng(23);
@@ -185,14 +218,42 @@ for (const env of envs) {
 if (!RELAXED_CHILD) {
   test('oracle closed-form cases: add / mul rounding, ties to even, saturation', () => {
     const al = new BumpAllocator(ref);
-    // uint8, za = zb = zy = 0, ra = rb = 0.5: (1 + 2) * 0.5 = 1.5 -> 2; (1 + 0) * .5 = 0.5 -> 0; 255 + 255 -> 255
+    // uint8, za = zb = zy = 0 (fixed 0), ra = rb = 0.5: (1 + 2) * 0.5 = 1.5 -> 2; (1 + 0) * .5 = 0.5 -> 0; 255 + 255 -> 255
     const a = al.put(new Uint8Array([1, 1, 255, 3])), b = al.put(new Uint8Array([2, 0, 255, 2])), y = al.alloc(4);
-    ref.exports.ref_q8_add(a, b, y, 1, 4, 1, 4, 1, 0, 0, 0, 0.5, 0.5, 0);
+    ref.exports.ref_q8_add(a, b, y, 1, 4, 1, 4, 1, 0.5, 0.5, 0, 1, 0);
     assert.equal(Array.from(ref.u8(y, 4)), [2, 0, 255, 2]);
     // int8 mul: (-128 - 0) * (-128 - 0) * 2^-14 = 1 -> 1 + zy(-128) = -127
     const a8 = al.put(new Int8Array([-128, 5, -5, 100])), b8 = al.put(new Int8Array([-128, 5, 5, 100])), y8 = al.alloc(4);
     ref.exports.ref_q8_mul(a8, b8, y8, 1, 4, 1, 4, 1, 0, 0, -128, 2 ** -14, 1);
     assert.equal(Array.from(ref.i8(y8, 4)), [-127, -128, -128, -127]);
+  });
+
+  test('add oracle: every byte pair against the host formula (fma32), fused rounding visible', () => {
+    // The oracle rounds its fused multiply-adds by a midpoint comparison; the host's fma32 by round-to-odd: two
+    // independent exact methods. Parameters include tiny and huge ratios (f64 sums that are not exact).
+    const r = rng(31);
+    let fusedMatters = 0;
+    for (let t = 0; t < 24; t++) {
+      const dtype = t % 2 ? 'int8' : 'uint8';
+      const [lo] = dtype === 'int8' ? [-128] : [0];
+      const ra = Math.fround(t % 6 === 5 ? 2 ** -30 * (1 + r()) : 0.01 + r() * 2), rb = Math.fround(t % 6 === 4 ? 2 ** 20 * (1 + r()) : 0.01 + r() * 2);
+      const za = zeroOf(r, dtype), zb = zeroOf(r, dtype), zy = zeroOf(r, dtype);
+      const fixed = qaddFixed(ra, za, rb, zb, zy);
+      const al = new BumpAllocator(ref);
+      const A = new Uint8Array(65536), B = new Uint8Array(65536);
+      for (let i = 0; i < 65536; i++) { A[i] = i >> 8; B[i] = i & 255; }
+      const ao = al.put(A), bo = al.put(B), yo = al.alloc(65536);
+      ref.exports.ref_q8_add(ao, bo, yo, 256, 256, 1, 256, 1, ra, rb, fixed, 1, dtype === 'int8' ? 1 : 0);
+      const got = ref.u8(yo, 65536);
+      for (let i = 0; i < 65536; i++) {
+        const xa = dtype === 'int8' ? (A[i] << 24) >> 24 : A[i], xb = dtype === 'int8' ? (B[i] << 24) >> 24 : B[i];
+        const want = qaddOut(fma32(xa, ra, fma32(xb, rb, fixed)), dtype) & 255;
+        const unfused = qaddOut(Math.fround(Math.fround(xa * ra) + Math.fround(Math.fround(xb * rb) + fixed)), dtype) & 255;
+        if (want !== unfused) fusedMatters++;
+        if (got[i] !== want) assert.unreachable(`${dtype} ra=${ra} rb=${rb} fixed=${fixed} a=${xa} b=${xb}: oracle ${got[i]}, host ${want}`);
+      }
+    }
+    assert.ok(fusedMatters > 0, 'some pairs round differently fused and unfused');
   });
 
   test('QuantizeLinear / DequantizeLinear against ONNX test data (8-bit cases)', () => {
