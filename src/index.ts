@@ -2,6 +2,7 @@
 export { choosePath, availablePaths, type KernelsOption, type PathChoice } from './runtime/select.js';
 export { detectFeatures, type HostFeatures, type Arch } from './runtime/features.js';
 export type { KernelPath } from './kernels/types.js';
+export type { WasmSource } from './runtime/wasm.js';
 export { quantize, quantizeModel, type QuantizeOptions, type QuantizeResult, type QuantizeSummary } from './quant/quantize.js';
 export {
   quantizationReport,

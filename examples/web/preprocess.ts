@@ -1,7 +1,8 @@
-// MNIST-style preprocessing of a drawing or photo (LeCun et al.: the digit's bounding box is scaled so its
-// longer side is 20 px, keeping the aspect ratio, then placed in a 28x28 field so that its centre of mass
-// sits at the centre). Input: RGBA pixels; output: 784 grey levels in [0, 1], white digit on black, or null
-// when the image is blank.
+// Input preprocessing of the demo's two models.
+// preprocessDigit: MNIST-style (LeCun et al.: the digit's bounding box is scaled so its longer side is 20 px, keeping
+// the aspect ratio, then placed in a 28x28 field so that its centre of mass sits at the centre). Input: RGBA
+// pixels; output: 784 grey levels in [0, 1], white digit on black, or null when the image is blank.
+// preprocessImage: ImageNet-style normalisation for the reference CNN (below).
 
 export function preprocessDigit(rgba: Uint8ClampedArray, w: number, h: number, mayInvert: boolean): Float32Array | null {
   const grey = new Float32Array(w * h);
@@ -63,5 +64,19 @@ export function preprocessDigit(rgba: Uint8ClampedArray, w: number, h: number, m
       const tx = x + ox, ty = y + oy;
       if (tx >= 0 && tx < 28 && ty >= 0 && ty < 28) out[ty * 28 + tx] = small[y * sw + x];
     }
+  return out;
+}
+
+// ImageNet-style input of the reference CNN: RGBA pixels of a square image already resized to side x side (the page
+// draws the picture into a 224x224 canvas, centre-cropped to fill it) -> NCHW float32 [1, 3, side, side] with the
+// usual per-channel mean/std normalisation, about N(0, 1) per value.
+const MEAN = [0.485, 0.456, 0.406];
+const STD = [0.229, 0.224, 0.225];
+
+export function preprocessImage(rgba: Uint8ClampedArray, side: number): Float32Array {
+  const plane = side * side;
+  const out = new Float32Array(3 * plane);
+  for (let i = 0; i < plane; i++)
+    for (let c = 0; c < 3; c++) out[c * plane + i] = (rgba[4 * i + c] / 255 - MEAN[c]) / STD[c];
   return out;
 }

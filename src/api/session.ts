@@ -29,7 +29,11 @@ export interface SessionOptions {
    * says why in `session.threadsNote`.
    */
   threads?: number;
-  /** Where the wasm builds come from (browsers). */
+  /**
+   * Where the wasm builds come from. Default: the files next to the compiled code, found with
+   * `new URL('…', import.meta.url)` (bundlers copy them). Or a base URL of a folder holding the six files, or
+   * per file bytes / URLs: `{ 'octet-relaxed-mt.wasm': bytes }` (see WasmSource in src/runtime/wasm.ts).
+   */
   wasm?: WasmSource;
 }
 

@@ -5,8 +5,15 @@ import { instantiate } from '@assemblyscript/loader';
 export type BuildLevel = 'scalar' | 'simd128' | 'relaxed';
 export const BUILD_LEVELS: readonly BuildLevel[] = ['scalar', 'simd128', 'relaxed'];
 
-/** Where wasm bytes come from: default (next to this file, via import.meta.url), explicit bytes, or URLs. */
-export type WasmSource = Partial<Record<string, Uint8Array | ArrayBuffer | string | URL>>;
+/**
+ * Where wasm bytes come from: default (next to this file, via import.meta.url), or
+ *  - a base URL (string or URL) of a folder holding the six files (octet-scalar.wasm, octet-scalar-mt.wasm,
+ *    octet-simd128[-mt].wasm, octet-relaxed[-mt].wasm), e.g. a CDN path ending in '/';
+ *  - per file: { 'octet-relaxed-mt.wasm': bytes | ArrayBuffer | URL, ... }; a key may also be a level
+ *    ('scalar' | 'simd128' | 'relaxed'), used for both memory flavours of that level when no file key is given.
+ *    Files not listed come from the default location.
+ */
+export type WasmSource = string | URL | Partial<Record<string, Uint8Array | ArrayBuffer | string | URL>>;
 
 const PAGE = 65536;
 
@@ -39,7 +46,9 @@ const bytesCache = new Map<string, Promise<Uint8Array>>();
 /** Reads a build's bytes. Cached per file name (and per explicit source). */
 export function loadWasmBytes(level: BuildLevel, shared = false, source?: WasmSource): Promise<Uint8Array> {
   const file = wasmFileName(level, shared);
-  const given = source?.[file] ?? source?.[level];
+  const given = typeof source === 'string' || source instanceof URL
+    ? new URL(file, baseUrl(source))
+    : source?.[file] ?? source?.[level];
   if (given instanceof Uint8Array) return Promise.resolve(given);
   if (given instanceof ArrayBuffer) return Promise.resolve(new Uint8Array(given));
   const key = given ? String(given) : file;
@@ -51,6 +60,12 @@ export function loadWasmBytes(level: BuildLevel, shared = false, source?: WasmSo
     p.catch(() => bytesCache.delete(key));
   }
   return p;
+}
+
+/** A base URL always ends with '/' (so 'https://cdn/octet' means the folder, not a file in https://cdn/). */
+function baseUrl(base: string | URL): URL {
+  const s = String(base);
+  return new URL(s.endsWith('/') ? s : `${s}/`, import.meta.url);
 }
 
 // A variable specifier: browser bundlers must never try to resolve a Node built-in from this file.
@@ -71,10 +86,13 @@ async function readUrl(url: URL): Promise<Uint8Array> {
 }
 
 const moduleCache = new Map<Uint8Array, Promise<WebAssembly.Module>>();
-function compile(bytes: Uint8Array): Promise<WebAssembly.Module> {
+function compile(bytes: Uint8Array, file: string): Promise<WebAssembly.Module> {
   let m = moduleCache.get(bytes);
   if (!m) {
-    m = WebAssembly.compile(bytes as unknown as BufferSource);
+    m = WebAssembly.compile(bytes as unknown as BufferSource).catch((e: unknown) => {
+      moduleCache.delete(bytes);
+      throw new Error(`octet: the wasm build ${file} does not compile (${(e as Error)?.message ?? e}); pass the files of this Octet version`);
+    });
     moduleCache.set(bytes, m);
   }
   return m;
@@ -108,7 +126,7 @@ export class WasmKernels {
   static async create(level: BuildLevel, opts: WasmInstanceOptions = {}): Promise<WasmKernels> {
     const shared = !!opts.shared;
     const bytes = await loadWasmBytes(level, shared, opts.source);
-    const module = await compile(bytes);
+    const module = await compile(bytes, wasmFileName(level, shared));
     const maxBytes = Math.min(opts.maxBytes ?? (shared ? 1 << 30 : 4 * 1024 * 1024 * 1024 - PAGE), shared ? 1 << 30 : 65536 * PAGE);
     const maxPages = Math.floor(maxBytes / PAGE);
     const initialPages = Math.min(maxPages, Math.max(1, Math.ceil((opts.initialBytes ?? PAGE * 16) / PAGE)));
