@@ -7,10 +7,10 @@ import type { Graph, Dim } from '../graph/ir.js';
 import { readModel, readModelFile } from '../onnx/reader.js';
 import { choosePath, type KernelsOption } from '../runtime/select.js';
 import { WasmKernels, type WasmSource } from '../runtime/wasm.js';
-import { buildOf, type KernelPath } from '../kernels/types.js';
+import { buildOf, type KernelPath, type KernelCall } from '../kernels/types.js';
 import type { RequantMode } from '../kernels/requant.js';
-import { compile, executeAsync, type CompiledPlan, type StepTiming, type Step } from '../runtime/executor.js';
-import { sharedPool, diffThreadStats, type ThreadPool, type PoolInstance, type ThreadStats } from '../runtime/pool.js';
+import { compile, executeAsync, laneProgram, laneStride, writeFeeds, readOutputs, type CompiledPlan, type StepTiming, type Step } from '../runtime/executor.js';
+import { sharedPool, diffThreadStats, recordCalls, type ThreadPool, type PoolInstance, type ThreadStats } from '../runtime/pool.js';
 import type { HostTensor } from '../graph/tensor.js';
 import { NeedsValue, type KernelEnv } from '../ops/types.js';
 import { Tensor, type TensorType } from './tensor.js';
@@ -73,6 +73,19 @@ export interface SessionMemory {
   peakBytes: number;
   /** Size of the session's wasm memory. */
   wasmBytes: number;
+}
+
+interface PendingRun {
+  feeds: Record<string, Tensor>;
+  fetches?: readonly string[];
+  resolve(r: Record<string, Tensor>): void;
+  reject(e: unknown): void;
+}
+
+interface CheckedFeeds {
+  dims: Map<string, number[]>;
+  host: Map<string, HostTensor>;
+  wanted: readonly string[];
 }
 
 function dimsKey(m: Map<string, number[]>): string {
@@ -182,14 +195,126 @@ export class InferenceSession {
   /** Graph inputs whose values decide shapes (the plan is redone when they change). */
   private valueInputs = new Set<string>();
 
-  /** Runs the model. Concurrent calls are queued. `fetches` limits which outputs are returned. */
+  /**
+   * Runs the model. `fetches` limits which outputs are returned. Concurrent calls are queued; with threads > 1,
+   * queued calls with the same input shapes run side by side, each whole on one thread over its own copy of the
+   * arena (request-level parallelism: better throughput than splitting each node), a lone call is split node by
+   * node. Results are the same either way.
+   */
   run(feeds: Record<string, Tensor>, fetches?: readonly string[]): Promise<Record<string, Tensor>> {
-    const p = this.queue.then(() => this.runNow(feeds, fetches));
-    this.queue = p.catch(() => undefined);
-    return p;
+    return new Promise((resolve, reject) => {
+      this.pending.push({ feeds, fetches, resolve, reject });
+      if (this.pending.length === 1 && !this.draining) this.queue = this.drain();
+    });
+  }
+
+  private pending: PendingRun[] = [];
+  private draining = false;
+  /** Programs of the current plan per request lane (null: the plan cannot run as a program). */
+  private lanes: { plan: CompiledPlan; programs: (KernelCall[] | null)[] } | null = null;
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    // Let callers that issue several run() calls in one go queue them all before the first batch is formed.
+    await null;
+    try {
+      while (this.pending.length) {
+        const batch = this.pending.splice(0, this.threads > 1 ? this.threads : 1);
+        if (batch.length > 1 && (await this.runBatch(batch))) continue;
+        for (const r of batch) {
+          try {
+            r.resolve(await this.runNow(r.feeds, r.fetches));
+          } catch (e) {
+            r.reject(e);
+          }
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /**
+   * Runs 2..threads queued calls at once, each whole on one thread (ThreadPool.runPrograms) over its own arena lane.
+   * False (nothing done) when they cannot: different shapes, shape-deciding input values, or a step that only runs
+   * on the calling thread; the caller then runs them one by one. Settles every call of the batch when true.
+   */
+  private async runBatch(batch: PendingRun[]): Promise<boolean> {
+    if (!this.wasm || this.valueInputs.size > 0) return false;
+    const checked: { r: PendingRun; c: CheckedFeeds }[] = [];
+    let key: string | undefined;
+    for (const r of batch) {
+      let c: CheckedFeeds;
+      try {
+        c = this.checkFeeds(r.feeds, r.fetches);
+      } catch {
+        return false; // runNow reports the error
+      }
+      const k = dimsKey(c.dims);
+      if (key !== undefined && k !== key) return false;
+      key = k;
+      checked.push({ r, c });
+    }
+    const plan = this.prepare(checked[0].c.dims, checked[0].c.host);
+    if (!plan || this.valueInputs.size > 0) return false;
+    if (this.lanes?.plan !== plan) this.lanes = { plan, programs: [] };
+    const programs: KernelCall[][] = [];
+    for (let lane = 0; lane < checked.length; lane++) {
+      let prog = this.lanes.programs[lane];
+      if (prog === undefined) {
+        const bytes = plan.totalBytes + lane * laneStride(plan);
+        if (this.opts.maxMemoryBytes !== undefined && bytes > this.opts.maxMemoryBytes) return false;
+        try {
+          this.wasm.ensure(bytes);
+        } catch {
+          return false; // above the build's memory limit: run one by one
+        }
+        prog = this.lanes.programs[lane] = laneProgram(plan, this.wasm, lane, recordCalls);
+      }
+      if (!prog) return false;
+      programs.push(prog);
+    }
+    const t0 = performance.now();
+    const before = this.pool.stats(this.poolInstance);
+    const stride = laneStride(plan);
+    try {
+      checked.forEach(({ c }, lane) => writeFeeds(plan, this.wasm!, c.host, lane * stride));
+      const w = this.pool.runPrograms(this.poolInstance, programs, plan.steps.length);
+      if (w) await w;
+    } catch (e) {
+      for (const { r } of checked) r.reject(e);
+      return true;
+    }
+    this.lastProfile = { nodes: [], totalMs: performance.now() - t0, threads: diffThreadStats(before, this.pool.stats(this.poolInstance)) };
+    checked.forEach(({ r, c }, lane) => {
+      const res = readOutputs(plan, this.wasm!, c.host, lane * stride);
+      r.resolve(this.toResult(res, c.wanted));
+    });
+    return true;
+  }
+
+  private toResult(res: Map<string, HostTensor>, wanted: readonly string[]): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const name of wanted) {
+      const t = res.get(name)!;
+      out[name] = new Tensor(t.dtype, t.data, t.dims);
+    }
+    return out;
   }
 
   private async runNow(feeds: Record<string, Tensor>, fetches?: readonly string[]): Promise<Record<string, Tensor>> {
+    const { dims, host, wanted } = this.checkFeeds(feeds, fetches);
+    const plan = this.prepare(dims, host)!;
+    const timings: StepTiming[] = [];
+    const t0 = performance.now();
+    const before = this.pool.stats(this.poolInstance);
+    const res = await executeAsync(plan, this.wasm!, host, timings, this.stepRunner);
+    this.lastProfile = { nodes: timings, totalMs: performance.now() - t0, threads: diffThreadStats(before, this.pool.stats(this.poolInstance)) };
+    return this.toResult(res, wanted);
+  }
+
+  /** Validates feeds and fetches (clear errors naming the input); their dims and host views. */
+  private checkFeeds(feeds: Record<string, Tensor>, fetches?: readonly string[]): CheckedFeeds {
     if (!this.wasm) throw new Error('octet: the session was released');
     if (!feeds || typeof feeds !== 'object') throw new Error('octet: run() expects an object of input tensors');
     const dims = new Map<string, number[]>();
@@ -221,18 +346,7 @@ export class InferenceSession {
     }
     const wanted = fetches ?? this.outputNames;
     for (const f of wanted) if (!this.outputNames.includes(f)) throw new Error(`octet: '${f}' is not an output of the model`);
-    const plan = this.prepare(dims, host)!;
-    const timings: StepTiming[] = [];
-    const t0 = performance.now();
-    const before = this.pool.stats(this.poolInstance);
-    const res = await executeAsync(plan, this.wasm, host, timings, this.stepRunner);
-    this.lastProfile = { nodes: timings, totalMs: performance.now() - t0, threads: diffThreadStats(before, this.pool.stats(this.poolInstance)) };
-    const out: Record<string, Tensor> = {};
-    for (const name of wanted) {
-      const t = res.get(name)!;
-      out[name] = new Tensor(t.dtype, t.data, t.dims);
-    }
-    return out;
+    return { dims, host, wanted };
   }
 
   /** Per-node time and kernel variant of the last run, and the work each thread did in it. */

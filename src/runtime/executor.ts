@@ -11,7 +11,7 @@ import { DTYPE_BYTES, sizeOf, viewData, type HostTensor } from '../graph/tensor.
 import { findOp } from '../ops/index.js';
 import { fromChannelsLast } from '../ops/layout.js';
 import { physDims, type KernelEnv, type ValueState, type OpDef } from '../ops/types.js';
-import { scratchBytesForThreads, type PreparedKernel, type KernelIO } from '../kernels/types.js';
+import { scratchBytesForThreads, type PreparedKernel, type KernelIO, type KernelCall } from '../kernels/types.js';
 import type { WasmKernels } from './wasm.js';
 import { planArena, alignUp, type BufferRequest } from './arena.js';
 
@@ -210,6 +210,37 @@ export function compile(g: Graph, inputDims: Map<string, number[]>, env: KernelE
   };
 }
 
+/** Bytes between the arenas of two request lanes (laneProgram). */
+export function laneStride(plan: CompiledPlan): number {
+  return alignUp(Math.max(plan.arenaBytes, 64), 64);
+}
+
+/**
+ * A whole run of the plan as wasm export calls over lane `lane`: a copy of the arena `lane * laneStride(plan)`
+ * bytes further (weights are shared), every step's work items in one range, scratch slot 0. A worker can run it
+ * alone (request-level parallelism: concurrent run() calls each on their own thread, src/api/session.ts); outputs
+ * are those of execute(). Null when a step cannot be replayed as export calls (a host step, or a kernel that
+ * touches memory from JS). `record` is the pool's recordCalls (passed in to keep this module free of the pool).
+ */
+export function laneProgram(plan: CompiledPlan, wasm: WasmKernels, lane: number,
+  record: (k: PreparedKernel, wasm: WasmKernels, io: KernelIO, begin: number, end: number) => KernelCall[] | null): KernelCall[] | null {
+  const shift = lane * laneStride(plan);
+  const calls: KernelCall[] = [];
+  for (const s of plan.steps) {
+    const io: KernelIO = {
+      inputs: s.io.inputs.map((o) => o + shift),
+      outputs: s.io.outputs.map((o) => o + shift),
+      constants: s.io.constants,
+      scratch: s.io.scratch ? s.io.scratch + shift : 0,
+    };
+    const n = s.kernel.workItems;
+    const c = s.kernel.calls ? s.kernel.calls(io, 0, n) : record(s.kernel, wasm, io, 0, n);
+    if (!c) return null;
+    for (const x of c) calls.push(x);
+  }
+  return calls;
+}
+
 /** Runs one step on the calling thread (the worker pool swaps this for a split over ranges). */
 export function runStep(wasm: WasmKernels, step: Step): void {
   step.kernel.run(wasm, step.io, 0, step.kernel.workItems);
@@ -248,16 +279,18 @@ export async function executeAsync(plan: CompiledPlan, wasm: WasmKernels, feeds:
   return readOutputs(plan, wasm, feeds);
 }
 
-function writeFeeds(plan: CompiledPlan, wasm: WasmKernels, feeds: Map<string, HostTensor>): void {
+/** Copies the feeds into their arena buffers (shifted by `shift` bytes: a request lane, see laneProgram). */
+export function writeFeeds(plan: CompiledPlan, wasm: WasmKernels, feeds: Map<string, HostTensor>, shift = 0): void {
   for (const [name, t] of feeds) {
     const off = plan.offsets.get(name);
     if (off === undefined) continue; // input not used by any output
     const bytes = t.data.byteLength;
-    new Uint8Array(wasm.memory.buffer, off, bytes).set(new Uint8Array(t.data.buffer, t.data.byteOffset, bytes));
+    new Uint8Array(wasm.memory.buffer, off + shift, bytes).set(new Uint8Array(t.data.buffer, t.data.byteOffset, bytes));
   }
 }
 
-function readOutputs(plan: CompiledPlan, wasm: WasmKernels, feeds: Map<string, HostTensor>): Map<string, HostTensor> {
+/** Copies the graph outputs out of the arena (shifted by `shift` bytes: a request lane). */
+export function readOutputs(plan: CompiledPlan, wasm: WasmKernels, feeds: Map<string, HostTensor>, shift = 0): Map<string, HostTensor> {
   const out = new Map<string, HostTensor>();
   for (const name of plan.outputs) {
     const v = plan.values.get(name)!;
@@ -272,7 +305,7 @@ function readOutputs(plan: CompiledPlan, wasm: WasmKernels, feeds: Map<string, H
       continue;
     }
     const pd = physDims(v);
-    const view = viewData(v.dtype, wasm.memory.buffer, off, sizeOf(pd));
+    const view = viewData(v.dtype, wasm.memory.buffer, off + shift, sizeOf(pd));
     let t: HostTensor = { dtype: v.dtype, dims: pd, data: (view as any).slice() };
     if (v.layout === 'cl') t = fromChannelsLast(t);
     out.set(name, t);

@@ -18,6 +18,9 @@
 //   Atomics.waitAsync, so a dead worker is noticed (its exit event is delivered) instead of hanging.
 // - A kernel that throws in a worker (e.g. a wasm trap) rejects that run() with the worker's message; the
 //   worker stays alive. A worker that dies rejects the run in flight and the pool restarts its workers.
+// - Request level (`runPrograms`): several queued run() calls of one session each run whole on one thread, over
+//   their own copy of the arena ("lane"); a program is the list of every step's export calls (laneProgram in
+//   executor.ts) and goes through the same command area as one chunk per request.
 // - Without SharedArrayBuffer / shared wasm memory (a page without cross-origin isolation) the pool has
 //   one thread and says why in `note`; it never fails for that reason.
 // - Work counters (`stats(inst)`): each worker counts the chunks it ran in its own slot of a SharedArrayBuffer;
@@ -34,7 +37,7 @@ export interface PoolOptions {
    * MAX_DEFAULT_THREADS. 1 runs without workers.
    */
   threads?: number;
-  /** Float64 entries of the command area (default 65536 = 512 KiB). */
+  /** Float64 entries of the command area (default 262144 = 2 MiB: room for two whole-model programs). */
   commandCapacity?: number;
 }
 
@@ -44,7 +47,10 @@ export interface ThreadStats {
   threads: number;
   /** Nodes split into chunks over the threads. */
   parallelNodes: number;
-  /** Nodes run whole on the calling thread (too small, not replayable by workers, or no workers). */
+  /**
+   * Nodes run whole on one thread: on the calling thread (too small, not replayable by workers, or no workers), or
+   * as part of a request run whole on one thread while concurrent requests ran on the others (runPrograms).
+   */
   serialNodes: number;
   /** Chunks (tiles of a parallel node's work items) each thread ran; index 0 is the calling thread. */
   chunks: number[];
@@ -166,6 +172,8 @@ export class ThreadPool {
   private workCounts!: Int32Array;
   private workSeen!: Int32Array;
   private instances = new Map<number, Attached>();
+  /** Per step (its io object): the chunks of the last split and their command-area image (dispatch). */
+  private nodes = new WeakMap<KernelIO, { kernel: PreparedKernel; inst: number; T: number; key: string; chunks: KernelCall[][] | null; encoded: Float64Array | null }>();
   private nextId = 1;
   /** Resolves when the in-flight async dispatch or restart ends (never rejects). */
   private lock: Promise<void> | null = null;
@@ -187,7 +195,7 @@ export class ThreadPool {
     if (!Number.isInteger(requested) || requested < 1) {
       throw new Error(`octet: threads must be a positive integer, got ${String(opts.threads)}`);
     }
-    const pool = new ThreadPool(requested, opts.commandCapacity ?? 1 << 16);
+    const pool = new ThreadPool(requested, opts.commandCapacity ?? 1 << 18);
     if (requested === 1) return pool;
     const sup = await threadSupport();
     pool.canBlock = sup.canBlock;
@@ -356,17 +364,54 @@ export class ThreadPool {
     const T = Math.min(n, stride > 0 ? this.threads : this.threads * CHUNKS_PER_THREAD);
     // Chunk c = items [floor(c*n/T), floor((c+1)*n/T)) with scratch slot c. Every chunk's calls are known before
     // any thread starts: a run() that cannot be replayed (it touches memory from JS) runs here whole instead.
-    const chunks: KernelCall[][] = [];
-    for (let c = 0; c < T; c++) {
-      const b = Math.floor((c * n) / T);
-      const e = Math.floor(((c + 1) * n) / T);
-      const ioC = stride > 0 ? { ...io, scratch: io.scratch + c * stride } : io;
-      const calls = kernel.calls ? kernel.calls(ioC, b, e) : recordCalls(kernel, inst.wasm, ioC, b, e);
-      if (!calls) return this.runHere(inst, kernel, io);
-      chunks.push(calls);
+    // A step's chunks and their encoding are computed once and reused while its io and the split stay the same.
+    const key = `${io.inputs.join(',')}|${io.outputs.join(',')}|${io.constants}|${io.scratch}`;
+    let node = this.nodes.get(io);
+    if (!node || node.kernel !== kernel || node.inst !== inst.id || node.T !== T || node.key !== key) {
+      let chunks: KernelCall[][] | null = [];
+      for (let c = 0; c < T && chunks; c++) {
+        const b = Math.floor((c * n) / T);
+        const e = Math.floor(((c + 1) * n) / T);
+        const ioC = stride > 0 ? { ...io, scratch: io.scratch + c * stride } : io;
+        const calls = kernel.calls ? kernel.calls(ioC, b, e) : recordCalls(kernel, inst.wasm, ioC, b, e);
+        if (calls) chunks.push(calls);
+        else chunks = null;
+      }
+      node = { kernel, inst: inst.id, T, key, chunks, encoded: chunks && this.encode(inst, kernel.variant, chunks) };
+      this.nodes.set(io, node);
     }
-    // A command list larger than the area: run the node here (same result).
-    if (!this.encode(inst, kernel, chunks)) return this.runHere(inst, kernel, io);
+    // Not replayable, or a command list larger than the area: run the node here (same result).
+    if (!node.chunks || !node.encoded) return this.runHere(inst, kernel, io);
+    this.cmd.set(node.encoded);
+    const chunks = node.chunks;
+    inst.counts.parallelNodes++;
+    return this.runEncoded(inst, kernel.variant, T, chunks);
+  }
+
+  /**
+   * Request-level parallelism: runs each program (a whole run of a model over its own arena lane, see
+   * laneProgram in executor.ts) entirely on one thread, the programs concurrently, the calling thread taking one
+   * like a worker. Returns undefined when done synchronously, else a promise; throws / rejects if any failed.
+   * Programs that do not fit the command area run one after another on the calling thread (same results).
+   */
+  runPrograms(inst: PoolInstance, programs: KernelCall[][], nodesPerProgram = 0): void | Promise<void> {
+    const a = inst as Attached;
+    // Each program's nodes run whole on one thread: counted as serial nodes (ThreadStats).
+    a.counts.serialNodes += nodesPerProgram * programs.length;
+    const serial = !a.parallel || this.terminated || this.threads === 1 || programs.length < 2;
+    // The command area belongs to the job in flight until its lock is released.
+    if (!serial && this.lock) return this.lock.then(() => this.runPrograms(inst, programs)); // nodes counted above
+    const encoded = serial ? null : this.encode(a, 'a request', programs);
+    if (!encoded) {
+      for (const p of programs) runCalls(inst.wasm, p);
+      return;
+    }
+    this.cmd.set(encoded);
+    return this.runEncoded(a, 'a request', programs.length, programs);
+  }
+
+  /** Starts the T chunks already in the command area, runs chunks here too, then waits for the rest. */
+  private runEncoded(inst: Attached, what: string, T: number, chunks: readonly KernelCall[][]): void | Promise<void> {
     const ctl = this.ctl;
     const gen = (Atomics.load(ctl, CTL.GEN) + 1) | 0;
     const tag = gen & 0x7fff;
@@ -392,10 +437,9 @@ export class ThreadPool {
       mainChunks++;
       Atomics.sub(ctl, CTL.PENDING, 1);
     }
-    inst.counts.parallelNodes++;
     inst.counts.chunks[0] += mainChunks;
-    if (this.waitSync()) return this.finish(inst, kernel, mainError);
-    const p = this.waitAsync(kernel).then(() => this.finish(inst, kernel, mainError));
+    if (this.waitSync()) return this.finish(inst, what, mainError);
+    const p = this.waitAsync(what).then(() => this.finish(inst, what, mainError));
     this.setLock(p.then(
       () => undefined,
       () => undefined,
@@ -416,27 +460,32 @@ export class ThreadPool {
     inst.counts.serialNodes++;
   }
 
-  private encode(inst: Attached, kernel: PreparedKernel, chunks: readonly KernelCall[][]): boolean {
-    const cmd = this.cmd;
+  /** The command-area image of a job (layout in worker.ts), or null if it does not fit the area. */
+  private encode(inst: Attached, what: string, chunks: readonly KernelCall[][]): Float64Array | null {
+    let size = 2 + chunks.length;
+    for (const calls of chunks) {
+      size += 1;
+      for (const call of calls) size += 2 + call.args.length;
+    }
+    if (size > this.cmd.length) return null;
+    const cmd = new Float64Array(size);
     cmd[0] = inst.id;
     cmd[1] = chunks.length;
     let p = 2 + chunks.length;
     for (let c = 0; c < chunks.length; c++) {
-      if (p + 1 > cmd.length) return false;
       cmd[2 + c] = p;
       cmd[p++] = chunks[c].length;
       for (const call of chunks[c]) {
         const idx = inst.names.get(call.fn);
-        if (idx === undefined) throw new Error(`octet: ${kernel.variant}: the wasm build has no export '${call.fn}'`);
+        if (idx === undefined) throw new Error(`octet: ${what}: the wasm build has no export '${call.fn}'`);
         const argc = call.args.length;
-        if (p + 2 + argc > cmd.length) return false;
         cmd[p] = idx;
         cmd[p + 1] = argc;
         for (let a = 0; a < argc; a++) cmd[p + 2 + a] = call.args[a];
         p += 2 + argc;
       }
     }
-    return true;
+    return cmd;
   }
 
   /** Waits for PENDING == 0 without leaving this call; false if it may not block or took too long. */
@@ -456,23 +505,23 @@ export class ThreadPool {
     }
   }
 
-  private async waitAsync(kernel: PreparedKernel): Promise<void> {
+  private async waitAsync(what: string): Promise<void> {
     const holds = this.workers.map((w) => w.hold());
     try {
-      await this.waitAsyncLoop(kernel);
+      await this.waitAsyncLoop(what);
     } finally {
       for (const release of holds) release();
     }
   }
 
-  private async waitAsyncLoop(kernel: PreparedKernel): Promise<void> {
+  private async waitAsyncLoop(what: string): Promise<void> {
     const ctl = this.ctl;
     const waitAsync = (Atomics as any).waitAsync as undefined | ((a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: any });
     for (;;) {
       if (this.deathReason !== null || this.ctl !== ctl) {
         const reason = this.deathReason ?? 'workers restarted';
         if (this.restarting) await this.restarting;
-        throw new Error(`octet: a worker thread died while running ${kernel.variant} (${reason}); the pool restarted its workers`);
+        throw new Error(`octet: a worker thread died while running ${what} (${reason}); the pool restarted its workers`);
       }
       const v = Atomics.load(ctl, CTL.PENDING);
       if (v === 0) return;
@@ -487,7 +536,7 @@ export class ThreadPool {
     }
   }
 
-  private finish(inst: Attached, kernel: PreparedKernel, mainError: unknown): void {
+  private finish(inst: Attached, what: string, mainError: unknown): void {
     // Every chunk is done (PENDING reached 0) and workers count a chunk before they release it: credit the
     // chunks the workers ran since the last node to this node's instance.
     for (let w = 0; w < this.workSeen.length; w++) {
@@ -504,7 +553,7 @@ export class ThreadPool {
         msgs.push(`thread ${w + 1}: ${String.fromCharCode(...this.err.subarray(at + 1, at + 1 + len))}`);
         this.err[at] = 0;
       }
-      throw new Error(`octet: ${kernel.variant} failed on a worker thread (${msgs.join('; ')})`);
+      throw new Error(`octet: ${what} failed on a worker thread (${msgs.join('; ')})`);
     }
     if (mainError !== undefined) throw mainError;
   }

@@ -1,6 +1,6 @@
 // Threads through the public API: InferenceSession outputs are bit-identical for threads 1..4 on the reference
 // models (src/zoo) and on a small CNN; 100 concurrent run() calls on two sessions sharing one pool equal the
-// results of sequential runs on a 1-thread session.
+// results of sequential runs on a 1-thread session; queued calls on one session run side by side (request level).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { InferenceSession, Tensor } from '../../src/index.js';
@@ -72,6 +72,38 @@ test('100 concurrent run() calls on two sessions sharing one pool equal sequenti
   const got = await Promise.all(feeds.map((f, i) => (i % 2 ? a : b).run(f).then(bytesOf)));
   for (let i = 0; i < feeds.length; i++) assert.equal(got[i], want[i], `request ${i}`);
   await Promise.all([ref.release(), a.release(), b.release()]);
+});
+
+test('concurrent run() calls on one 2-thread session run side by side, each whole on one thread, equal to sequential runs; a bad request is rejected alone', async () => {
+  const bytes = await zooModel('mobilenetv2', 'qdq-ort-s8');
+  const ref = await InferenceSession.create(bytes, { threads: 1 });
+  const s = await InferenceSession.create(bytes, { threads: 2 });
+  try {
+    const feeds = Array.from({ length: 5 }, (_, i) => feedsFor(ref, 300 + i));
+    const want: Record<string, number[]>[] = [];
+    for (const f of feeds) want.push(bytesOf(await ref.run(f)));
+    await s.run(feeds[0]); // compiles the plan
+    const before = s.threadStats();
+    const got = await Promise.all(feeds.map((f) => s.run(f).then(bytesOf)));
+    for (let i = 0; i < feeds.length; i++) assert.equal(got[i], want[i], `request ${i}`);
+    const after = s.threadStats();
+    const nodes = (s as any).plan.steps.length as number;
+    // 5 queued calls on 2 threads: two batches of 2 run as whole-request programs (no node split), then 1 alone.
+    assert.is(after.serialNodes - before.serialNodes + after.parallelNodes - before.parallelNodes, 5 * nodes, 'every node of every request counted once');
+    assert.ok(after.serialNodes - before.serialNodes >= 4 * nodes, `4 requests ran whole on one thread each: ${JSON.stringify([before, after])}`);
+    // A request with bad feeds among good ones: it alone is rejected, with the usual message.
+    const name = s.inputNames[0];
+    const bad = { [name]: new Tensor('float32', new Float32Array(10), [1, 10]) };
+    const res = await Promise.allSettled([s.run(feeds[1]), s.run(bad), s.run(feeds[2]), s.run(feeds[3])]);
+    assert.is(res[1].status, 'rejected');
+    assert.match(String((res[1] as PromiseRejectedResult).reason?.message), /has dims \[1,10\]/);
+    for (const [k, i] of [[0, 1], [2, 2], [3, 3]]) {
+      assert.is(res[k].status, 'fulfilled');
+      assert.equal(bytesOf((res[k] as PromiseFulfilledResult<Record<string, Tensor>>).value), want[i], `request ${i} next to a bad one`);
+    }
+  } finally {
+    await Promise.all([ref.release(), s.release()]);
+  }
 });
 
 // Reference models: every form the runtime can load today is checked; a form it cannot load yet is reported.
