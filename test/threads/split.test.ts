@@ -1,13 +1,14 @@
 // Work ranges: cutting a node's work items [0, workItems) into any ranges and running them one after another
 // writes exactly what the whole call writes. This is what makes the pool's outputs bit-identical for every
 // thread count. Covers the qs8 GEMM and convolution splits (row quads, and 8-column blocks for small outputs:
-// shifted weight / table / output pointers, for every epilogue kind and path).
+// shifted weight / table / output pointers, for every epilogue kind and path) and the layout kernels (vs the host).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WasmKernels, BumpAllocator } from '../../src/runtime/wasm.js';
 import { prepareQGemm, gemmSplit, type QOutput } from '../../src/kernels/qgemm.js';
 import { prepareQConv2d } from '../../src/kernels/qconv.js';
 import type { KernelIO, KernelPath, PreparedKernel } from '../../src/kernels/types.js';
+import { LAYOUT_OPS } from '../../src/ops/layout.js';
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -76,6 +77,34 @@ test('qs8 conv (direct 1x1, im2col 3x3): ranges equal the whole call, row quads 
       });
       const [, oh, ow] = kernel.outShape;
       compareCuts(wasm, kernel, Int8Array.from({ length: h * h * c }, () => Math.floor(r() * 256) - 128), oh * ow * oc, `${path} conv ${h}x${h}x${c} -> ${oc}, ${kh}x${kh}/${stride} (${kernel.method}, ${kernel.workItems} items)`, h + c);
+    }
+  }
+});
+
+test('layout kernels ([N, C, S] <-> [N, S, C], 1- and 4-byte elements): equal the host transposes, any cut of the items', async () => {
+  const wasm = await WasmKernels.create('scalar');
+  const to = LAYOUT_OPS.find((o) => o.op === '_ToChannelsLast')!, from = LAYOUT_OPS.find((o) => o.op === '_ToLogical')!;
+  for (const [dtype, dims] of [['int8', [1, 3, 20, 30]], ['float32', [2, 5, 17, 19]], ['uint8', [1, 7, 300]], ['float32', [1, 1280, 1, 1]], ['int32', [2, 3, 4, 5, 6]]] as const) {
+    const n = dims.reduce((a, b) => a * b, 1);
+    const r = rng(n);
+    const data = dtype === 'float32' ? Float32Array.from({ length: n }, () => r()) : dtype === 'int32' ? Int32Array.from({ length: n }, () => Math.floor(r() * 2 ** 31)) : dtype === 'int8' ? Int8Array.from({ length: n }, () => Math.floor(r() * 256) - 128) : Uint8Array.from({ length: n }, () => Math.floor(r() * 256));
+    const x = { dtype, dims: [...dims], data } as any;
+    const cl = to.eval!({} as any, [x], 17)[0]; // physical [N, S..., C]
+    for (const [op, input, want] of [[to, x, cl], [from, cl, from.eval!({} as any, [cl], 17)[0]]] as const) {
+      const toCL = op === to;
+      const v = { name: 'x', dtype, dims: [...dims], layout: toCL ? 'logical' : 'cl' } as any;
+      const steps = op.lower!({ node: { op: op.op, name: 'n', inputs: ['x'], outputs: ['y'], attrs: {} } as any, inputs: [v], outputs: [{ ...v, name: 'y', layout: toCL ? 'cl' : 'logical' }], env: { path: 'scalar', arch: 'x86', requant: 'fixed-point' }, opset: 17 });
+      assert.ok(steps && steps.length === 1, `${op.op} ${dtype} lowered to a wasm step`);
+      const kernel = steps![0].kernel;
+      const bytes = (input.data as any).byteLength;
+      const mem = new BumpAllocator(wasm);
+      const io: KernelIO = { constants: 0, inputs: [mem.put(input.data)], outputs: [mem.alloc(bytes)], scratch: 0 };
+      for (const cuts of [[0, kernel.workItems], [0, Math.floor(kernel.workItems / 3), kernel.workItems - 1, kernel.workItems]]) {
+        wasm.u8(io.outputs[0], bytes).fill(0xcd);
+        for (let i = cuts.length - 2; i >= 0; i--) kernel.run(wasm, io, cuts[i], Math.max(cuts[i], cuts[i + 1]));
+        const w = want.data as any;
+        assert.equal(Array.from(wasm.u8(io.outputs[0], bytes)), Array.from(new Uint8Array(w.buffer, w.byteOffset, w.byteLength)), `${op.op} ${dtype} [${dims}] cuts ${cuts}`);
+      }
     }
   }
 });
