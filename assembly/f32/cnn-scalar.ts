@@ -199,6 +199,8 @@ export function f32_unary__scalar(kind: i32, x: usize, out: usize, n: i32, p0: f
     else if (kind == 3) r = sigmoidf(v);
     else if (kind == 4) r = min<f32>(1, max<f32>(0, p0 * v + p1));
     else if (kind == 5) r = v * min<f32>(1, max<f32>(0, v * (1.0 / 6.0) + 0.5));
+    else if (kind == 7) r = Mathf.sqrt(v);
+    else if (kind == 8) r = v * v;
     else r = tanhf(v);
     store<f32>(out + ((<usize>i) << 2), r);
   }
@@ -297,5 +299,42 @@ export function f32_to_f16(src: usize, dst: usize, n: i32): void {
       }
     }
     store<u16>(dst + ((<usize>i) << 1), <u16>h);
+  }
+}
+
+/**
+ * ConvTranspose col2im, gather form (NHWC): output rows [oy0, oy1) of one image, channels of one group.
+ * col holds, for the input rows [iy0, iy0 + rows) of that image, the GEMM x[pixel, cg] * W[cg, (ky, kx, oc)]: row
+ * ((iy - iy0) * W + ix), column (ky * KW + kx) * ocg + oc (dense, KH*KW*ocg floats per row). Output pixel (oy, ox)
+ * sums, ky outer and kx inner, the taps with oy = iy*SH - PT + ky*DH (and the same for x) inside the input, onto
+ * bias[oc], then clamps to [lo, hi]. y points at the image's first pixel, group channel offset applied; row stride
+ * of an output pixel is OC floats. The host guarantees every contributing input row lies in [iy0, iy0 + rows).
+ */
+export function f32_col2im_nhwc__scalar(
+  col: usize, iy0: i32, H: i32, W: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, PT: i32, PL: i32,
+  OW: i32, ocg: i32, OC: i32, bias: usize, y: usize, oy0: i32, oy1: i32, lo: f32, hi: f32,
+): void {
+  const nc = KH * KW * ocg;
+  for (let oy = oy0; oy < oy1; oy++) {
+    for (let ox = 0; ox < OW; ox++) {
+      const yp = y + ((<usize>(oy * OW + ox) * OC) << 2);
+      for (let oc = 0; oc < ocg; oc++) {
+        let s = load<f32>(bias + (<usize>oc << 2));
+        for (let ky = 0; ky < KH; ky++) {
+          const ty = oy + PT - ky * DH;
+          if (ty < 0 || ty % SH != 0) continue;
+          const iy = ty / SH;
+          if (iy >= H) continue;
+          for (let kx = 0; kx < KW; kx++) {
+            const tx = ox + PL - kx * DW;
+            if (tx < 0 || tx % SW != 0) continue;
+            const ix = tx / SW;
+            if (ix >= W) continue;
+            s += load<f32>(col + ((<usize>((iy - iy0) * W + ix) * nc + (ky * KW + kx) * ocg + oc) << 2));
+          }
+        }
+        store<f32>(yp + (<usize>oc << 2), s < lo ? lo : s > hi ? hi : s);
+      }
+    }
   }
 }

@@ -200,6 +200,8 @@ export function f32_binary__simd128(op: i32, mode: i32, a: usize, b: usize, out:
   }
   if (kind == 4) return clamp4(f32x4.add(f32x4.mul(v, p0), p1), zero, one);
   if (kind == 5) return f32x4.mul(v, clamp4(f32x4.add(f32x4.mul(v, f32x4.splat(<f32>(1.0 / 6.0))), f32x4.splat(0.5)), zero, one));
+  if (kind == 7) return f32x4.sqrt(v);
+  if (kind == 8) return f32x4.mul(v, v);
   // tanh: odd Taylor series for |x| < 0.55, (1 - e) / (1 + e) with e = exp(-2|x|) beyond; sign restored.
   const a = f32x4.abs(v);
   const x2 = f32x4.mul(a, a);
@@ -236,6 +238,8 @@ export function f32_unary__simd128(kind: i32, x: usize, out: usize, n: i32, p0: 
   else if (kind == 3) unaryLoop(3, x, out, n, v0, v1);
   else if (kind == 4) unaryLoop(4, x, out, n, v0, v1);
   else if (kind == 5) unaryLoop(5, x, out, n, v0, v1);
+  else if (kind == 7) unaryLoop(7, x, out, n, v0, v1);
+  else if (kind == 8) unaryLoop(8, x, out, n, v0, v1);
   else unaryLoop(6, x, out, n, v0, v1);
 }
 
@@ -274,4 +278,36 @@ export function f32_softmax__simd128(C: i32, x: usize, out: usize, r_begin: i32,
 /** All-ones in lanes [0, n), zero above. */
 @inline function laneMask(n: i32): v128 {
   return i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(n));
+}
+
+/** f32_col2im_nhwc__scalar (cnn-scalar.ts) with 4 channels per step (same summation order: bit-identical). */
+export function f32_col2im_nhwc__simd128(
+  col: usize, iy0: i32, H: i32, W: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, PT: i32, PL: i32,
+  OW: i32, ocg: i32, OC: i32, bias: usize, y: usize, oy0: i32, oy1: i32, lo: f32, hi: f32,
+): void {
+  const nc = KH * KW * ocg;
+  const vlo = f32x4.splat(lo), vhi = f32x4.splat(hi);
+  for (let oy = oy0; oy < oy1; oy++) {
+    for (let ox = 0; ox < OW; ox++) {
+      const yp = y + ((<usize>(oy * OW + ox) * OC) << 2);
+      for (let oc = 0; oc < ocg; oc += 4) {
+        const rem = ocg - oc;
+        let s = load4(bias + (<usize>oc << 2), rem);
+        for (let ky = 0; ky < KH; ky++) {
+          const ty = oy + PT - ky * DH;
+          if (ty < 0 || ty % SH != 0) continue;
+          const iy = ty / SH;
+          if (iy >= H) continue;
+          for (let kx = 0; kx < KW; kx++) {
+            const tx = ox + PL - kx * DW;
+            if (tx < 0 || tx % SW != 0) continue;
+            const ix = tx / SW;
+            if (ix >= W) continue;
+            s = f32x4.add(s, load4(col + ((<usize>((iy - iy0) * W + ix) * nc + (ky * KW + kx) * ocg + oc) << 2), rem));
+          }
+        }
+        store4(yp + (<usize>oc << 2), clamp4(s, vlo, vhi), rem);
+      }
+    }
+  }
 }

@@ -145,7 +145,7 @@ export function f32_ref_binary(op: i32, mode: i32, a: usize, b: usize, out: usiz
 /**
  * Activations, out[i] = f(x[i]): kind 0 relu, 1 clip(p0, p1) (relu6 = clip(0, 6)), 2 leaky relu (slope p0),
  * 3 sigmoid, 4 hard-sigmoid max(0, min(1, p0*x + p1)) (ONNX defaults p0 = 0.2, p1 = 0.5), 5 hard-swish
- * x * max(0, min(1, x/6 + 1/2)), 6 tanh. Computed in float64 and rounded: the oracle is the exact function.
+ * x * max(0, min(1, x/6 + 1/2)), 6 tanh, 7 sqrt, 8 square (Pow with exponent 2). Computed in float64 and rounded: the oracle is the exact function.
  */
 export function f32_ref_unary(kind: i32, x: usize, out: usize, n: i32, p0: f32, p1: f32): void {
   for (let i = 0; i < n; i++) {
@@ -157,6 +157,8 @@ export function f32_ref_unary(kind: i32, x: usize, out: usize, n: i32, p0: f32, 
     else if (kind == 3) r = 1 / (1 + Math.exp(-v));
     else if (kind == 4) r = Math.max(0, Math.min(1, <f64>p0 * v + <f64>p1));
     else if (kind == 5) r = v * Math.max(0, Math.min(1, v / 6 + 0.5));
+    else if (kind == 7) r = Math.sqrt(v);
+    else if (kind == 8) r = v * v;
     else r = Math.tanh(v);
     store<f32>(out + ((i as usize) << 2), <f32>r);
   }
@@ -173,5 +175,43 @@ export function f32_ref_softmax(rows: i32, C: i32, x: usize, out: usize): void {
     for (let c = 0; c < C; c++) {
       store<f32>(out + base + ((c as usize) << 2), <f32>(Math.exp(<f64>load<f32>(x + base + ((c as usize) << 2)) - mx) / s));
     }
+  }
+}
+
+/**
+ * ConvTranspose (ONNX, 2-D, NHWC activations): y[n, oy, ox, g*ocg + o] = b[g*ocg + o] + sum over c in group g, iy, ix,
+ * ky, kx with oy = iy*SH - PT + ky*DH, ox = ix*SW - PL + kx*DW of x[n, iy, ix, c] * w[c, o, ky, kx], then clamped to
+ * [lo, hi]. Weights [C][OC/groups][KH][KW] as ONNX gives them; bias may be 0 (none). Scatter form, float64.
+ */
+export function f32_ref_conv_transpose(
+  N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, PT: i32, PL: i32,
+  OH: i32, OW: i32, groups: i32, x: usize, w: usize, b: usize, y: usize, lo: f32, hi: f32, acc: usize,
+): void {
+  // acc: N*OH*OW*OC float64 scratch
+  const total = N * OH * OW * OC;
+  for (let i = 0; i < total; i++) store<f64>(acc + (<usize>i << 3), b ? <f64>load<f32>(b + (<usize>(i % OC) << 2)) : 0);
+  const cg = C / groups, ocg = OC / groups;
+  for (let n = 0; n < N; n++)
+    for (let iy = 0; iy < H; iy++)
+      for (let ix = 0; ix < W; ix++)
+        for (let c = 0; c < C; c++) {
+          const xv = <f64>load<f32>(x + (<usize>(((n * H + iy) * W + ix) * C + c) << 2));
+          const g = c / cg;
+          for (let o = 0; o < ocg; o++)
+            for (let ky = 0; ky < KH; ky++) {
+              const oy = iy * SH - PT + ky * DH;
+              if (oy < 0 || oy >= OH) continue;
+              for (let kx = 0; kx < KW; kx++) {
+                const ox = ix * SW - PL + kx * DW;
+                if (ox < 0 || ox >= OW) continue;
+                const wv = <f64>load<f32>(w + (<usize>(((c * ocg + o) * KH + ky) * KW + kx) << 2));
+                const at = acc + (<usize>(((n * OH + oy) * OW + ox) * OC + g * ocg + o) << 3);
+                store<f64>(at, load<f64>(at) + xv * wv);
+              }
+            }
+        }
+  for (let i = 0; i < total; i++) {
+    const v = <f32>load<f64>(acc + (<usize>i << 3));
+    store<f32>(y + (<usize>i << 2), v < lo ? lo : v > hi ? hi : v);
   }
 }

@@ -27,12 +27,15 @@
 //   values, b[i % channels]), 'b-scalar', 'a-channel', 'a-scalar'. io.inputs = [a, b], io.outputs = [out].
 //   workItems = blocks of rows (count / channels rows).
 // prepareF32Unary({ op, count, alpha?, beta?, min?, max? }): op 'relu' | 'clip' (min, max) | 'relu6' | 'leakyrelu'
-//   (alpha, default 0.01) | 'sigmoid' | 'hardsigmoid' (alpha 0.2, beta 0.5) | 'hardswish' | 'tanh'.
+//   (alpha, default 0.01) | 'sigmoid' | 'hardsigmoid' (alpha 0.2, beta 0.5) | 'hardswish' | 'tanh' | 'sqrt' | 'square' (x * x).
 //   io.inputs = [x], io.outputs = [y] (may alias x). workItems = blocks of 4096 values.
 // prepareF32Softmax({ rows, channels }): softmax over the last axis. io.inputs = [x], io.outputs = [y].
+// prepareF32ConvTranspose({ N, H, W, C, OC, KH, KW, OH, OW, strides?, padsBegin?, dilations?, groups?, weights, bias?,
+//   min?, max? }): NHWC ConvTranspose (weights [C][OC/groups][KH][KW]): GEMM into column scratch per block of output
+//   rows, then the col2im gather (f32_col2im_nhwc) with bias and clamp. io.inputs = [x], io.outputs = [y].
 // FP16: f16ToF32 / f32ToF16 (wasm, offsets) and halfToFloat (JS, for weights at load time).
 import type { KernelPath, KernelVariant, PreparedKernel, KernelIO } from './types.js';
-import { pickVariant } from './types.js';
+import { pickVariant, kernelFromCalls } from './types.js';
 import type { Arch } from '../runtime/features.js';
 import type { WasmKernels } from '../runtime/wasm.js';
 
@@ -457,7 +460,7 @@ export function prepareF32Binary(p: F32BinaryParams, sel: F32Select): PreparedKe
   };
 }
 
-const UNARY_OPS = { relu: 0, clip: 1, relu6: 1, leakyrelu: 2, sigmoid: 3, hardsigmoid: 4, hardswish: 5, tanh: 6 } as const;
+const UNARY_OPS = { relu: 0, clip: 1, relu6: 1, leakyrelu: 2, sigmoid: 3, hardsigmoid: 4, hardswish: 5, tanh: 6, sqrt: 7, square: 8 } as const;
 
 export interface F32UnaryParams {
   op: keyof typeof UNARY_OPS;
@@ -511,6 +514,104 @@ export function prepareF32Softmax(p: { rows: number; channels: number; node?: st
       if (r1 > r0) wasm.exports[v.softmax](p.channels, io.inputs[0], io.outputs[0], r0, r1);
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// ConvTranspose
+
+export interface F32ConvTransposeParams {
+  N: number; H: number; W: number; C: number;
+  /** Output channels (weights [C][OC/groups][KH][KW], as ONNX gives them). */
+  OC: number;
+  KH: number; KW: number;
+  /** Output size (from the ONNX rules: pads, output_padding, output_shape, auto_pad). */
+  OH: number; OW: number;
+  strides?: number[];
+  /** Begin pads [top, left] (the end pads are implied by OH / OW). */
+  padsBegin?: number[];
+  dilations?: number[];
+  groups?: number;
+  weights: Float32Array;
+  bias?: Float32Array;
+  min?: number;
+  max?: number;
+  node?: string;
+}
+
+/** Bytes of column scratch per work item are kept under this (L2-sized; the GEMM writes it, the gather reads it). */
+const CONVT_SCRATCH_BUDGET = 1 << 20;
+
+/**
+ * ConvTranspose, NHWC: per group, the f32 GEMM x[pixels, cg] * W[cg, (ky, kx, oc)] into a column scratch for the
+ * input rows that reach a block of output rows, then f32_col2im_nhwc gathers the taps of every output pixel onto
+ * the bias (+ fused clamp). io.inputs = [x], io.outputs = [y]; workItems = (image, block of output rows).
+ */
+export function prepareF32ConvTranspose(p: F32ConvTransposeParams, sel: F32Select): PreparedKernel {
+  const who = p.node ? `f32 convtranspose '${p.node}'` : 'f32 convtranspose';
+  for (const k of ['N', 'H', 'W', 'C', 'OC', 'KH', 'KW', 'OH', 'OW'] as const) checkDim(`${who}: ${k}`, p[k]);
+  const [SH, SW] = p.strides ?? [1, 1], [DH, DW] = p.dilations ?? [1, 1], [PT, PL] = p.padsBegin ?? [0, 0];
+  const G = p.groups ?? 1;
+  for (const [k, v] of Object.entries({ SH, SW, DH, DW, groups: G })) checkDim(`${who}: ${k}`, v);
+  need(Number.isInteger(PT) && Number.isInteger(PL), `${who}: pads must be integers`);
+  need(p.C % G === 0 && p.OC % G === 0, `${who}: groups ${G} do not divide channels ${p.C} / ${p.OC}`);
+  const { N, H, W, C, OC, KH, KW, OH, OW } = p;
+  const cg = C / G, ocg = OC / G, nc = KH * KW * ocg;
+  need(p.weights.length === C * ocg * KH * KW, `${who}: weights have ${p.weights.length} values, expected ${C}x${ocg}x${KH}x${KW}`);
+  need(!p.bias || p.bias.length === OC, `${who}: bias has ${p.bias?.length} values, expected ${OC}`);
+  const gv = selectVariant(F32_GEMM_VARIANTS, sel);
+  const mv = selectVariant(F32_MISC_VARIANTS, { path: sel.path, arch: sel.arch });
+  const col2im = mv.build === 'scalar' ? 'f32_col2im_nhwc__scalar' : 'f32_col2im_nhwc__simd128';
+  // packed B per group: column (ky*KW + kx)*ocg + o of row c is w[g*cg + c][o][ky][kx]
+  const panel = f32PackedLength(nc, cg);
+  const packed = new Float32Array(panel * G + OC + 4);
+  const wv = p.weights;
+  for (let g = 0; g < G; g++) {
+    packed.set(packF32GemmWeights(nc, cg, (c, j) => {
+      const t = Math.floor(j / ocg), o = j - t * ocg;
+      return wv[(((g * cg + c) * ocg + o) * KH + Math.floor(t / KW)) * KW + (t % KW)];
+    }), g * panel);
+  }
+  if (p.bias) packed.set(p.bias, panel * G);
+  // input rows feeding output rows [a, b)
+  const inRows = (a: number, b: number): [number, number] => {
+    const lo = Math.max(0, Math.ceil((a + PT - (KH - 1) * DH) / SH)), hi = Math.min(H - 1, Math.floor((b - 1 + PT) / SH));
+    return [lo, Math.max(lo, hi + 1)];
+  };
+  let RB = Math.max(1, Math.min(OH, 16));
+  const rowBytes = W * nc * 4;
+  const scratchOf = (rb: number) => {
+    let m = 0;
+    for (let a = 0; a < OH; a += rb) { const [l, h] = inRows(a, Math.min(OH, a + rb)); m = Math.max(m, h - l); }
+    return m * rowBytes;
+  };
+  while (RB > 1 && scratchOf(RB) > CONVT_SCRATCH_BUDGET) RB = Math.max(1, RB >> 1);
+  const blocks = Math.ceil(OH / RB);
+  const items = N * blocks;
+  const lo = p.min ?? -Infinity, hi = p.max ?? Infinity;
+  return kernelFromCalls({
+    variant: `${gv.name}+${col2im}`,
+    constants: bytesOf(packed),
+    constantsAlign: 16,
+    scratchBytes: Math.max(16, scratchOf(RB)),
+    workItems: items,
+    cost: N * H * W * C * nc,
+    calls: (io, begin, end) => {
+      const calls: { fn: string; args: number[] }[] = [];
+      for (let it = Math.max(0, begin); it < Math.min(items, end); it++) {
+        const n = Math.floor(it / blocks), oy0 = (it % blocks) * RB, oy1 = Math.min(OH, oy0 + RB);
+        const [i0, i1] = inRows(oy0, oy1);
+        for (let g = 0; g < G; g++) {
+          if (i1 > i0) {
+            calls.push({ fn: gv.rows, args: [0, (i1 - i0) * W, nc, cg, io.inputs[0] + (((n * H + i0) * W) * C + g * cg) * 4, C * 4, 4,
+              io.constants + g * panel * 4, io.scratch, nc * 4, 1, 0, -Infinity, Infinity] });
+          }
+          calls.push({ fn: col2im, args: [io.scratch, i0, H, W, KH, KW, SH, SW, DH, DW, PT, PL, OW, ocg, OC, io.constants + (panel * G + g * ocg) * 4,
+            io.outputs[0] + (n * OH * OW * OC + g * ocg) * 4, oy0, oy1, lo, hi] });
+        }
+      }
+      return calls;
+    },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -1,14 +1,14 @@
 // Conv (1-D and 2-D, groups, dilations, pads / auto_pad, fused clamp from the fusion pass), ConvTranspose
-// (host side) and BatchNormalization (inference; folded into the preceding Conv or into Mul/Add by the passes).
+// (2-D float32 with constant weights: channels-last on prepareF32ConvTranspose, GEMM + col2im; else host) and BatchNormalization (inference; folded into the preceding Conv or into Mul/Add by the passes).
 // Conv runs channels-last: with constant weights it lowers to the FP32 conv kernels (src/kernels/f32.ts:
 // prepareF32Conv2d, prepareF32DwConv2d for depthwise); runtime weights and 1-D convs with odd shapes run the host loop.
 import type { Node } from '../graph/ir.js';
 import { attrFloat, attrInt, attrInts, attrString } from '../graph/ir.js';
 import { makeTensor, toNumbers, fromNumbers, sizeOf, type HostTensor } from '../graph/tensor.js';
-import { prepareF32Conv2d, prepareF32DwConv2d } from '../kernels/f32.js';
+import { prepareF32Conv2d, prepareF32DwConv2d, prepareF32ConvTranspose } from '../kernels/f32.js';
 import type { PreparedKernel } from '../kernels/types.js';
 import { fusedClamp } from './matmul.js';
-import { inputAt, need, fail, type OpDef, type LowerCtx, type LoweredStep } from './types.js';
+import { inputAt, need, fail, type OpDef, type LowerCtx, type LoweredStep, type ValueState } from './types.js';
 
 export interface Geometry {
   kernel: number[];
@@ -175,12 +175,39 @@ function lowerConv(lc: LowerCtx): LoweredStep[] | null {
   return [{ kernel, inputs: [x.name], outputs: [lc.outputs[0].name] }];
 }
 
+/** 2-D float32 ConvTranspose with constant weights (and bias): the kernel form applies. */
+function convTransposeKernelable(ins: (ValueState | undefined)[]): boolean {
+  const [x, w, b] = ins;
+  return !!x && !x.const && x.dtype === 'float32' && x.dims.length === 4 && !!w?.const && w.dtype === 'float32' && w.dims.length === 4 && (!b || !!b.const);
+}
+
+function lowerConvTranspose(lc: LowerCtx): LoweredStep[] | null {
+  const [x, w, b] = lc.inputs;
+  if (!x || x.layout !== 'cl' || !convTransposeKernelable(lc.inputs)) return null;
+  const { outDims, group, strides, dil, padsB } = convTransposeGeom(lc.node, x.dims, w!.dims);
+  if (padsB.some((v) => v < 0)) return null;
+  const { min, max } = fusedClamp(lc.node);
+  const k = prepareF32ConvTranspose({
+    N: x.dims[0], C: x.dims[1], H: x.dims[2], W: x.dims[3], OC: outDims[1], OH: outDims[2], OW: outDims[3], KH: w!.dims[2], KW: w!.dims[3],
+    strides, dilations: dil, padsBegin: padsB, groups: group, weights: w!.const!.data as Float32Array,
+    bias: b ? Float32Array.from(toNumbers(b.const!)) : undefined, min, max, node: lc.node.name,
+  }, { path: lc.env.path, arch: lc.env.arch });
+  return [{ kernel: k, inputs: [x.name], outputs: [lc.outputs[0].name] }];
+}
+
 export const convTranspose: OpDef = {
   op: 'ConvTranspose',
   infer: (ctx) => {
     const x = inputAt(ctx, 0), w = inputAt(ctx, 1);
     return [{ dtype: x.dtype, dims: convTransposeGeom(ctx.node, x.dims, w.dims).outDims }];
   },
+  layout: (ctx) => (convTransposeKernelable(ctx.inputs) ? 'native' : 'logical'),
+  // channels-last host fallback: NHWC -> NCHW, the reference, back
+  evalCL: (node, [x, w, b], opset) => {
+    const [y] = convTranspose.eval!(node, [transposeAny(x!, [0, 3, 1, 2]), w, b], opset);
+    return [transposeAny(y, [0, 2, 3, 1])];
+  },
+  lower: lowerConvTranspose,
   eval: (node, [x, w, b]) => {
     const { outDims, group, strides, dil, padsB } = convTransposeGeom(node, x!.dims, w!.dims);
     const r = x!.dims.length - 2;
@@ -241,7 +268,8 @@ function convTransposeGeom(node: Node, x: number[], w: number[]) {
     const full = strides[i] * (x[2 + i] - 1) + outPad[i] + ek;
     if (outShape || autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
       const target = outShape ? outShape[outShape.length - r + i] : x[2 + i] * strides[i];
-      const total = full - target;
+      // onnxruntime clamps the total padding at 0: an output larger than the taps reach is extended at the end
+      const total = Math.max(0, full - target);
       padsB[i] = autoPad === 'SAME_UPPER' || (outShape && autoPad !== 'SAME_LOWER') ? Math.floor(total / 2) : total - Math.floor(total / 2);
       padsE[i] = total - padsB[i];
       out.push(target);

@@ -12,7 +12,7 @@ import { inputAt, need, fail, physDims, type OpDef, type InferCtx, type LayoutKi
 import { prepareF32Unary, prepareF32Binary, bytesOf } from '../kernels/f32.js';
 import type { PreparedKernel } from '../kernels/types.js';
 
-const F32_UNARY: Record<string, string> = { Relu: 'relu', LeakyRelu: 'leakyrelu', Sigmoid: 'sigmoid', HardSigmoid: 'hardsigmoid', HardSwish: 'hardswish', Tanh: 'tanh', Clip: 'clip' };
+const F32_UNARY: Record<string, string> = { Relu: 'relu', LeakyRelu: 'leakyrelu', Sigmoid: 'sigmoid', HardSigmoid: 'hardsigmoid', HardSwish: 'hardswish', Tanh: 'tanh', Clip: 'clip', Sqrt: 'sqrt' };
 
 /** Float32 activations on the wasm kernel (Clip needs constant bounds). */
 function lowerUnary(lc: LowerCtx): LoweredStep[] | null {
@@ -68,6 +68,18 @@ function lowerBinary(lc: LowerCtx): LoweredStep[] | null {
     },
   };
   return [{ kernel, inputs: [(constFirst ? b : a).name], outputs: [y.name] }];
+}
+
+/** Float32 Pow with a constant scalar exponent 2 (x * x) or 0.5 (sqrt) on the unary kernel; other exponents run host side. */
+function lowerPow(lc: LowerCtx): LoweredStep[] | null {
+  const [x, e] = lc.inputs;
+  if (!x || x.const || x.dtype !== 'float32' || !e?.const || sizeOf(e.dims) !== 1 || !sizeOf(x.dims)) return null;
+  if (sizeOf(lc.outputs[0].dims) !== sizeOf(x.dims)) return null;
+  const p = toNumbers(e.const)[0];
+  const op = p === 2 ? 'square' : p === 0.5 ? 'sqrt' : null;
+  if (!op) return null;
+  const k = prepareF32Unary({ op, count: sizeOf(x.dims), node: lc.node.name }, { path: lc.env.path, arch: lc.env.arch });
+  return [{ kernel: k, inputs: [x.name], outputs: [lc.outputs[0].name] }];
 }
 
 function transparentIfSameRank(ctx: InferCtx): LayoutKind {
@@ -250,7 +262,7 @@ function binaryOp(op: string): OpDef {
     },
     eval: (node, [a, b]) => [binaryEval(op, node, a!, b!)],
     layout: transparentIfSameRank,
-    lower: op === 'Pow' ? undefined : lowerBinary,
+    lower: op === 'Pow' ? lowerPow : lowerBinary,
   };
 }
 

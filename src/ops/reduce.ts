@@ -1,11 +1,15 @@
 // Softmax / LogSoftmax (opset < 13: over the flattened trailing axes; >= 13: one axis) and the reductions
 // ReduceMean / ReduceSum / ReduceMax / ReduceMin (axes as attribute before opset 18, as input from 18).
-// Float32 Softmax over the trailing axes runs on the f32_softmax kernel; the rest runs host side.
+// Float32 Softmax over the trailing axes runs on the f32_softmax kernel. Float32 ReduceMean / ReduceMax over the
+// spatial axes of a 4-D tensor (axes {2, 3}: SE blocks, global pooling written as a reduction) run channels-last
+// on the global average pooling / max pooling kernels; the rest runs host side.
 import type { Node } from '../graph/ir.js';
 import { attrInt, attrInts } from '../graph/ir.js';
 import { makeTensor, sizeOf, normAxis, toInts, toNumbers, fromNumbers, type HostTensor } from '../graph/tensor.js';
 import { inputAt, constInput, need, type OpDef, type LowerCtx, type LoweredStep } from './types.js';
-import { prepareF32Softmax } from '../kernels/f32.js';
+import { prepareF32Softmax, prepareF32GlobalAvgPool, prepareF32Pool } from '../kernels/f32.js';
+import { transposeData } from '../graph/tensor.js';
+import type { InferCtx } from './types.js';
 
 function softmaxEval(node: Node, x: HostTensor, opset: number, log: boolean): HostTensor {
   const r = x.dims.length;
@@ -81,9 +85,35 @@ function reduceDims(node: Node, dims: number[], axes: number[]): number[] {
   });
   return out;
 }
+/** The reduction is over H and W of a 4-D float32 tensor (a global pooling): the kernel form applies. */
+function spatialReduction(ctx: InferCtx, kind: Kind): boolean {
+  const x = ctx.inputs[0];
+  if ((kind !== 'mean' && kind !== 'max') || !x || x.const || x.dtype !== 'float32' || x.dims.length !== 4 || !sizeOf(x.dims)) return false;
+  const ax = ctx.inputs[1];
+  if (ax && !ax.const) return false;
+  const axes = reduceAxes(ctx.node, ctx.opset, 4, ax?.const);
+  return axes.length === 2 && axes.includes(2) && axes.includes(3);
+}
+
 function reduceOp(op: string, kind: Kind): OpDef {
-  return {
+  const self: OpDef = {
     op,
+    layout: (ctx) => (spatialReduction(ctx, kind) ? 'native' : 'logical'),
+    // channels-last host fallback: NHWC -> NCHW, the reference, back for rank >= 3 outputs
+    evalCL: (node, [x, ax], opset) => {
+      const [y] = self.eval!(node, [transposeData(x!, [0, 3, 1, 2]), ax], opset);
+      return [y.dims.length === 4 ? transposeData(y, [0, 2, 3, 1]) : y];
+    },
+    lower: (lc) => {
+      const x = lc.inputs[0];
+      if (!x || x.layout !== 'cl' || !spatialReduction({ node: lc.node, inputs: lc.inputs, opset: lc.opset }, kind)) return null;
+      const [N, C, H, W] = x.dims;
+      const sel = { path: lc.env.path, arch: lc.env.arch };
+      // output [N, C, 1, 1] channels-last or [N, C]: the same bytes as the pooling kernels' [N, 1, 1, C]
+      const k = kind === 'mean' ? prepareF32GlobalAvgPool({ N, H, W, C, node: lc.node.name }, sel)
+        : prepareF32Pool({ kind: 'max', N, H, W, C, KH: H, KW: W, node: lc.node.name }, sel);
+      return [{ kernel: k, inputs: [x.name], outputs: [lc.outputs[0].name] }];
+    },
     infer: (ctx) => {
       const x = inputAt(ctx, 0);
       const axes = reduceAxes(ctx.node, ctx.opset, x.dims.length, ctx.inputs[1] ? constInput(ctx, 1, 'axes') : undefined);
@@ -119,6 +149,7 @@ function reduceOp(op: string, kind: Kind): OpDef {
       return [out.data.length === sizeOf(outDims) ? out : makeTensor(x!.dtype, outDims)];
     },
   };
+  return self;
 }
 
 export const REDUCE_OPS: OpDef[] = [

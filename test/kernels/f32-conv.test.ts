@@ -163,18 +163,20 @@ for (const level of LEVELS) {
         }
       }
     });
-    test(`${v.unary}: relu, clip, relu6, leaky, sigmoid, hard-sigmoid, hard-swish, tanh vs float64 oracle`, async () => {
+    test(`${v.unary}: relu, clip, relu6, leaky, sigmoid, hard-sigmoid, hard-swish, tanh, sqrt, square vs float64 oracle`, async () => {
       const k = await kernels(level);
       const count = 5003;
       const x = randArray(r, count, -12, 12);
       for (let i = 0; i < 200; i++) x[i] = (i - 100) * 0.01; // around 0 (tanh / sigmoid series region)
       x[200] = -100; x[201] = 100; x[202] = 0; x[203] = -0.55; x[204] = 0.55; x[205] = -3; x[206] = 3;
-      const ops = [['relu', 0, 0, 0], ['clip', 1, -0.5, 2], ['relu6', 1, 0, 6], ['leakyrelu', 2, 0.1, 0], ['sigmoid', 3, 0, 0], ['hardsigmoid', 4, 0.2, 0.5], ['hardswish', 5, 0, 0], ['tanh', 6, 0, 0]] as const;
+      const ops = [['relu', 0, 0, 0], ['clip', 1, -0.5, 2], ['relu6', 1, 0, 6], ['leakyrelu', 2, 0.1, 0], ['sigmoid', 3, 0, 0], ['hardsigmoid', 4, 0.2, 0.5], ['hardswish', 5, 0, 0], ['tanh', 6, 0, 0], ['sqrt', 7, 0, 0], ['square', 8, 0, 0]] as const;
+      const ax = x.map(Math.abs); // sqrt of a negative is NaN in both; test it on |x|
       for (const [op, kind, p0, p1] of ops) {
+        const xin = op === 'sqrt' ? ax : x;
         const kern = prepareF32Unary({ op, count, min: p0, max: p1, alpha: p0, beta: p1 }, { path: 'scalar', variant: v.name });
-        const got = runKernel(k, kern, [x], count);
+        const got = runKernel(k, kern, [xin], count);
         const al = allocator(k);
-        const px = al.put(x), po = al.alloc(count * 4);
+        const px = al.put(xin), po = al.alloc(count * 4);
         k.exports.f32_ref_unary(kind, px, po, count, p0, p1);
         // hard-sigmoid / hard-swish cancel in a*x + b near the kink: tolerance relative to the terms (|x| + 1).
         const scale = op === 'hardsigmoid' || op === 'hardswish' ? x.map((t) => (Math.abs(t) + 1) * Math.abs(t) * 0.1 + 0.1) : 1e-30;
