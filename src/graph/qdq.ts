@@ -14,6 +14,7 @@
 import type { Node } from './ir.js';
 import { attrInt, attrFloat } from './ir.js';
 import { toNumbers, makeTensor, sizeOf, type HostTensor } from './tensor.js';
+import { roundHalfEven } from '../kernels/requant.js';
 import type { TypedGraph } from './infer.js';
 import { opsetFor } from './infer.js';
 import { consumers, deadNodes } from './passes.js';
@@ -247,7 +248,11 @@ function biasInt32(tg: TypedGraph, name: string | undefined, sx: number, sw: num
   if (v?.const && v.dtype === 'float32') {
     const b = toNumbers(v.const);
     if (b.length !== n) return null;
-    for (let i = 0; i < n; i++) d[i] = Math.round(b[i] / (sx * (sw.length > 1 ? sw[i] : sw[0])));
+    // as onnxruntime's BiasQuantization transformer: Cast<int32>(Round(bias / f32(sx * sw))), float32 steps, ties to even
+    for (let i = 0; i < n; i++) {
+      const s = Math.fround(Math.fround(sx) * Math.fround(sw.length > 1 ? sw[i] : sw[0]));
+      d[i] = roundHalfEven(Math.fround(Math.fround(b[i]) / s));
+    }
     return out;
   }
   const p = tg.nodes.find((m) => m.outputs[0] === name);

@@ -88,7 +88,7 @@ test('QLinearConv, random shapes: float requantization identical to onnxruntime;
 });
 
 /** A small network in onnxruntime-quantizer QDQ style: Q/DQ around Conv(+Relu), depthwise Conv, Add, GAP, Gemm. */
-export function qdqNet(seed: number, xt: 'uint8' | 'int8', stop = 99) {
+export function qdqNet(seed: number, xt: 'uint8' | 'int8', stop = 99, floatBias = false) {
   const r = rng(seed);
   const g = new GraphBuilder({ opset: 13 });
   const zr = (t: string) => (t === 'uint8' ? ri(r, 100, 150) : ri(r, -20, 20));
@@ -108,6 +108,12 @@ export function qdqNet(seed: number, xt: 'uint8' | 'int8', stop = 99) {
     const s = g.initializer(`${name}_s`, 'float32', ws, [oc]);
     const z = g.initializer(`${name}_z`, 'int8', new Int8Array(oc), [oc]);
     const [w] = g.node('DequantizeLinear', [q, s, z], [`${name}_w`], { axis: 0 });
+    if (floatBias) {
+      // PyTorch exporter style: a float bias initializer (onnxruntime quantizes it: Round(bias / f32(sx * sw)))
+      // (half the channels at exact ties k + 0.5 of that division: ties go to even)
+      const bf = Float32Array.from(ws, (v) => Math.fround((ri(r, -2000, 2000) + (r() < 0.5 ? 0.5 : r())) * Math.fround(Math.fround(sx) * v)));
+      return [w, g.initializer(`${name}_bf`, 'float32', bf, [oc])];
+    }
     const bq = g.initializer(`${name}_bq`, 'int32', Int32Array.from({ length: oc }, () => ri(r, -2000, 2000)), [oc]);
     const bs = g.initializer(`${name}_bs`, 'float32', Float32Array.from(ws, (v) => Math.fround(sx * v)), [oc]);
     const bz = g.initializer(`${name}_bz`, 'int32', new Int32Array(oc), [oc]);
@@ -167,6 +173,52 @@ test('QDQ networks (int8 and uint8 activations): identical to onnxruntime with f
       await s.release();
     }
   }
+});
+
+test('QDQ networks with float biases (PyTorch exporter style, uint8): identical to onnxruntime with float requantization', async () => {
+  for (const seed of [5, 6, 7]) {
+    const bytes = qdqNet(seed, 'uint8', 99, true);
+    const r = rng(seed + 100);
+    const x = new Tensor('float32', Float32Array.from({ length: 4 * 144 }, () => r() * 4 - 2), [1, 4, 12, 12]);
+    const want = (await ortRun(bytes, { x })).y.data as Float32Array;
+    const s = await InferenceSession.create(bytes, { requantization: 'float' });
+    const got = (await s.run({ x })).y.data as Float32Array;
+    assert.ok(s.profile().nodes.some((n) => n.op === 'QLinearConv'), 'QDQ Conv with a float bias folded');
+    assert.equal(Array.from(got), Array.from(want), `seed ${seed}`);
+    await s.release();
+  }
+});
+
+test('QDQ Conv with a float bias at rounding ties (large requantization multiplier): identical to onnxruntime', async () => {
+  // onnxruntime's BiasQuantization: Cast<int32>(Round(bias / f32(sx * sw))) in float32, ties to even. With a
+  // multiplier sx*sw/sy ~ 0.25, a bias off by one changes about a quarter of its channel's outputs.
+  const r = rng(77);
+  const g = new GraphBuilder({ opset: 13 });
+  const C = 16, OC = 32;
+  const x = g.input('x', 'float32', [1, C, 6, 6]);
+  const sx = 0.05;
+  const q = (v: string, sc: number, tag: string) => {
+    const s = g.initializer(`${tag}_s`, 'float32', [sc], []), z = g.initializer(`${tag}_z`, 'uint8', [128], []);
+    const [qv] = g.node('QuantizeLinear', [v, s, z], [`${tag}_q`]);
+    return g.node('DequantizeLinear', [qv, s, z], [`${tag}_dq`])[0];
+  };
+  const x0 = q(x, sx, 'x');
+  const ws = Float32Array.from({ length: OC }, () => 0.01 + r() * 0.02);
+  const wq = g.initializer('w_q', 'int8', Int8Array.from({ length: OC * C * 9 }, () => ri(r, -127, 127)), [OC, C, 3, 3]);
+  const [w] = g.node('DequantizeLinear', [wq, g.initializer('w_s', 'float32', ws, [OC]), g.initializer('w_z', 'int8', new Int8Array(OC), [OC])], ['w'], { axis: 0 });
+  const bf = Float32Array.from(ws, (v, i) => Math.fround((2 * ri(r, -500, 500) + (i % 2 ? 0.5 : r())) * Math.fround(Math.fround(sx) * v)));
+  const [c] = g.node('Conv', [x0, w, g.initializer('b', 'float32', bf, [OC])], ['c'], { pads: [1, 1, 1, 1] });
+  const [y] = g.node('Identity', [q(c, 0.003, 'y')], ['y']);
+  g.output(y, 'float32', [1, OC, 6, 6]);
+  const bytes = g.toBytes();
+  const xv = new Tensor('float32', Float32Array.from({ length: C * 36 }, () => r() * 12 - 6), [1, C, 6, 6]);
+  const want = (await ortRun(bytes, { x: xv })).y.data as Float32Array;
+  const s = await InferenceSession.create(bytes, { requantization: 'float' });
+  const got = (await s.run({ x: xv })).y.data as Float32Array;
+  assert.ok(s.profile().nodes.some((n) => n.op === 'QLinearConv'), 'folded');
+  const d = diffStats(got, want);
+  assert.is(d.n, 0, `${d.n}/${d.total} differ`);
+  await s.release();
 });
 
 test('dynamic quantization: DynamicQuantizeLinear -> MatMulInteger (runtime zero point) -> Cast -> Mul matches onnxruntime', async () => {
