@@ -62,12 +62,12 @@ let defaultExec: Executor | undefined;
 /** Octet's own runtime (src/api): the default executor of calibration and of the accuracy report. */
 export async function defaultExecutor(): Promise<Executor> {
   if (defaultExec) return defaultExec;
-  // Loaded lazily (and through variables, so that src/quant builds and runs without the runtime's wasm).
-  const sessionPath = '../api/session.js';
-  const tensorPath = '../api/tensor.js';
+  // Loaded lazily (src/quant runs without the runtime until calibration needs it). Literal specifiers, so that
+  // bundlers (Vite, webpack) see the runtime and split it into a chunk instead of leaving a path that does not exist
+  // next to the bundle.
   let api: SessionApi;
   try {
-    const [s, t] = await Promise.all([import(sessionPath), import(tensorPath)]);
+    const [s, t] = await Promise.all([import('../api/session.js'), import('../api/tensor.js')]);
     api = { InferenceSession: s.InferenceSession, Tensor: t.Tensor } as SessionApi;
   } catch (e) {
     throw new Error(`quantize: Octet's runtime could not be loaded (${(e as Error).message}); pass options.executor`);
