@@ -14,3 +14,11 @@ export function heap_base(): usize {
 export function probe_f32_sub_bits(a: f32, b: f32): u32 {
   return reinterpret<u32>(a - b);
 }
+
+/**
+ * Fills n bytes at dst with the low byte of value. Lets a kernel's host side clear scratch through an export call
+ * rather than a JS view, so the worker pool can replay it on another thread (src/runtime/pool.ts).
+ */
+export function x8_fill(dst: usize, value: i32, n: i32): void {
+  memory.fill(dst, <u8>value, <usize>n);
+}

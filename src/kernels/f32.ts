@@ -345,7 +345,7 @@ export function prepareF32DwConv2d(p: F32DwConv2dParams, sel: F32Select): F32Pre
       const p0 = begin * OW, p1 = Math.min(N * OH, end) * OW;
       if (p1 <= p0) return;
       if (use3) {
-        wasm.f32(io.scratch, Math.max(W * C, Cp)).fill(0);
+        k.x8_fill(io.scratch, 0, Math.max(W * C, Cp) * 4); // an export call: replayable by a pool worker
         k[v.k3x3rows!](io.inputs[0], H, W, C, g.SH, g.SW, g.DH, g.DW, g.padT, g.padL, OH, OW, io.constants, io.outputs[0], lo, hi, begin, Math.min(N * OH, end), io.scratch);
       } else {
         k[v.general](io.inputs[0], H, W, C, KH, KW, g.SH, g.SW, g.DH, g.DW, g.padT, g.padL, OH, OW, io.constants, io.outputs[0], lo, hi, p0, p1);

@@ -107,8 +107,8 @@ test('concurrent run() calls on one 2-thread session run side by side, each whol
 });
 
 // Reference models: every form the runtime can load today is checked; a form it cannot load yet is reported.
-// (FP32 is covered by the CNN above; the INT8 reference models are the ones the threads target is about.)
-for (const [arch, form] of [['mobilenetv2', 'qdq-ort-s8'], ['resnet18', 'qdq-ort-s8']] as const) {
+// (the INT8 reference models are the ones the threads target is about; FP32 MobileNetV2 adds the f32 depthwise kernel.)
+for (const [arch, form] of [['mobilenetv2', 'qdq-ort-s8'], ['resnet18', 'qdq-ort-s8'], ['mobilenetv2', 'fp32']] as const) {
   test(`${arch} ${form}: threads 1..4 give bit-identical outputs`, async () => {
     const bytes = await zooModel(arch, form);
     let s: InferenceSession;
