@@ -108,7 +108,9 @@ async function tfjsWasm(m: ModelFiles): Promise<Runner> {
 
 // Octet --------------------------------------------------------------------------------------------------------------
 async function octet(m: ModelFiles, file: Engine['file'], kernels: string): Promise<Runner> {
-  const api = await import('../src/index.js');
+  // OCTET_BENCH_DIST=1 (cold-start children, when dist/ is built and fresh): the compiled package, as an app imports
+  // it, so the cold start does not include tsx transpiling src/ (onnxruntime and TF.js are compiled JS too).
+  const api: typeof import('../src/index.js') = process.env.OCTET_BENCH_DIST === '1' ? await import('../dist/index.js' as string) : await import('../src/index.js');
   const s = await api.InferenceSession.create(fileOf(m, file), { kernels: kernels as never, threads: THREADS });
   return {
     run: async (x) => (await s.run({ [m.inputName]: new api.Tensor('float32', x, m.inputDims) }))[m.outputName].data as Float32Array,

@@ -8,7 +8,7 @@
 // start (runtime import -> first result) and peak RSS growth; and the wasm bytes each runtime ships.
 // Writes bench/results/<date>-<host>.json and .svg (latency chart) and prints a markdown table (README).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, loadavg, totalmem } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -338,9 +338,19 @@ else if (models.length) {
 interface Cold { model: string; engine: string; ok: boolean; firstResultMs?: number; createMs?: number; peakRssGrowthMB?: number; error?: string }
 const cold: Cold[] = [];
 let baselineRssMB = 0;
+/** Is dist/ (the compiled package) at least as new as every file under src/? Then cold starts import it. */
+function distFresh(): boolean {
+  const entry = join(ROOT, 'dist', 'index.js');
+  if (!existsSync(entry)) return false;
+  const built = statSync(entry).mtimeMs;
+  const newest = (dir: string): number => readdirSync(dir, { withFileTypes: true })
+    .reduce((t, d) => Math.max(t, d.isDirectory() ? newest(join(dir, d.name)) : statSync(join(dir, d.name)).mtimeMs), 0);
+  return newest(join(ROOT, 'src')) <= built;
+}
+const coldFromDist = distFresh();
 function child(engineId: string, m: ModelFiles): { ok: boolean; firstResultMs?: number; createMs?: number; peakRssGrowthBytes?: number; error?: string } {
   const args = [...process.execArgv.filter((a) => a.startsWith('--experimental')), '--import', 'tsx', join(ROOT, 'bench', 'cold.ts'), engineId, JSON.stringify(m), '3'];
-  const res = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', timeout: 10 * 60 * 1000 });
+  const res = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', timeout: 10 * 60 * 1000, env: { ...process.env, OCTET_BENCH_DIST: coldFromDist ? '1' : '0' } });
   const line = (res.stdout ?? '').trim().split('\n').filter((l) => l.startsWith('{')).pop();
   try {
     return JSON.parse(line ?? '');
@@ -496,7 +506,7 @@ if (threadScan.length || threadScanNote) {
 }
 if (cold.length) {
   lines.push('');
-  lines.push(`Cold start (fresh process: import the runtime, create the session from the file, first result), ms · peak RSS growth over an idle child (${baselineRssMB.toFixed(0)} MB, subtracted), MB:`);
+  lines.push(`Cold start (fresh process: import the runtime, create the session from the file, first result; Octet imported from ${coldFromDist ? 'dist/, the compiled package' : 'src/ through tsx, as dist/ is missing or older than src/ (npm run build)'}), ms · peak RSS growth over an idle child (${baselineRssMB.toFixed(0)} MB, subtracted), MB:`);
   lines.push('');
   const ce = [...new Set(cold.map((c) => c.engine))];
   lines.push(`| runtime | ${models.map((m) => m.label.replace(/ \(.*\)$/, '')).join(' | ')} |`);

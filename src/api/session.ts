@@ -142,19 +142,24 @@ export class InferenceSession {
     if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1)) {
       throw new Error(`octet: threads must be an integer >= 1, got ${options.threads}`);
     }
-    let graph: Graph;
-    if (typeof model === 'string') graph = await readModelFile(model);
-    else if (model instanceof ArrayBuffer) graph = readModel(new Uint8Array(model));
-    else if (model instanceof Uint8Array) graph = readModel(model);
-    else throw new Error('octet: InferenceSession.create expects a path, a Uint8Array or an ArrayBuffer');
+    if (typeof model !== 'string' && !(model instanceof ArrayBuffer) && !(model instanceof Uint8Array)) {
+      throw new Error('octet: InferenceSession.create expects a path, a Uint8Array or an ArrayBuffer');
+    }
     const choice = await choosePath(options.kernels ?? 'auto', options.wasm);
     const pool = await sharedPool(options.threads);
-    const wasm = await WasmKernels.create(buildOf(choice.path), {
+    // The chosen build compiles (asynchronously, off the main thread) while the model is read and decoded.
+    const wasmP = WasmKernels.create(buildOf(choice.path), {
       source: options.wasm,
       // Shared memory (the -mt build) only when workers will use it.
       shared: pool.threads > 1,
       maxBytes: options.maxMemoryBytes !== undefined ? Math.max(options.maxMemoryBytes, 1 << 20) : undefined,
     });
+    wasmP.catch(() => undefined); // a bad model is reported first; the build's error, if any, on await below
+    let graph: Graph;
+    if (typeof model === 'string') graph = await readModelFile(model);
+    else if (model instanceof ArrayBuffer) graph = readModel(new Uint8Array(model));
+    else graph = readModel(model);
+    const wasm = await wasmP;
     const inst = await pool.attach(wasm);
     const env: KernelEnv = { path: choice.path, arch: choice.features.arch, requant };
     const s = new InferenceSession(graph, env, wasm, choice.reason, options, pool, inst);

@@ -94,6 +94,35 @@ function perChannel(v: number | ArrayLike<number> | undefined, n: number, what: 
   return out;
 }
 
+/**
+ * Weights of output channels [o0, o0 + ocg) minus their zero points, as [ocg][taps * cg2] with K ordered (tap, ci)
+ * (taps = ky * kw + kx; channels cg..cg2-1 of each tap stay 0). Source OIHW ([o][ci][tap]) or OHWI ([o][tap][ci]).
+ */
+function centerConvWeights(sw8: Int8Array | Uint8Array, zb: Float64Array, o0: number, ocg: number, cg: number, cg2: number, taps: number, ohwi: boolean): Int32Array {
+  const Kp = taps * cg2;
+  const wc = new Int32Array(ocg * Kp);
+  for (let j = 0; j < ocg; j++) {
+    const o = o0 + j, z = zb[o] | 0, dst = j * Kp, src = o * cg * taps;
+    if ((ohwi || taps === 1) && z === 0 && cg2 === cg) {
+      // source already (tap, ci)-ordered, nothing to subtract: one native int8 -> int32 copy per output channel
+      // (the common case: symmetric int8 weights; session creation time, see bench/models.ts cold start)
+      wc.set(sw8.subarray(src, src + taps * cg), dst);
+    } else if (ohwi || taps === 1) {
+      // source already (tap, ci)-ordered
+      for (let t = 0; t < taps; t++) {
+        const s0 = src + t * cg, d0 = dst + t * cg2;
+        for (let ci = 0; ci < cg; ci++) wc[d0 + ci] = sw8[s0 + ci] - z;
+      }
+    } else {
+      for (let ci = 0; ci < cg; ci++) {
+        const s0 = src + ci * taps;
+        for (let t = 0; t < taps; t++) wc[dst + t * cg2 + ci] = sw8[s0 + t] - z;
+      }
+    }
+  }
+  return wc;
+}
+
 export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [number, number, number, number]; method: QConvMethod; pixBlock: number; byColumns: boolean } {
   const name = p.name;
   const { n, h, w, c, oc } = p;
@@ -131,21 +160,7 @@ export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [
   const Kp = taps * cg2;
   // centered weights per group, K ordered (ky, kx, ci) like im2col rows / indirection taps
   const wcs: Int32Array[] = [];
-  for (let g = 0; g < groups; g++) {
-    const wc = new Int32Array(ocg * Kp);
-    for (let j = 0; j < ocg; j++) {
-      const o = g * ocg + j;
-      for (let ci = 0; ci < cg; ci++) {
-        for (let ky = 0; ky < kh; ky++) {
-          for (let kx = 0; kx < kw; kx++) {
-            const src = ohwi ? ((o * kh + ky) * kw + kx) * cg + ci : ((o * cg + ci) * kh + ky) * kw + kx;
-            wc[j * Kp + (ky * kw + kx) * cg2 + ci] = sw8[src] - zb[o];
-          }
-        }
-      }
-    }
-    wcs.push(wc);
-  }
+  for (let g = 0; g < groups; g++) wcs.push(centerConvWeights(sw8, zb, g * ocg, ocg, cg, cg2, taps, ohwi));
   if (method === 'indirect' && wcs.some((wc) => layoutFits('extmul', wc) < 0)) {
     // B - zb leaves int8 (uint8 weights): unroll instead, the dot16 GEMM takes int16 weights
     return prepareQConv2d({ ...p, method: 'im2col' });

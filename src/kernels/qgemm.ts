@@ -117,6 +117,8 @@ export function centeredWeights(w: QWeights, n: number, k: number, name?: string
   return out;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** Can `layout` hold these centered weights? Returns the rdot offset (127/128) or 0 for other layouts; -1 = no. */
 export function layoutFits(layout: QGemmLayout, wc: Int32Array): number {
   if (layout === 'dot16') return 0;
@@ -140,6 +142,25 @@ export function packWeights(layout: QGemmLayout, wc: Int32Array, n: number, k: n
   const bytes = new Uint8Array(16 + nb * bstride);
   const dv = new DataView(bytes.buffer);
   dv.setInt32(0, rdotOffset, true);
+  if (layout === 'dot16' && LITTLE_ENDIAN) {
+    // the same bytes through aligned typed views (every block starts at a multiple of 16): a tight loop per column,
+    // not a DataView call per weight (session creation time, bench/models.ts cold start)
+    const w16 = new Int16Array(bytes.buffer), i32 = new Int32Array(bytes.buffer);
+    for (let b = 0; b < nb; b++) {
+      const base = 16 + b * bstride;
+      for (let j = 0; j < 8; j++) {
+        const col = b * 8 + j;
+        if (col >= n) continue;
+        const src = col * k;
+        let cs = 0;
+        for (let kk = 0; kk < k; kk++) cs += wc[src + kk];
+        i32[(base >> 2) + j] = ((bias ? bias[col] : 0) - Math.imul(zaEff, cs)) | 0;
+        const d0 = ((base + 32) >> 1) + (j >> 2) * 8 + (j & 3) * 2;
+        for (let kk = 0; kk < k; kk++) w16[d0 + (kk >> 1) * 16 + (kk & 1)] = wc[src + kk];
+      }
+    }
+    return bytes;
+  }
   for (let b = 0; b < nb; b++) {
     const base = 16 + b * bstride;
     for (let j = 0; j < 8; j++) {

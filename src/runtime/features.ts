@@ -1,7 +1,7 @@
 // Host feature detection: which wasm builds this engine can run, and whether it behaves like x86 or ARM.
 // - SIMD / relaxed SIMD: WebAssembly.validate on the real binaries (a build that validates will run).
 // - x86 vs ARM inside wasm: the sign of the default NaN from inf - inf (XNNPACK, src/configs/hardware-config.c).
-import { loadWasmBytes, WasmKernels, type BuildLevel, type WasmSource } from './wasm.js';
+import { loadWasmBytes, type BuildLevel, type WasmSource } from './wasm.js';
 
 export type Arch = 'x86' | 'arm';
 
@@ -45,6 +45,22 @@ async function hostCores(): Promise<number> {
   return 1;
 }
 
+/**
+ * (func (export "f") (param f32 f32) (result i32) (i32.reinterpret_f32 (f32.sub (local.get 0) (local.get 1)))):
+ * the same computation as the builds' probe_f32_sub_bits, in a 40-byte module (no build compiled for the probe).
+ */
+const NAN_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  0x01, 0x07, 0x01, 0x60, 0x02, 0x7d, 0x7d, 0x01, 0x7f, // type: (f32, f32) -> i32
+  0x03, 0x02, 0x01, 0x00, // function 0 has type 0
+  0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00, // export "f" = function 0
+  0x0a, 0x0a, 0x01, 0x08, 0x00, 0x20, 0x00, 0x20, 0x01, 0x93, 0xbc, 0x0b, // local.get 0, local.get 1, f32.sub, i32.reinterpret_f32
+]);
+
+function nanSignProbe(): (a: number, b: number) => number {
+  return new WebAssembly.Instance(new WebAssembly.Module(NAN_PROBE)).exports.f as (a: number, b: number) => number;
+}
+
 const cache = new Map<WasmSource | undefined, Promise<HostFeatures>>();
 
 export function detectFeatures(source?: WasmSource): Promise<HostFeatures> {
@@ -56,8 +72,7 @@ export function detectFeatures(source?: WasmSource): Promise<HostFeatures> {
         validates('relaxed', source),
         hostCores(),
       ]);
-      const probe = await WasmKernels.create('scalar', { source, initialBytes: 65536 });
-      const bits = probe.exports.probe_f32_sub_bits(Infinity, Infinity) >>> 0;
+      const bits = nanSignProbe()(Infinity, Infinity) >>> 0;
       const arch: Arch = bits & 0x80000000 ? 'x86' : 'arm';
       return { simd128, relaxedSimd: simd128 && relaxedSimd, arch, sharedMemory: sharedMemoryWorks(), cores };
     })();

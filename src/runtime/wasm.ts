@@ -1,6 +1,5 @@
 // Loads one Octet wasm build (scalar | simd128 | relaxed, private or shared memory) over a host-owned
 // WebAssembly.Memory. The kernels never allocate: callers place data at byte offsets >= heapBase.
-import { instantiate } from '@assemblyscript/loader';
 
 export type BuildLevel = 'scalar' | 'simd128' | 'relaxed';
 export const BUILD_LEVELS: readonly BuildLevel[] = ['scalar', 'simd128', 'relaxed'];
@@ -133,7 +132,9 @@ export class WasmKernels {
     const memory =
       opts.memory ??
       new WebAssembly.Memory({ initial: initialPages, maximum: maxPages, shared } as WebAssembly.MemoryDescriptor);
-    const { exports } = await instantiate(module, { env: { memory } });
+    // Plain WebAssembly.instantiate: the builds import only env.memory and export raw functions (no loader glue;
+    // the AssemblyScript loader's Response check also made Node load its fetch implementation at startup).
+    const { exports } = await WebAssembly.instantiate(module, { env: { memory } });
     return new WasmKernels(level, shared, module, memory, exports as any, maxPages * PAGE);
   }
 
