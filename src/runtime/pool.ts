@@ -4,8 +4,8 @@
 //   browsers: platform.ts). Each worker instantiates the same wasm build over the same shared memory as
 //   the session (`attach`), once per session memory, so sessions keep separate memories and share workers.
 // - `run(instance, kernel, io)` splits a node's work items [0, workItems) into static contiguous ranges
-//   ("chunks"): chunk c = [floor(c*n/T), floor((c+1)*n/T)), T = threads (with scratch slot c) or 4 x threads
-//   for kernels without scratch. Threads claim
+//   ("chunks"): chunk c = [floor(c*n/T), floor((c+1)*n/T)), T = 4 x threads; a thread runs a chunk on its own
+//   scratch slot (the scratch arguments are relocated per thread, see dispatch). Threads claim
 //   chunks with an atomic compare-and-swap, so a worker that wakes late (a busy machine) leaves its chunk to
 //   the calling thread instead of stalling it. Each item is computed entirely by one thread with the same
 //   code, so every thread count (and every claim order) gives bit-identical outputs.
@@ -159,6 +159,28 @@ export function recordCalls(kernel: PreparedKernel, wasm: WasmKernels, io: Kerne
 
 const NO_RESULT = Symbol('octet.noResult');
 
+/**
+ * Which arguments of each call are scratch pointers: `a` recorded with scratch slot 0, `b` with slot 1. An argument
+ * that moved by exactly one stride is one (bit set); any other difference (or different calls) returns null.
+ */
+function scratchMasks(a: readonly KernelCall[], b: readonly KernelCall[] | null, stride: number): number[] | null {
+  if (!b || a.length !== b.length) return null;
+  const masks: number[] = [];
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i].args, y = b[i].args;
+    if (a[i].fn !== b[i].fn || x.length !== y.length) return null;
+    let m = 0;
+    for (let j = 0; j < x.length; j++) {
+      const d = y[j] - x[j];
+      if (d === 0) continue;
+      if (d !== stride || j > 30) return null;
+      m |= 1 << j;
+    }
+    masks.push(m);
+  }
+  return masks;
+}
+
 export class ThreadPool {
   /** Threads in use, including the calling thread. */
   threads: number;
@@ -173,7 +195,7 @@ export class ThreadPool {
   private workSeen!: Int32Array;
   private instances = new Map<number, Attached>();
   /** Per step (its io object): the chunks of the last split and their command-area image (dispatch). */
-  private nodes = new WeakMap<KernelIO, { kernel: PreparedKernel; inst: number; T: number; key: string; chunks: KernelCall[][] | null; encoded: Float64Array | null }>();
+  private nodes = new WeakMap<KernelIO, { kernel: PreparedKernel; inst: number; threads: number; key: string; T: number; chunks: KernelCall[][] | null; encoded: Float64Array | null }>();
   private nextId = 1;
   /** Resolves when the in-flight async dispatch or restart ends (never rejects). */
   private lock: Promise<void> | null = null;
@@ -359,31 +381,50 @@ export class ThreadPool {
   private dispatch(inst: Attached, kernel: PreparedKernel, io: KernelIO): void | Promise<void> {
     const n = kernel.workItems;
     const stride = alignScratch(kernel.scratchBytes);
-    // Kernels without scratch get CHUNKS_PER_THREAD chunks per thread, so a worker descheduled mid-node holds
-    // back a small part of it; kernels with scratch get one chunk per reserved scratch slot (one per thread).
-    const T = Math.min(n, stride > 0 ? this.threads : this.threads * CHUNKS_PER_THREAD);
-    // Chunk c = items [floor(c*n/T), floor((c+1)*n/T)) with scratch slot c. Every chunk's calls are known before
-    // any thread starts: a run() that cannot be replayed (it touches memory from JS) runs here whole instead.
+    // CHUNKS_PER_THREAD chunks per thread, so a worker descheduled mid-node holds back a small part of it and a
+    // thread that finishes early takes more. Chunks are recorded with scratch slot 0 and each thread moves the
+    // scratch arguments to its own slot (found by recording with slot 1 too: the arguments that moved by one
+    // stride). A kernel whose calls do not move that way gets one chunk per thread, chunk c on scratch slot c.
+    // Chunk c = items [floor(c*n/T), floor((c+1)*n/T)). Every chunk's calls are known before any thread starts:
+    // a run() that cannot be replayed (it touches memory from JS) runs here whole instead.
     // A step's chunks and their encoding are computed once and reused while its io and the split stay the same.
     const key = `${io.inputs.join(',')}|${io.outputs.join(',')}|${io.constants}|${io.scratch}`;
     let node = this.nodes.get(io);
-    if (!node || node.kernel !== kernel || node.inst !== inst.id || node.T !== T || node.key !== key) {
-      let chunks: KernelCall[][] | null = [];
-      for (let c = 0; c < T && chunks; c++) {
-        const b = Math.floor((c * n) / T);
-        const e = Math.floor(((c + 1) * n) / T);
-        const ioC = stride > 0 ? { ...io, scratch: io.scratch + c * stride } : io;
-        const calls = kernel.calls ? kernel.calls(ioC, b, e) : recordCalls(kernel, inst.wasm, ioC, b, e);
-        if (calls) chunks.push(calls);
-        else chunks = null;
+    if (!node || node.kernel !== kernel || node.inst !== inst.id || node.threads !== this.threads || node.key !== key) {
+      const record = (ioC: KernelIO, b: number, e: number) => (kernel.calls ? kernel.calls(ioC, b, e) : recordCalls(kernel, inst.wasm, ioC, b, e));
+      const split = (T: number, relocate: boolean): { chunks: KernelCall[][]; masks: number[][] } | null => {
+        const chunks: KernelCall[][] = [], masks: number[][] = [];
+        for (let c = 0; c < T; c++) {
+          const b = Math.floor((c * n) / T);
+          const e = Math.floor(((c + 1) * n) / T);
+          const calls = record(relocate || stride === 0 ? io : { ...io, scratch: io.scratch + c * stride }, b, e);
+          if (!calls) return null;
+          let m: number[] | null = calls.map(() => 0);
+          if (relocate && stride > 0) m = scratchMasks(calls, record({ ...io, scratch: io.scratch + stride }, b, e), stride);
+          if (!m) return null;
+          chunks.push(calls);
+          masks.push(m);
+        }
+        return { chunks, masks };
+      };
+      const many = Math.min(n, this.threads * CHUNKS_PER_THREAD);
+      let T = many;
+      let res = split(many, true);
+      if (!res && stride > 0 && record(io, 0, n)) {
+        T = Math.min(n, this.threads);
+        res = split(T, false);
       }
-      node = { kernel, inst: inst.id, T, key, chunks, encoded: chunks && this.encode(inst, kernel.variant, chunks) };
+      node = {
+        kernel, inst: inst.id, threads: this.threads, key, T, chunks: res?.chunks ?? null,
+        encoded: res && this.encode(inst, kernel.variant, res.chunks, res.masks, T === many ? stride : 0),
+      };
       this.nodes.set(io, node);
     }
     // Not replayable, or a command list larger than the area: run the node here (same result).
     if (!node.chunks || !node.encoded) return this.runHere(inst, kernel, io);
     this.cmd.set(node.encoded);
     const chunks = node.chunks;
+    const T = node.T;
     inst.counts.parallelNodes++;
     return this.runEncoded(inst, kernel.variant, T, chunks);
   }
@@ -460,30 +501,35 @@ export class ThreadPool {
     inst.counts.serialNodes++;
   }
 
-  /** The command-area image of a job (layout in worker.ts), or null if it does not fit the area. */
-  private encode(inst: Attached, what: string, chunks: readonly KernelCall[][]): Float64Array | null {
-    let size = 2 + chunks.length;
+  /**
+   * The command-area image of a job (layout in worker.ts), or null if it does not fit the area. masks[c][i]: the
+   * arguments of call i of chunk c that thread t moves by t * scratchStride (its scratch slot).
+   */
+  private encode(inst: Attached, what: string, chunks: readonly KernelCall[][], masks?: readonly number[][], scratchStride = 0): Float64Array | null {
+    let size = 3 + chunks.length;
     for (const calls of chunks) {
       size += 1;
-      for (const call of calls) size += 2 + call.args.length;
+      for (const call of calls) size += 3 + call.args.length;
     }
     if (size > this.cmd.length) return null;
     const cmd = new Float64Array(size);
     cmd[0] = inst.id;
     cmd[1] = chunks.length;
-    let p = 2 + chunks.length;
+    cmd[2] = scratchStride;
+    let p = 3 + chunks.length;
     for (let c = 0; c < chunks.length; c++) {
-      cmd[2 + c] = p;
+      cmd[3 + c] = p;
       cmd[p++] = chunks[c].length;
-      for (const call of chunks[c]) {
+      chunks[c].forEach((call, i) => {
         const idx = inst.names.get(call.fn);
         if (idx === undefined) throw new Error(`octet: ${what}: the wasm build has no export '${call.fn}'`);
         const argc = call.args.length;
         cmd[p] = idx;
         cmd[p + 1] = argc;
-        for (let a = 0; a < argc; a++) cmd[p + 2 + a] = call.args[a];
-        p += 2 + argc;
-      }
+        cmd[p + 2] = masks ? masks[c][i] : 0;
+        for (let a = 0; a < argc; a++) cmd[p + 3 + a] = call.args[a];
+        p += 3 + argc;
+      });
     }
     return cmd;
   }

@@ -2,7 +2,7 @@
 // `workerMain` is shipped as source text (Function.prototype.toString) into a worker_threads eval worker
 // or a Blob-URL Web Worker, so it must be self-contained: no imports, no closures over module scope.
 //
-// Protocol (no message per node): a node's work items are cut into static contiguous ranges ("chunks", one per
+// Protocol (no message per node): a node's work items are cut into static contiguous ranges ("chunks", a few per
 // thread); the pool writes every chunk's export calls into the command area (a Float64Array over a
 // SharedArrayBuffer), sets PENDING = NCHUNKS = number of chunks, CLAIM = (generation tag << 16 | 0), bumps GEN and
 // notifies it. Each thread, the calling one included, claims chunks with a compare-and-swap on CLAIM (which only
@@ -10,9 +10,11 @@
 // last one notifies PENDING. A thread that wakes late finds no chunk left and does nothing, so a descheduled
 // worker (a busy machine) costs no more than running its chunk on the calling thread. Outputs do not depend on
 // which thread ran a chunk: each item is computed by one thread, the same way.
-// Command area: [instanceId, nChunks, offset of chunk 0 .. nChunks-1], then per chunk at its offset:
-// [nCalls, (fnIndex, argc, arg0 .. argc-1) * nCalls]. fnIndex indexes the instance's export list
-// (WebAssembly.Module.exports order, the same on both sides).
+// Command area: [instanceId, nChunks, scratchStride, offset of chunk 0 .. nChunks-1], then per chunk at its offset:
+// [nCalls, (fnIndex, argc, scratchMask, arg0 .. argc-1) * nCalls]. fnIndex indexes the instance's export list
+// (WebAssembly.Module.exports order, the same on both sides). Chunks are recorded with scratch slot 0; thread t
+// (worker index + 1) adds t * scratchStride to the arguments whose bit is set in scratchMask, so any thread can
+// run any chunk with its own scratch (a node may have more chunks than threads).
 // A worker that throws (a wasm trap, a missing instance) writes the message into its error slot, counts
 // itself in ERRORS and still decrements PENDING, so the pool turns it into a rejected promise and goes on.
 // Messages (init, attach, detach) are only handled while the worker idles in Atomics.waitAsync: the pool
@@ -78,16 +80,19 @@ export function workerMain(): void {
   const runChunk = (c: number) => {
     const fns = instances.get(cmd[0]);
     if (!fns) throw new Error(`instance ${cmd[0]} is not attached`);
-    let p = cmd[2 + c];
+    // This thread's scratch slot: scratch arguments (mask bits) were recorded for slot 0.
+    const shift = cmd[2] * (init.index + 1);
+    let p = cmd[3 + c];
     const n = cmd[p++];
     for (let i = 0; i < n; i++) {
       const f = fns[cmd[p]];
       const argc = cmd[p + 1];
+      const mask = cmd[p + 2];
       const args = new Array(argc);
-      for (let a = 0; a < argc; a++) args[a] = cmd[p + 2 + a];
+      for (let a = 0; a < argc; a++) args[a] = cmd[p + 3 + a] + ((mask >>> a) & 1) * shift;
       if (typeof f !== 'function') throw new Error(`export #${cmd[p]} is not a function`);
       f(...args);
-      p += 2 + argc;
+      p += 3 + argc;
     }
   };
 

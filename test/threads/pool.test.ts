@@ -154,6 +154,31 @@ if (CHILD === 'nosab' || CHILD === 'page') {
     pool.terminate();
   });
 
+  test('scratch: each thread runs its chunks on its own scratch slot (scratch arguments relocated per thread)', async () => {
+    const wasm = await WasmKernels.create('simd128', { shared: true });
+    const pool = await ThreadPool.create({ threads: 3 });
+    const inst = await pool.attach(wasm);
+    const stride = 64;
+    // Each item marks the first byte of the scratch it was given, and writes one output byte.
+    const kernel = kernelFromCalls({
+      variant: 'scratch-test', constants: new Uint8Array(0), scratchBytes: stride, workItems: 24, cost: 1e9,
+      calls: (io, b, e) => [{ fn: 'x8_fill', args: [io.scratch, 0xab, 1] }, { fn: 'x8_fill', args: [io.outputs[0] + b, 7, e - b] }],
+    });
+    const mem = new BumpAllocator(wasm);
+    const io: KernelIO = { constants: 0, inputs: [], outputs: [mem.alloc(24)], scratch: mem.alloc(scratchBytesForThreads(kernel, 3)) };
+    for (let round = 0; round < 200; round++) {
+      wasm.u8(io.scratch, 3 * stride).fill(0);
+      wasm.u8(io.outputs[0], 24).fill(0);
+      const before = pool.stats(inst);
+      await pool.run(inst, kernel, io);
+      const ran = pool.stats(inst).chunks.map((c, t) => c - before.chunks[t]);
+      assert.equal(Array.from(wasm.u8(io.outputs[0], 24)), new Array(24).fill(7), 'every item ran once');
+      for (let t = 0; t < 3; t++) assert.is(wasm.u8(io.scratch + t * stride, 1)[0] === 0xab, ran[t] > 0, `thread ${t} ran ${ran[t]} chunks: its slot is marked iff it ran`);
+      if (ran[1] > 0 && ran[2] > 0) break;
+    }
+    pool.terminate();
+  });
+
   test('a kernel that traps in a worker rejects the run; the pool recovers', async () => {
     const wasm = await WasmKernels.create('simd128', { shared: true });
     const pool = await ThreadPool.create({ threads: 2 });
