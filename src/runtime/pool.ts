@@ -126,9 +126,12 @@ export function recordCalls(kernel: PreparedKernel, wasm: WasmKernels, io: Kerne
   const touch = (): never => {
     throw TOUCHES_MEMORY;
   };
-  const exports = new Proxy(wasm.exports, {
-    get(target, name) {
-      const f = target[name as string];
+  // The target is a plain object: the real exports object is frozen, and a proxy of it may not return anything
+  // but its own (non-configurable) properties.
+  const real = wasm.exports;
+  const exports = new Proxy({} as Record<string, any>, {
+    get(_target, name) {
+      const f = real[name as string];
       if (typeof name !== 'string') return f;
       if (typeof f !== 'function') return touch();
       return (...args: number[]) => {
