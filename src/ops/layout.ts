@@ -2,8 +2,10 @@
 // channels-last (NHWC) and back. Rank >= 3 with 1- or 4-byte elements run in wasm (x8/x32_swap_cs, assembly/layout:
 // no copy out of and back into wasm memory; 0.43 -> 0.05 ms for a 3x224x224 input, bench/profile.ts); other cases
 // are host-side transposes on the step's physical tensors (rank 3 and 4 a direct loop, other ranks the generic one).
+// When no byte moves (one channel, or one spatial position: e.g. a 1-channel image input, or a Flatten output
+// reshaped to [N, K, 1, 1] for a Gemm run as a 1x1 conv) there is no step: the output shares the input's buffer.
 import { transposeData, makeTensor, DTYPE_BYTES, type HostTensor } from '../graph/tensor.js';
-import { inputAt, clPerm, invPerm, physDims, type OpDef, type LowerCtx, type LoweredStep } from './types.js';
+import { inputAt, clPerm, invPerm, physDims, type OpDef, type LowerCtx, type LoweredStep, type ValueState } from './types.js';
 import { kernelFromCalls } from '../kernels/types.js';
 
 /** [N, C, S] <-> [N, S, C] with S = product of spatial dims: toCL moves C last, else C back to axis 1. */
@@ -50,12 +52,20 @@ function lowerSwap(lc: LowerCtx, toCL: boolean): LoweredStep[] | null {
   return [{ kernel, inputs: [x.name], outputs: [y.name] }];
 }
 
+/** No byte moves when there is one channel or one spatial position (logical dims [N, C, spatial...]). */
+function identityInMemory(ins: (ValueState | undefined)[]): boolean {
+  const x = ins[0];
+  if (!x || x.dims.length < 3) return false;
+  return x.dims[1] === 1 || x.dims.slice(2).every((d) => d === 1);
+}
+
 export const LAYOUT_OPS: OpDef[] = [
   {
     op: '_ToChannelsLast',
     infer: (ctx) => [{ dtype: inputAt(ctx, 0).dtype, dims: inputAt(ctx, 0).dims.slice() }],
     eval: (_n, [x]) => [x!.dims.length >= 3 && !(x!.data instanceof BigInt64Array) ? swapCS(x!, true) : transposeData(x!, clPerm(x!.dims.length))],
     lower: (lc) => lowerSwap(lc, true),
+    aliasWhen: identityInMemory,
     noFold: true,
   },
   {
@@ -63,6 +73,7 @@ export const LAYOUT_OPS: OpDef[] = [
     infer: (ctx) => [{ dtype: inputAt(ctx, 0).dtype, dims: inputAt(ctx, 0).dims.slice() }],
     eval: (_n, [x]) => [x!.dims.length >= 3 && !(x!.data instanceof BigInt64Array) ? swapCS(x!, false) : transposeData(x!, invPerm(clPerm(x!.dims.length)))],
     lower: (lc) => lowerSwap(lc, false),
+    aliasWhen: identityInMemory,
     noFold: true,
   },
 ];

@@ -80,6 +80,11 @@ export interface OpDef {
   lower?(lc: LowerCtx): LoweredStep[] | null;
   /** Output i may share input 0's buffer (reshape-like ops). */
   alias?: boolean;
+  /**
+   * Output 0 may share input 0's buffer whatever the layouts, when this returns true for the node's values
+   * (a layout conversion that moves no byte: one channel, or one spatial position).
+   */
+  aliasWhen?(inputs: (ValueState | undefined)[], outputs: (ValueState | undefined)[]): boolean;
   /** Transparent ops: axis attributes to remap to channels-last positions (e.g. Concat 'axis'). */
   clAxisAttrs?: string[];
   /** Default of that axis attribute when absent (e.g. 1 for QuantizeLinear). */

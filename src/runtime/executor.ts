@@ -120,7 +120,8 @@ export function compile(g: Graph, inputDims: Map<string, number[]>, env: KernelE
     const ins = node.inputs.map((i) => (i ? values.get(i) : undefined));
     const outs = node.outputs.map((o) => (o ? values.get(o) : undefined));
     const x0 = ins[0];
-    if (op.alias && x0 && !x0.const && x0.layout !== 'cl' && outs[0] && outs[0].layout !== 'cl' && outs.length === 1
+    const mayAlias = op.alias ? x0?.layout !== 'cl' && outs[0]?.layout !== 'cl' : !!op.aliasWhen?.(ins, outs);
+    if (mayAlias && x0 && !x0.const && outs[0] && outs.length === 1
       && !(graphIO.has(node.outputs[0]) && graphIO.has(root(node.inputs[0])))) {
       alias.set(node.outputs[0], node.inputs[0]);
       continue;

@@ -425,8 +425,11 @@ export function scaleAxis(x: Tensor, s: ArrayLike<number>, axis: number): Tensor
 }
 
 /** Mean softmax cross-entropy over the batch. logits: [N, K]; labels: class indices. */
-export function softmaxCrossEntropy(logits: Tensor, labels: ArrayLike<number>): Tensor {
+export function softmaxCrossEntropy(logits: Tensor, labels: ArrayLike<number>, labelSmoothing = 0): Tensor {
   const [N, Kc] = logits.shape;
+  if (!(labelSmoothing >= 0 && labelSmoothing < 1)) throw new Error(`octet train: label smoothing ${labelSmoothing} is not in [0, 1)`);
+  // Target distribution: (1 - eps) on the label plus eps / K on every class (Szegedy et al. 2016).
+  const eps = labelSmoothing, off = eps / Kc;
   const prob = new Float32Array(N * Kc);
   let loss = 0;
   for (let n = 0; n < N; n++) {
@@ -435,17 +438,21 @@ export function softmaxCrossEntropy(logits: Tensor, labels: ArrayLike<number>): 
     let s = 0;
     for (let k = 0; k < Kc; k++) s += Math.exp(logits.data[n * Kc + k] - m);
     const lse = m + Math.log(s);
-    for (let k = 0; k < Kc; k++) prob[n * Kc + k] = Math.exp(logits.data[n * Kc + k] - lse);
+    let mean = 0;
+    for (let k = 0; k < Kc; k++) {
+      prob[n * Kc + k] = Math.exp(logits.data[n * Kc + k] - lse);
+      mean += logits.data[n * Kc + k];
+    }
     const lab = labels[n];
     if (!(lab >= 0 && lab < Kc)) throw new Error(`octet train: label ${lab} out of range [0, ${Kc})`);
-    loss += lse - logits.data[n * Kc + lab];
+    loss += (1 - eps) * (lse - logits.data[n * Kc + lab]) + (eps > 0 ? eps * (lse - mean / Kc) : 0);
   }
   return result(new Float32Array([loss / N]), [1], [logits], (dy) => {
     const g = dy[0] / N;
     const dx = new Float32Array(N * Kc);
     for (let n = 0; n < N; n++) {
-      for (let k = 0; k < Kc; k++) dx[n * Kc + k] = prob[n * Kc + k] * g;
-      dx[n * Kc + labels[n]] -= g;
+      for (let k = 0; k < Kc; k++) dx[n * Kc + k] = (prob[n * Kc + k] - off) * g;
+      dx[n * Kc + labels[n]] -= (1 - eps) * g;
     }
     pass(logits, dx);
   });

@@ -26,6 +26,8 @@ export interface TrainOptions {
   optimizer?: 'adam' | 'sgd';
   weightDecay?: number;
   warmupSteps?: number;
+  /** Label smoothing of the cross-entropy target (0: none). */
+  labelSmoothing?: number;
   /** Random translation of up to this many pixels (zero fill), per image, seeded. */
   shift?: number;
   /** Random affine augmentation per image (bilinear, zero fill): rotation up to +-degrees, scale 1 +- scale, shift +- pixels. */
@@ -118,7 +120,7 @@ export function train(model: Trainable, data: ImageSet, o: TrainOptions): number
       }
       opt.lr = cosineSchedule(o.lr, step, total, o.warmupSteps ?? 0, 0.01);
       const logits = model.forward(new Tensor(x, [bs, C, H, W]));
-      const loss = softmaxCrossEntropy(logits, y);
+      const loss = softmaxCrossEntropy(logits, y, o.labelSmoothing ?? 0);
       opt.zeroGrad();
       loss.backward();
       opt.step();

@@ -131,6 +131,17 @@ both('softmax cross-entropy: value and gradient', () => {
   }
   assert.ok(Math.abs(l.data[0] - ref / 3) < 1e-5);
   ok(gradCheck(() => F.softmaxCrossEntropy(z, labels), [z]), 'xent');
+  // Label smoothing eps: the cross-entropy against (1 - eps) one-hot + eps / K, written out.
+  const eps = 0.1;
+  let refLs = 0;
+  for (let n = 0; n < 3; n++) {
+    let s = 0;
+    for (let k = 0; k < 4; k++) s += Math.exp(z.data[n * 4 + k]);
+    for (let k = 0; k < 4; k++) refLs -= ((k === labels[n] ? 1 - eps : 0) + eps / 4) * (z.data[n * 4 + k] - Math.log(s));
+  }
+  assert.ok(Math.abs(F.softmaxCrossEntropy(z, labels, eps).data[0] - refLs / 3) < 1e-5);
+  ok(gradCheck(() => F.softmaxCrossEntropy(z, labels, eps), [z]), 'xent, label smoothing');
+  assert.throws(() => F.softmaxCrossEntropy(z, labels, 1), /label smoothing/);
 });
 
 both('a small network end to end (conv, bn, relu, pool, residual, linear, loss)', () => {
