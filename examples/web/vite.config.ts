@@ -51,7 +51,9 @@ export default defineConfig({
     // Keep wasm and models as files (never inlined as base64) so their sizes are visible and cacheable.
     assetsInlineLimit: 0,
     // models.ts takes a few seconds (more on a first build, which generates the models): not worth a warning.
-    rolldownOptions: { checks: { bundlerTimings: false } },
+    // quantize's default executor loads the runtime with import() for Node users; in a page that imports the
+    // runtime anyway the import() cannot split it off, which is fine.
+    rolldownOptions: { checks: { bundlerTimings: false, ineffectiveDynamicImport: false } },
   },
   worker: { format: 'es' },
 });
