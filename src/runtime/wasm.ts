@@ -134,7 +134,10 @@ export class WasmKernels {
       new WebAssembly.Memory({ initial: initialPages, maximum: maxPages, shared } as WebAssembly.MemoryDescriptor);
     // Plain WebAssembly.instantiate: the builds import only env.memory and export raw functions (no loader glue;
     // the AssemblyScript loader's Response check also made Node load its fetch implementation at startup).
-    const { exports } = await WebAssembly.instantiate(module, { env: { memory } });
+    const instance = await WebAssembly.instantiate(module, { env: { memory } });
+    // A plain object copy: the instance's exports object is frozen, and the worker pool wraps `exports` in a Proxy
+    // that substitutes functions (src/runtime/pool.ts recordCalls), which a frozen target's invariants forbid.
+    const exports: Record<string, unknown> = { ...instance.exports };
     return new WasmKernels(level, shared, module, memory, exports as any, maxPages * PAGE);
   }
 
