@@ -4,7 +4,8 @@
 // Two modes, chosen per node by the host (src/kernels/requant.ts builds the parameter tables):
 //
 // 1. fixed-point (gemmlowp / TFLite MultiplyByQuantizedMultiplier). The real multiplier M = Sa*Sw[n]/Sy is
-//    decomposed on the host into an int32 multiplier q in [2^30, 2^31) and an exponent: M = q * 2^(l - e) / 2^31
+//    decomposed on the host into an int32 multiplier q (normalized to [2^30, 2^31), or for 2^-11 <= M < 1 left
+//    unnormalized with no shift: src/kernels/requant.ts fixedPointMultipliers) and an exponent: M = q * 2^(l - e) / 2^31
 //    with l = max(shift, 0) (left shift) and e = max(-shift, 0) (right shift, 0..31).
 //      x  = clamp(acc, INT32_MIN >> l, INT32_MAX >> l) << l   (a left shift that saturates; equals TFLite's
 //                                                               x * 2^l whenever that does not overflow)
@@ -34,7 +35,8 @@
 //      r = (h + K - ([S<0] ? M : 0)) >> (T-1),   K = 2^(T-e-2) + 2^(T-2), M = 2^(T-e-1)   (e = 0: K = 2^(T-2), M = 0)
 //    [S<0] <=> x*q < -2^30 <=> x < t with t = 0 if q > 2^30, else -1. x is first clamped to +-2^(11+e): beyond that
 //    |r| > 512 either way, so the clamped result saturates the same (RDBPOT and SRDHM are monotonic), and
-//    |x'| <= 2^(11+T) <= 2^30 for T <= 19. The output zero point is folded in: K += zp * 2^(T-1).
+//    |x'| <= 2^(11+T) <= 2^30 for T <= 19. (An unnormalized q, e = 0, clamps at 2^ceil(log2(513 * 2^31 / q)) instead;
+//    its block then has T = 2.) The output zero point is folded in: K += zp * 2^(T-1).
 //    q = 0 (zero multiplier): K = M = 0, r = zp. Table FIXEDX_* (4 channels per 128-byte block):
 //      +0 q[4]  +16 lo[4] (-2^(11+e))  +32 hi[4] (2^(11+e))  +48 pmul[4] (2^(T-e))  +64 t[4]  +80 M[4]
 //      +96 K[4] (with zp)  +112 T-1 (one i32 for the block), 12 bytes padding.

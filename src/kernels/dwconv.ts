@@ -21,7 +21,7 @@
 // the input with each channel repeated `multiplier` times (re-made by every run() call for the images it touches).
 import type { KernelVariant, PreparedKernel, KernelIO } from './types.js';
 import type { WasmKernels } from '../runtime/wasm.js';
-import { fixedTable, floatTable, outputRange, quantizeMultiplier, requantScales, type RequantMode } from './requant.js';
+import { fixedTable, floatTable, outputRange, fixedPointMultipliers, requantScales, type RequantMode } from './requant.js';
 import { ConstantsBuilder, checkPositiveInt, checkQ8Type, checkScale, checkZero, qprefix, range, variantFor, type KernelTarget, type Q8Type } from './qcommon.js';
 
 export interface DwConvVariant extends KernelVariant {
@@ -152,8 +152,9 @@ export function fixbTable(reals: ArrayLike<number>): Uint8Array {
   const np = Math.ceil(Math.max(reals.length, 1) / 8) * 8;
   const buf = new ArrayBuffer((np / 4) * 48);
   const i32 = new Int32Array(buf), f32 = new Float32Array(buf);
+  const qm = fixedPointMultipliers(reals);
   for (let c = 0; c < np; c++) {
-    const { multiplier, shift } = quantizeMultiplier(c < reals.length ? reals[c] : 0);
+    const { multiplier, shift } = c < reals.length ? qm[c] : { multiplier: 0, shift: 0 };
     const e = -shift;
     const b = (c >> 2) * 12 + (c & 3);
     i32[b] = multiplier;
@@ -185,7 +186,7 @@ export function prepareQDwConv2d(p: QDwConvParams, target: KernelTarget): Prepar
   const packed = packDwWeights(v.layout, g.C, K, p.weights, zw, p.bias, zx, dtype === 'int8' ? 128 : 255);
   const reals = requantScales(mode, xs, ws, ys);
   // fixed-point: the fast exact table (assembly/dwconv/rqfast_simd.ts) when |acc| < 2^22 and every multiplier < 1
-  const fast = mode === 'fixed-point' && packed.accBound < 2 ** 22 && Array.from(reals).every((r) => quantizeMultiplier(r).shift <= 0);
+  const fast = mode === 'fixed-point' && packed.accBound < 2 ** 22 && fixedPointMultipliers(reals).every((m) => m.shift <= 0);
   const table = mode === 'float' ? floatTable(reals, 8) : fast ? fixbTable(reals) : fixedTable(reals, 8);
   // mode 2 reads 2 * acc: doubled taps and bias (|w - zw| <= 255 so 2(w - zw) still fits int16)
   const wbytes = fast ? packDwWeights(v.layout, g.C, K, p.weights, zw, p.bias, zx, 255, 2).bytes : packed.bytes;

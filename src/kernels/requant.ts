@@ -1,6 +1,8 @@
 // Host side of requantization: multiplier decomposition and the per-channel tables the kernels read.
 // Semantics and table layouts are documented at the top of assembly/requant/core.ts; in short:
-//   'fixed-point' (default): gemmlowp/TFLite. real = q * 2^shift / 2^31, q in [2^30, 2^31), see quantizeMultiplier.
+//   'fixed-point' (default): gemmlowp arithmetic. real = q * 2^shift / 2^31, (q, shift) per channel from
+//   fixedPointMultipliers (TFLite's normalized quantizeMultiplier, except groups of 4 channels all in 2^-11..1:
+//   unnormalized q with shift 0, a single rounding).
 //   'float': ONNX QLinear* reference. y = round_half_even(f32(acc) * f32(scale)) + zp, saturated.
 // Other families use: quantizeMultiplier, fixedTable / floatTable (bytes to place in wasm memory, 16-byte aligned),
 // outputRange (qmin/qmax after an activation clamp).
@@ -35,13 +37,50 @@ export function quantizeMultiplier(real: number): QuantizedMultiplier {
   return { multiplier: qFixed, shift: e };
 }
 
+/** Smallest multiplier that fixedPointMultiplier keeps unnormalized (single rounding); see there. */
+export const SINGLE_ROUNDING_MIN = 2 ** -11;
+
+/**
+ * Octet's fixed-point decomposition of a requantization multiplier, fed to the gemmlowp arithmetic (SRDHM, then
+ * RoundingDivideByPOT) that every kernel and oracle implements. gemmlowp rounds twice when the shift is negative
+ * (SRDHM, then the rounding shift by e bits), which flips about 2^-e of the results against one exact rounding
+ * (onnxruntime's float path): 0.05% to 1% for the usual multipliers 2^-11..2^-7. So for 2^-11 <= real < 1 the
+ * multiplier is left unnormalized: q = round(real * 2^31) (>= 2^20, 20+ significant bits), shift 0, and SRDHM is
+ * the only (single) rounding; its error from q's precision flips about 2^-22 * 512 / real ~ 0.01% at most.
+ * Below 2^-11 (e >= 11, double rounding flips <= 0.05%) and from 1 up: TFLite's normalized quantizeMultiplier.
+ */
+export function fixedPointMultiplier(real: number): QuantizedMultiplier {
+  if (real >= SINGLE_ROUNDING_MIN && real < 1) {
+    const q = Math.round(real * 2 ** 31);
+    if (q < 2 ** 31) return { multiplier: q, shift: 0 };
+  }
+  return quantizeMultiplier(real);
+}
+
+/**
+ * fixedPointMultiplier per channel, decided per aligned group of 4 channels (the kernels' table blocks): a group
+ * with any channel that must stay normalized (a nonzero multiplier below 2^-11 or from 1 up) is normalized
+ * throughout, so a block never mixes shift 0 with large right shifts (the one-multiply form needs a uniform
+ * scale per block). Every table builder and the host reference use this, so kernels and oracle agree.
+ */
+export function fixedPointMultipliers(reals: ArrayLike<number>): QuantizedMultiplier[] {
+  const out: QuantizedMultiplier[] = [];
+  for (let g = 0; g < reals.length; g += 4) {
+    let single = true;
+    for (let c = g; c < Math.min(g + 4, reals.length); c++) if (reals[c] !== 0 && fixedPointMultiplier(reals[c]).shift !== 0) single = false;
+    for (let c = g; c < Math.min(g + 4, reals.length); c++) out.push(single ? fixedPointMultiplier(reals[c]) : quantizeMultiplier(reals[c]));
+  }
+  return out;
+}
+
 /** FIXED table for per-channel real multipliers (length = channels), padded to a multiple of `pad` channels. */
 export function fixedTable(reals: ArrayLike<number>, pad = 4): Uint8Array {
   const n = reals.length;
   const np = Math.ceil(Math.max(n, 1) / pad) * pad;
   const t = new Int32Array((np / 4) * 24);
+  const qm = fixedPointMultipliers(reals);
   for (let c = 0; c < np; c++) {
-    const { multiplier, shift } = quantizeMultiplier(c < n ? reals[c] : 0);
+    const { multiplier, shift } = c < n ? qm[c] : { multiplier: 0, shift: 0 };
     const l = Math.max(shift, 0);
     const e = Math.max(-shift, 0);
     const b = (c >> 2) * 24 + (c & 3);
@@ -68,21 +107,30 @@ export function fixedxTable(reals: ArrayLike<number>, zp: number, pad = 4): Uint
   const n = reals.length;
   const np = Math.ceil(Math.max(n, 1) / pad) * pad;
   const qs = new Array<number>(np), es = new Array<number>(np);
+  const qm = fixedPointMultipliers(reals);
   for (let c = 0; c < np; c++) {
-    const { multiplier, shift } = quantizeMultiplier(c < n ? reals[c] : 0);
+    const { multiplier, shift } = c < n ? qm[c] : { multiplier: 0, shift: 0 };
     if (multiplier !== 0 && (shift > 0 || -shift > FIXEDX_MAX_SHIFT)) return null;
     qs[c] = multiplier;
     es[c] = multiplier === 0 ? 0 : -shift;
   }
+  // accumulator clamp per channel: beyond B the result saturates either way (|r| > 512); a normalized q (>= 2^30)
+  // needs B = 2^(11+e), an unnormalized one (fixedPointMultiplier, e = 0) B = ceil(513 * 2^31 / q). And |x| * 2^(T-e)
+  // must stay <= 2^30 for the block's uniform T >= e + 2: otherwise this form does not apply (null).
+  const bound = (q: number, e: number) => (q >= 2 ** 30 || q === 0 ? 2 ** (11 + e) : 2 ** Math.ceil(Math.log2(Math.ceil((513 * 2 ** 31) / q))));
   const t = new Int32Array((np / 4) * 32);
   for (let b = 0; b < np / 4; b++) {
     let T = 2;
     for (let j = 0; j < 4; j++) T = Math.max(T, es[b * 4 + j] + 2);
     for (let j = 0; j < 4; j++) {
+      const c = b * 4 + j;
+      if (bound(qs[c], es[c]) * 2 ** (T - es[c]) > 2 ** 30) return null;
+    }
+    for (let j = 0; j < 4; j++) {
       const c = b * 4 + j, q = qs[c], e = es[c], o = b * 32 + j;
       t[o] = q;
-      t[o + 4] = -(2 ** (11 + e));
-      t[o + 8] = 2 ** (11 + e);
+      t[o + 4] = -bound(q, e);
+      t[o + 8] = bound(q, e);
       t[o + 12] = 2 ** (T - e);
       t[o + 16] = q === 0 ? -0x80000000 : q > 2 ** 30 ? 0 : -1;
       t[o + 20] = q === 0 || e === 0 ? 0 : 2 ** (T - e - 1);

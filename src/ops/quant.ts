@@ -8,7 +8,7 @@
 import type { Node } from '../graph/ir.js';
 import { attrFloat, attrInt } from '../graph/ir.js';
 import { makeTensor, toNumbers, fromNumbers, sizeOf, normAxis, broadcastShapes, broadcastIndex, strides, type HostTensor, type DType } from '../graph/tensor.js';
-import { quantizeMultiplier, requantScales, outputRange, roundHalfEven, type RequantMode, type QuantType } from '../kernels/requant.js';
+import { fixedPointMultipliers, requantScales, outputRange, roundHalfEven, type RequantMode, type QuantType } from '../kernels/requant.js';
 import { prepareQGemm } from '../kernels/qgemm.js';
 import { prepareQConv2d, prepareQConv2dRuntimeZp, ZP_CORRECT } from '../kernels/qconv.js';
 import { prepareQDwConv2d } from '../kernels/dwconv.js';
@@ -53,7 +53,7 @@ export function requantize(acc: Float64Array | Int32Array, chOf: (i: number) => 
     }
     return out;
   }
-  const qm = Array.from(reals, (r) => quantizeMultiplier(r));
+  const qm = fixedPointMultipliers(reals);
   for (let i = 0; i < acc.length; i++) {
     const { multiplier, shift } = qm[chOf(i)];
     const l = Math.max(shift, 0), r = Math.max(-shift, 0);

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BumpAllocator, type WasmKernels } from '../../src/runtime/wasm.js';
 import { prepareQDwConv2d, dwGeometry, dwKernelTag, type QDwConvParams } from '../../src/kernels/dwconv.js';
-import { quantizeMultiplier, requantScales, outputRange } from '../../src/kernels/requant.js';
+import { fixedPointMultipliers, requantScales, outputRange } from '../../src/kernels/requant.js';
 import { pathEnvs, rng, randInt, randBytes, runPrepared, firstDiff, runRelaxedChild, RELAXED_CHILD } from './qmisc-util.js';
 import { loadCase } from './onnx-cases.js';
 
@@ -29,7 +29,7 @@ export function refDwConv(wasm: WasmKernels, p: QDwConvParams, x: Uint8Array): U
   const reals = requantScales(mode, p.xScale, ws, p.yScale);
   const q = new Int32Array(C), sh = new Int32Array(C), sc = new Float32Array(C);
   for (let c = 0; c < C; c++) {
-    const m = quantizeMultiplier(reals[c]);
+    const m = fixedPointMultipliers(reals)[c];
     q[c] = m.multiplier;
     sh[c] = m.shift;
     sc[c] = reals[c];

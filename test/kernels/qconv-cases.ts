@@ -2,7 +2,7 @@
 // and through the oracle (assembly/reference/conv.ts, ref_qconv2d) in the same wasm instance.
 import { WasmKernels, BumpAllocator } from '../../src/runtime/wasm.js';
 import { prepareQConv2d, type QConv2dParams } from '../../src/kernels/qconv.js';
-import { quantizeMultiplier, requantScales, outputRange, type QuantType, type RequantMode } from '../../src/kernels/requant.js';
+import { fixedPointMultipliers, requantScales, outputRange, type QuantType, type RequantMode } from '../../src/kernels/requant.js';
 import type { KernelPath } from '../../src/kernels/types.js';
 import { rng } from './qgemm-cases.js';
 
@@ -27,7 +27,7 @@ export function refConv(wasm: WasmKernels, p: QConv2dParams, x: Int8Array | Uint
   const reals = kind <= 1 ? requantScales(p.requant ?? 'fixed-point', p.aScale, ws, o.scale) : new Float64Array(oc);
   const mult = new Int32Array(oc), shift = new Int32Array(oc), scale = new Float32Array(oc);
   for (let j = 0; j < oc; j++) {
-    if (kind === 0) ({ multiplier: mult[j], shift: shift[j] } = quantizeMultiplier(reals[j]));
+    if (kind === 0) ({ multiplier: mult[j], shift: shift[j] } = fixedPointMultipliers(reals)[j]);
     scale[j] = kind === 3 ? Math.fround(Math.fround(p.aScale) * Math.fround(ws[j])) : reals[j];
   }
   const { qmin, qmax } = kind <= 1 ? outputRange(out as QuantType, o.zeroPoint, o.scale, o.clamp) : { qmin: 0, qmax: 0 };

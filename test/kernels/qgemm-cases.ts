@@ -3,7 +3,7 @@
 // (assembly/reference/gemm.ts, ref_qgemm) in the same wasm instance, and compares bit for bit.
 import { WasmKernels, BumpAllocator } from '../../src/runtime/wasm.js';
 import { prepareQGemm, QGEMM_VARIANTS, type QOutput } from '../../src/kernels/qgemm.js';
-import { quantizeMultiplier, requantScales, outputRange, type QuantType, type RequantMode } from '../../src/kernels/requant.js';
+import { fixedPointMultipliers, requantScales, outputRange, type QuantType, type RequantMode } from '../../src/kernels/requant.js';
 
 export function rng(seed: number) {
   let s = seed >>> 0 || 1;
@@ -102,7 +102,7 @@ export function checkCase(wasm: WasmKernels, name: string, c: Case): string {
   const reals = c.out === 'int8' || c.out === 'uint8' ? requantScales(c.mode, p.aScale, p.wScales, (p.output as any).scale) : new Float64Array(n);
   const mult = new Int32Array(n), shift = new Int32Array(n), scale = new Float32Array(n);
   for (let j = 0; j < n; j++) {
-    if (kind === 0) ({ multiplier: mult[j], shift: shift[j] } = quantizeMultiplier(reals[j]));
+    if (kind === 0) ({ multiplier: mult[j], shift: shift[j] } = fixedPointMultipliers(reals)[j]);
     scale[j] = kind === 3 ? Math.fround(Math.fround(p.aScale) * Math.fround(p.wScales[j])) : reals[j];
   }
   const { qmin, qmax } = kind <= 1 ? outputRange(c.out as QuantType, (p.output as any).zeroPoint, (p.output as any).scale, c.clamp) : { qmin: 0, qmax: 0 };

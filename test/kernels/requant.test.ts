@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WasmKernels, BumpAllocator } from '../../src/runtime/wasm.js';
-import { quantizeMultiplier, fixedTable, fixedxTable, floatTable, outputRange } from '../../src/kernels/requant.js';
+import { quantizeMultiplier, fixedPointMultiplier, fixedPointMultipliers, fixedTable, fixedxTable, floatTable, outputRange } from '../../src/kernels/requant.js';
 
 const scalar = await WasmKernels.create('scalar');
 const simd = await WasmKernels.create('simd128');
@@ -121,7 +121,7 @@ for (const [name, k] of [['scalar', scalar], ['simd128', simd]] as const) {
       k.exports[`qs8_requant_fixed__${name}`](pa, po, rows, ch, tf, zp, lo, hi);
       const got = lo < 0 ? k.i8(po, acc.length).slice() : k.u8(po, acc.length).slice();
       for (let i = 0; i < acc.length; i++) {
-        const m = quantizeMultiplier(reals[i % ch]);
+        const m = fixedPointMultipliers(reals)[i % ch];
         const want = R.ref_requant_fixed(acc[i], m.multiplier, m.shift, zp, lo, hi);
         if (got[i] !== want) assert.unreachable(`fixed acc=${acc[i]} real=${reals[i % ch]} zp=${zp}: got ${got[i]} want ${want}`);
       }
@@ -148,11 +148,21 @@ for (const [name, k] of [['scalar', scalar], ['simd128', simd]] as const) {
       acc[i] = mode < 0.08 ? (rand() < 0.5 ? I32_MIN : I32_MAX) : mode < 0.3 ? Math.floor((rand() - 0.5) * 2 ** 32)
         : mode < 0.4 ? Math.floor((rand() - 0.5) * 8) : Math.floor((rand() - 0.5) * 2 ** (4 + rand() * 24));
     }
-    // every right shift 0..17 (and the exact boundaries of a shift), zero multipliers, q = 2^30 (0.5 * 2^-e)
-    const reals = Array.from({ length: ch }, (_, i) => (i === 0 ? 0 : i === 1 ? 0.5 : i === 2 ? 2 ** -18 : i === 3 ? 0.999999 : i === 4 ? 2 ** -10
-      : i < 23 ? (0.5 + 0.5 * rand()) * 2 ** -(i - 5) : 2 ** (-18 + rand() * 18)));
-    assert.ok(fixedxTable(reals.concat([2 ** -19]), 0) === null, 'a right shift of 18 needs the two-multiply form');
-    assert.ok(fixedxTable(reals.concat([1.5]), 0) === null, 'a left shift needs the two-multiply form');
+    // Normalized multipliers (below 2^-11: every right shift 11..17 and the exact boundaries of a shift, q = 2^30),
+    // and unnormalized ones (2^-11 <= real < 1: shift 0, single rounding, q from 2^20 up), zero multipliers in both.
+    // A block of 4 channels that mixes the two kinds has no uniform T: the form does not apply (null).
+    const normal = Array.from({ length: ch }, (_, i) => (i === 0 ? 0 : i === 1 ? 2 ** -12 : i === 2 ? 2 ** -18 : i === 3 ? 0.999999 * 2 ** -11
+      : i < 11 ? (0.5 + 0.5 * rand()) * 2 ** -(i + 7) : 2 ** (-18 + rand() * 7)));
+    const single = Array.from({ length: ch }, (_, i) => (i === 0 ? 0 : i === 1 ? 0.5 : i === 2 ? 2 ** -11 : i === 3 ? 0.999999 : i === 4 ? 2 ** -10
+      : 2 ** (-11 + rand() * 11)));
+    assert.ok(fixedxTable(normal.concat([2 ** -19]), 0) === null, 'a right shift of 18 needs the two-multiply form');
+    assert.ok(fixedxTable(normal.concat([1.5]), 0) === null, 'a left shift needs the two-multiply form');
+    // a group of 4 with a multiplier below 2^-11 is normalized throughout (no block mixes the two kinds)
+    assert.equal(fixedPointMultipliers([2 ** -15, 0.01, 0.02, 0.03, 0.01]).map((m) => m.shift), [-14, -6, -5, -5, 0]);
+    assert.ok(fixedxTable([2 ** -15, 0.01, 0.02, 0.03, 0.01], 0) !== null);
+    assert.is(fixedPointMultiplier(0.01).shift, 0);
+    assert.is(fixedPointMultiplier(2 ** -12).shift, -11); // 0.5 * 2^-11, normalized
+    for (const reals of [normal, single])
     for (const [zp, lo, hi] of [[0, -128, 127], [-128, -128, 127], [127, -128, 127], [0, 0, 255], [255, 0, 255], [3, 3, 90]]) {
       const pa = a.put(acc);
       const po = a.alloc(acc.length);
@@ -161,7 +171,7 @@ for (const [name, k] of [['scalar', scalar], ['simd128', simd]] as const) {
       k.exports[`qs8_requant_fixedx__${name}`](pa, po, rows, ch, a.put(tx, 16), zp, lo, hi);
       const got = lo < 0 ? k.i8(po, acc.length).slice() : k.u8(po, acc.length).slice();
       for (let i = 0; i < acc.length; i++) {
-        const m = quantizeMultiplier(reals[i % ch]);
+        const m = fixedPointMultipliers(reals)[i % ch];
         const want = R.ref_requant_fixed(acc[i], m.multiplier, m.shift, zp, lo, hi);
         if (got[i] !== want) assert.unreachable(`fixedx acc=${acc[i]} real=${reals[i % ch]} zp=${zp}: got ${got[i]} want ${want}`);
       }
