@@ -10,7 +10,7 @@ import { WasmKernels, type WasmSource } from '../runtime/wasm.js';
 import { buildOf, type KernelPath, type KernelCall } from '../kernels/types.js';
 import type { RequantMode } from '../kernels/requant.js';
 import { compile, executeAsync, laneProgram, laneStride, writeFeeds, readOutputs, type CompiledPlan, type StepTiming, type Step } from '../runtime/executor.js';
-import { sharedPool, diffThreadStats, recordCalls, type ThreadPool, type PoolInstance, type ThreadStats } from '../runtime/pool.js';
+import { sharedPool, diffThreadStats, recordCalls, type PlanJob, type ThreadPool, type PoolInstance, type ThreadStats } from '../runtime/pool.js';
 import type { HostTensor } from '../graph/tensor.js';
 import { NeedsValue, type KernelEnv } from '../ops/types.js';
 import { Tensor, type TensorType } from './tensor.js';
@@ -214,6 +214,8 @@ export class InferenceSession {
   }
 
   private pending: PendingRun[] = [];
+  /** The current plan as one pool job (null: some step cannot run on a worker). */
+  private job: { plan: CompiledPlan; job: PlanJob | null } | null = null;
   private draining = false;
   /** Programs of the current plan per request lane (null: the plan cannot run as a program). */
   private lanes: { plan: CompiledPlan; programs: (KernelCall[] | null)[] } | null = null;
@@ -313,7 +315,23 @@ export class InferenceSession {
     const timings: StepTiming[] = [];
     const t0 = performance.now();
     const before = this.pool.stats(this.poolInstance);
-    const res = await executeAsync(plan, this.wasm!, host, timings, this.stepRunner);
+    // With threads, the whole run is one pool job (every step a phase: no return to this thread between nodes)
+    // when every step can be replayed by a worker; else the steps go to the pool one by one.
+    if (this.threads > 1 && (this.job?.plan !== plan || (this.job.job && this.job.job.threads !== this.pool.threads))) {
+      this.job = { plan, job: this.pool.planJob(this.poolInstance, plan.steps) };
+    }
+    const job = this.threads > 1 ? this.job!.job : null;
+    let res: Map<string, HostTensor>;
+    if (job) {
+      writeFeeds(plan, this.wasm!, host);
+      const ms: number[] = [];
+      const w = this.pool.runPlanJob(this.poolInstance, job, ms);
+      if (w) await w;
+      plan.steps.forEach((s, i) => timings.push({ name: s.name, op: s.op, variant: s.kernel.variant, ms: ms[i] }));
+      res = readOutputs(plan, this.wasm!, host);
+    } else {
+      res = await executeAsync(plan, this.wasm!, host, timings, this.stepRunner);
+    }
     this.lastProfile = { nodes: timings, totalMs: performance.now() - t0, threads: diffThreadStats(before, this.pool.stats(this.poolInstance)) };
     return this.toResult(res, wanted);
   }
@@ -387,5 +405,7 @@ export class InferenceSession {
     this.pool.detach(this.poolInstance);
     this.wasm = null;
     this.plan = null;
+    this.job = null;
+    this.lanes = null;
   }
 }

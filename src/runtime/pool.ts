@@ -18,6 +18,9 @@
 //   Atomics.waitAsync, so a dead worker is noticed (its exit event is delivered) instead of hanging.
 // - A kernel that throws in a worker (e.g. a wasm trap) rejects that run() with the worker's message; the
 //   worker stays alive. A worker that dies rejects the run in flight and the pool restarts its workers.
+// - Whole runs as one job (`planJob` / `runPlanJob`): every step of a plan is a phase of one job; threads claim
+//   a phase's chunks once the phases before it are done and go from node to node without coming back to the
+//   calling thread (no per-node dispatch from JS). InferenceSession uses it whenever every step is replayable.
 // - Request level (`runPrograms`): several queued run() calls of one session each run whole on one thread, over
 //   their own copy of the arena ("lane"); a program is the list of every step's export calls (laneProgram in
 //   executor.ts) and goes through the same command area as one chunk per request.
@@ -54,6 +57,18 @@ export interface ThreadStats {
   serialNodes: number;
   /** Chunks (tiles of a parallel node's work items) each thread ran; index 0 is the calling thread. */
   chunks: number[];
+}
+
+/** A whole run of a plan encoded as one job (ThreadPool.planJob). */
+export interface PlanJob {
+  readonly pool: ThreadPool;
+  readonly threads: number;
+  readonly inst: number;
+  readonly encoded: Float64Array;
+  readonly chunks: KernelCall[][];
+  readonly phaseStart: number[];
+  readonly parallelNodes: number;
+  readonly serialNodes: number;
 }
 
 /** A session's wasm instance as the pool knows it. */
@@ -101,6 +116,8 @@ const SYNC_BUDGET_MS = 20;
 const WORKER_SPIN_MS = 0.5;
 const WORKER_SLEEP_MS = 10;
 const START_TIMEOUT_MS = 15_000;
+/** Phases (steps of a plan job) whose end time is recorded. */
+const PHASE_TIMES = 4096;
 
 const now = (): number => (globalThis as any).performance.now();
 
@@ -195,6 +212,8 @@ export class ThreadPool {
   private err!: Uint16Array;
   /** Chunks run per worker (slot w - 1 for thread w), written by the workers; `seen` = already credited. */
   private workCounts!: Int32Array;
+  /** End time of each phase of the job in flight (worker.ts), for per-step times of a plan job. */
+  private phaseTimes!: Float64Array;
   private workSeen!: Int32Array;
   private instances = new Map<number, Attached>();
   /** Per step (its io object): the chunks of the last split and their command-area image (dispatch). */
@@ -246,6 +265,8 @@ export class ThreadPool {
     const cmdSab = new SharedArrayBuffer(this.capacity * 8);
     const errSab = new SharedArrayBuffer(W * ERR_CHARS * 2);
     const countsSab = new SharedArrayBuffer(Math.max(1, W) * 4);
+    const phaseSab = new SharedArrayBuffer(PHASE_TIMES * 8);
+    this.phaseTimes = new Float64Array(phaseSab);
     this.workCounts = new Int32Array(countsSab);
     this.workSeen = new Int32Array(W);
     this.ctl = new Int32Array(ctlSab);
@@ -261,7 +282,7 @@ export class ThreadPool {
       ready.push(this.expect(w, 'ready'));
       w.postMessage({
         type: 'init', index: i, ctl: ctlSab, cmd: cmdSab, cmdOffset: 0, cmdLength: this.capacity,
-        err: errSab, counts: countsSab, layout: CTL, errChars: ERR_CHARS, spinMs: WORKER_SPIN_MS, sleepMs: WORKER_SLEEP_MS,
+        err: errSab, counts: countsSab, phaseTimes: phaseSab, layout: CTL, errChars: ERR_CHARS, spinMs: WORKER_SPIN_MS, sleepMs: WORKER_SLEEP_MS,
       });
     }
     await withTimeout(Promise.all(ready), START_TIMEOUT_MS, 'workers did not start');
@@ -382,54 +403,113 @@ export class ThreadPool {
   }
 
   private dispatch(inst: Attached, kernel: PreparedKernel, io: KernelIO): void | Promise<void> {
-    const n = kernel.workItems;
-    const stride = alignScratch(kernel.scratchBytes);
-    // CHUNKS_PER_THREAD chunks per thread, so a worker descheduled mid-node holds back a small part of it and a
-    // thread that finishes early takes more. Chunks are recorded with scratch slot 0 and each thread moves the
-    // scratch arguments to its own slot (found by recording with slot 1 too: the arguments that moved by one
-    // stride). A kernel whose calls do not move that way gets one chunk per thread, chunk c on scratch slot c.
-    // Chunk c = items [floor(c*n/T), floor((c+1)*n/T)). Every chunk's calls are known before any thread starts:
-    // a run() that cannot be replayed (it touches memory from JS) runs here whole instead.
     // A step's chunks and their encoding are computed once and reused while its io and the split stay the same.
     const key = `${io.inputs.join(',')}|${io.outputs.join(',')}|${io.constants}|${io.scratch}`;
     let node = this.nodes.get(io);
     if (!node || node.kernel !== kernel || node.inst !== inst.id || node.threads !== this.threads || node.key !== key) {
-      const record = (ioC: KernelIO, b: number, e: number) => (kernel.calls ? kernel.calls(ioC, b, e) : recordCalls(kernel, inst.wasm, ioC, b, e));
-      const split = (T: number, relocate: boolean): { chunks: KernelCall[][]; masks: number[][] } | null => {
-        const chunks: KernelCall[][] = [], masks: number[][] = [];
-        for (let c = 0; c < T; c++) {
-          const b = Math.floor((c * n) / T);
-          const e = Math.floor(((c + 1) * n) / T);
-          const calls = record(relocate || stride === 0 ? io : { ...io, scratch: io.scratch + c * stride }, b, e);
-          if (!calls) return null;
-          let m: number[] | null = calls.map(() => 0);
-          if (relocate && stride > 0) m = scratchMasks(calls, record({ ...io, scratch: io.scratch + stride }, b, e), stride);
-          if (!m) return null;
-          chunks.push(calls);
-          masks.push(m);
-        }
-        return { chunks, masks };
-      };
-      const many = Math.min(n, this.threads * CHUNKS_PER_THREAD);
-      let T = many;
-      let res = split(many, true);
-      if (!res && stride > 0 && record(io, 0, n)) {
-        T = Math.min(n, this.threads);
-        res = split(T, false);
-      }
+      const res = this.split(inst, kernel, io, this.threads * CHUNKS_PER_THREAD);
       node = {
-        kernel, inst: inst.id, threads: this.threads, key, T, chunks: res?.chunks ?? null,
-        encoded: res && this.encode(inst, kernel.variant, res.chunks, res.masks, T === many ? stride : 0),
+        kernel, inst: inst.id, threads: this.threads, key, T: res?.chunks.length ?? 0, chunks: res?.chunks ?? null,
+        encoded: res && this.encode(inst, kernel.variant, res.chunks, res.masks, res.strides),
       };
       this.nodes.set(io, node);
     }
     // Not replayable, or a command list larger than the area: run the node here (same result).
     if (!node.chunks || !node.encoded) return this.runHere(inst, kernel, io);
     this.cmd.set(node.encoded);
-    const chunks = node.chunks;
-    const T = node.T;
     inst.counts.parallelNodes++;
-    return this.runEncoded(inst, kernel.variant, T, chunks);
+    return this.runEncoded(inst, kernel.variant, node.chunks, [0, node.T]);
+  }
+
+  /**
+   * A node's work items cut into at most `maxChunks` chunks (chunk c = items [floor(c*n/T), floor((c+1)*n/T))),
+   * each as export calls, or null if run() cannot be replayed (it touches memory from JS). Chunks are recorded with
+   * scratch slot 0 and each thread moves the scratch arguments to its own slot (found by recording with slot 1 too:
+   * the arguments that moved by one stride); a kernel whose calls do not move that way gets one chunk per thread,
+   * chunk c on slot c (stride 0: no move).
+   */
+  private split(inst: Attached, kernel: PreparedKernel, io: KernelIO, maxChunks: number): { chunks: KernelCall[][]; masks: number[][]; strides: number[] } | null {
+    const n = kernel.workItems;
+    const stride = alignScratch(kernel.scratchBytes);
+    const record = (ioC: KernelIO, b: number, e: number) => (kernel.calls ? kernel.calls(ioC, b, e) : recordCalls(kernel, inst.wasm, ioC, b, e));
+    const cut = (T: number, relocate: boolean): { chunks: KernelCall[][]; masks: number[][]; strides: number[] } | null => {
+      const chunks: KernelCall[][] = [], masks: number[][] = [], strides: number[] = [];
+      for (let c = 0; c < T; c++) {
+        const b = Math.floor((c * n) / T);
+        const e = Math.floor(((c + 1) * n) / T);
+        const calls = record(relocate || stride === 0 ? io : { ...io, scratch: io.scratch + c * stride }, b, e);
+        if (!calls) return null;
+        let m: number[] | null = calls.map(() => 0);
+        if (relocate && stride > 0) m = scratchMasks(calls, record({ ...io, scratch: io.scratch + stride }, b, e), stride);
+        if (!m) return null;
+        chunks.push(calls);
+        masks.push(m);
+        strides.push(relocate ? stride : 0);
+      }
+      return { chunks, masks, strides };
+    };
+    const T = Math.max(1, Math.min(n, maxChunks));
+    const res = cut(T, true);
+    if (res || stride === 0 || T === 1 || !record(io, 0, n)) return res;
+    return cut(Math.min(n, this.threads), false);
+  }
+
+  /**
+   * A whole run of a plan (its steps in order) as one job: step k is phase k, split like a node (steps below
+   * MIN_PARALLEL_COST or with one item are one chunk, run by whichever thread claims it). Threads go from node to
+   * node without returning to the calling thread (worker.ts: phases). Null when a step cannot be replayed or the
+   * job does not fit the command area: run the steps one by one instead.
+   */
+  planJob(inst: PoolInstance, steps: readonly { kernel: PreparedKernel; io: KernelIO }[]): PlanJob | null {
+    const a = inst as Attached;
+    if (!a.parallel || this.terminated || this.threads === 1) return null;
+    const chunks: KernelCall[][] = [], masks: number[][] = [], strides: number[] = [], phaseStart: number[] = [];
+    let parallelNodes = 0;
+    for (const s of steps) {
+      const k = s.kernel;
+      const small = k.workItems <= 1 || (k.cost !== undefined && k.cost < MIN_PARALLEL_COST);
+      const res = this.split(a, k, s.io, small ? 1 : this.threads * CHUNKS_PER_THREAD);
+      if (!res) return null;
+      phaseStart.push(chunks.length);
+      chunks.push(...res.chunks);
+      masks.push(...res.masks);
+      strides.push(...res.strides);
+      if (res.chunks.length > 1) parallelNodes++;
+    }
+    phaseStart.push(chunks.length);
+    const encoded = this.encode(a, 'a run', chunks, masks, strides, phaseStart);
+    if (!encoded) return null;
+    return { pool: this, threads: this.threads, inst: a.id, encoded, chunks, phaseStart, parallelNodes, serialNodes: steps.length - parallelNodes };
+  }
+
+  /**
+   * Runs a planJob. Returns undefined when done synchronously, else a promise; throws / rejects if a step failed.
+   * `phaseMs`, if given, receives each step's time (ms; NaN where unknown).
+   */
+  runPlanJob(inst: PoolInstance, job: PlanJob, phaseMs?: number[]): void | Promise<void> {
+    const a = inst as Attached;
+    if (job.pool !== this || job.threads !== this.threads || job.inst !== a.id) throw new Error('octet: a plan job is run on the pool and instance that made it');
+    if (this.lock) return this.lock.then(() => this.runPlanJob(inst, job, phaseMs));
+    const nPhases = job.phaseStart.length - 1;
+    const t0 = performance.timeOrigin + now();
+    const times = this.phaseTimes;
+    times.fill(NaN, 0, Math.min(nPhases, times.length));
+    this.cmd.set(job.encoded);
+    a.counts.parallelNodes += job.parallelNodes;
+    a.counts.serialNodes += job.serialNodes;
+    const done = () => {
+      if (!phaseMs) return;
+      phaseMs.length = 0;
+      let prev = t0;
+      for (let k = 0; k < nPhases; k++) {
+        const t = k < times.length ? times[k] : NaN;
+        phaseMs.push(t - prev);
+        if (t === t) prev = t;
+      }
+    };
+    const r = this.runEncoded(a, 'a run', job.chunks, job.phaseStart);
+    if (r) return r.then(done);
+    done();
   }
 
   /**
@@ -451,12 +531,18 @@ export class ThreadPool {
       return;
     }
     this.cmd.set(encoded);
-    return this.runEncoded(a, 'a request', programs.length, programs);
+    return this.runEncoded(a, 'a request', programs, [0, programs.length]);
   }
 
-  /** Starts the T chunks already in the command area, runs chunks here too, then waits for the rest. */
-  private runEncoded(inst: Attached, what: string, T: number, chunks: readonly KernelCall[][]): void | Promise<void> {
+  /**
+   * Starts the job already in the command area (its chunks, phases as in encode), runs chunks here too, then
+   * waits for the rest. This thread only claims a chunk once its phase is open, and stops claiming when the
+   * workers make no progress for SYNC_BUDGET_MS (the rest is then waited for asynchronously, so a dead worker
+   * is noticed).
+   */
+  private runEncoded(inst: Attached, what: string, chunks: readonly KernelCall[][], phaseStart: readonly number[]): void | Promise<void> {
     const ctl = this.ctl;
+    const T = chunks.length;
     const gen = (Atomics.load(ctl, CTL.GEN) + 1) | 0;
     const tag = gen & 0x7fff;
     Atomics.store(ctl, CTL.ERRORS, 0);
@@ -468,10 +554,28 @@ export class ThreadPool {
     // This thread claims chunks like a worker: a late worker leaves its chunk to it.
     let mainError: unknown;
     let mainChunks = 0;
+    let phase = 0;
+    let lastPending = T, lastProgress = now(), spins = 0;
     for (;;) {
       const c = Atomics.load(ctl, CTL.CLAIM);
       const idx = c & 0xffff;
       if (c >>> 16 !== tag || idx >= T) break;
+      while (phaseStart[phase + 1] <= idx) phase++;
+      const pending = Atomics.load(ctl, CTL.PENDING);
+      if (pending > T - phaseStart[phase]) {
+        // the phase is not open yet: earlier chunks are still running on workers
+        if (pending !== lastPending) {
+          lastPending = pending;
+          lastProgress = now();
+          spins = 0;
+        } else if ((++spins & 255) === 0) {
+          const idle = now() - lastProgress;
+          if (idle > SYNC_BUDGET_MS) break;
+          // after a short spin, sleep until the pending count moves (a busy machine: leave the core to the workers)
+          if (idle > SPIN_MS && this.canBlock) Atomics.wait(ctl, CTL.PENDING, pending, 1);
+        }
+        continue;
+      }
       if (Atomics.compareExchange(ctl, CTL.CLAIM, c, c + 1) !== c) continue;
       try {
         runCalls(inst.wasm, chunks[idx]);
@@ -479,7 +583,13 @@ export class ThreadPool {
         mainError ??= e;
       }
       mainChunks++;
-      Atomics.sub(ctl, CTL.PENDING, 1);
+      const left = Atomics.sub(ctl, CTL.PENDING, 1) - 1;
+      if (left === T - phaseStart[phase + 1]) {
+        if (phase < this.phaseTimes.length) this.phaseTimes[phase] = performance.timeOrigin + now();
+        Atomics.notify(ctl, CTL.PENDING);
+      }
+      lastPending = left;
+      lastProgress = now();
     }
     inst.counts.chunks[0] += mainChunks;
     if (this.waitSync()) return this.finish(inst, what, mainError);
@@ -505,24 +615,30 @@ export class ThreadPool {
   }
 
   /**
-   * The command-area image of a job (layout in worker.ts), or null if it does not fit the area. masks[c][i]: the
-   * arguments of call i of chunk c that thread t moves by t * scratchStride (its scratch slot).
+   * The command-area image of a job (layout in worker.ts), or null if it does not fit the area (or has more chunks
+   * than the claim counter holds). masks[c][i]: the arguments of call i of chunk c that thread t moves by
+   * t * strides[c] (its scratch slot). phaseStart: chunk index where each phase starts, then the chunk count.
    */
-  private encode(inst: Attached, what: string, chunks: readonly KernelCall[][], masks?: readonly number[][], scratchStride = 0): Float64Array | null {
-    let size = 3 + chunks.length;
+  private encode(inst: Attached, what: string, chunks: readonly KernelCall[][], masks?: readonly number[][], strides?: readonly number[],
+    phaseStart: readonly number[] = [0, chunks.length]): Float64Array | null {
+    const nPhases = phaseStart.length - 1;
+    let size = 4 + nPhases + 1 + chunks.length;
     for (const calls of chunks) {
-      size += 1;
+      size += 2;
       for (const call of calls) size += 3 + call.args.length;
     }
-    if (size > this.cmd.length) return null;
+    if (size > this.cmd.length || chunks.length > 0xffff) return null;
     const cmd = new Float64Array(size);
     cmd[0] = inst.id;
     cmd[1] = chunks.length;
-    cmd[2] = scratchStride;
-    let p = 3 + chunks.length;
+    cmd[2] = nPhases;
+    for (let k = 0; k <= nPhases; k++) cmd[4 + k] = phaseStart[k];
+    const offsets = 4 + nPhases + 1;
+    let p = offsets + chunks.length;
     for (let c = 0; c < chunks.length; c++) {
-      cmd[3 + c] = p;
+      cmd[offsets + c] = p;
       cmd[p++] = chunks[c].length;
+      cmd[p++] = strides ? strides[c] : 0;
       chunks[c].forEach((call, i) => {
         const idx = inst.names.get(call.fn);
         if (idx === undefined) throw new Error(`octet: ${what}: the wasm build has no export '${call.fn}'`);

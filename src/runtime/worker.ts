@@ -10,11 +10,15 @@
 // last one notifies PENDING. A thread that wakes late finds no chunk left and does nothing, so a descheduled
 // worker (a busy machine) costs no more than running its chunk on the calling thread. Outputs do not depend on
 // which thread ran a chunk: each item is computed by one thread, the same way.
-// Command area: [instanceId, nChunks, scratchStride, offset of chunk 0 .. nChunks-1], then per chunk at its offset:
-// [nCalls, (fnIndex, argc, scratchMask, arg0 .. argc-1) * nCalls]. fnIndex indexes the instance's export list
-// (WebAssembly.Module.exports order, the same on both sides). Chunks are recorded with scratch slot 0; thread t
-// (worker index + 1) adds t * scratchStride to the arguments whose bit is set in scratchMask, so any thread can
-// run any chunk with its own scratch (a node may have more chunks than threads).
+// Command area (a "job"): [instanceId, nChunks, nPhases, 0, phaseStart[0..nPhases], chunkOffset[0..nChunks-1]], then
+// per chunk at its offset: [nCalls, scratchStride, (fnIndex, argc, scratchMask, arg0 .. argc-1) * nCalls]. fnIndex
+// indexes the instance's export list (WebAssembly.Module.exports order, the same on both sides). Chunks are
+// recorded with scratch slot 0; thread t (worker index + 1) adds t * scratchStride to the arguments whose bit is set
+// in scratchMask, so any thread can run any chunk with its own scratch (a node may have more chunks than threads).
+// Phases: chunks [phaseStart[k], phaseStart[k+1]) form phase k (one node); a thread that claims a chunk of phase k
+// waits (spins, then Atomics.wait on PENDING) until every chunk of the earlier phases is done, so a whole run of a
+// model can be one job with no return to the calling thread between nodes. The thread that finishes a phase's last
+// chunk stamps its end time (phaseTimes, for the session's profile) and notifies PENDING. A one-node job is one phase.
 // A worker that throws (a wasm trap, a missing instance) writes the message into its error slot, counts
 // itself in ERRORS and still decrements PENDING, so the pool turns it into a rejected promise and goes on.
 // Messages (init, attach, detach) are only handled while the worker idles in Atomics.waitAsync: the pool
@@ -53,6 +57,8 @@ export interface WorkerInit {
   err: SharedArrayBuffer;
   /** Int32 per worker: chunks this worker ran (slot `index`), read by the pool's work counters. */
   counts: SharedArrayBuffer;
+  /** Float64 per phase: end time of the phase (performance.timeOrigin + now()), written by its last chunk's thread. */
+  phaseTimes: SharedArrayBuffer;
   layout: typeof CTL;
   errChars: number;
   /** Busy-wait this long after a job before sleeping (ms). */
@@ -73,17 +79,20 @@ export function workerMain(): void {
   let cmd: Float64Array;
   let err: Uint16Array;
   let counts: Int32Array;
+  let phaseTimes: Float64Array;
   let seen = 0;
   let running = false;
   const now = () => G.performance.now();
 
+  // Job layout (see the header comment): [instanceId, nChunks, nPhases, 0, phaseStart[0..nPhases], chunkOffset[...]].
   const runChunk = (c: number) => {
     const fns = instances.get(cmd[0]);
     if (!fns) throw new Error(`instance ${cmd[0]} is not attached`);
+    let p = cmd[4 + cmd[2] + 1 + c];
+    const n = cmd[p];
     // This thread's scratch slot: scratch arguments (mask bits) were recorded for slot 0.
-    const shift = cmd[2] * (init.index + 1);
-    let p = cmd[3 + c];
-    const n = cmd[p++];
+    const shift = cmd[p + 1] * (init.index + 1);
+    p += 2;
     for (let i = 0; i < n; i++) {
       const f = fns[cmd[p]];
       const argc = cmd[p + 1];
@@ -99,11 +108,23 @@ export function workerMain(): void {
   const runJob = (g: number) => {
     const L = init.layout;
     const tag = g & 0x7fff;
+    const total = cmd[1];
+    let phase = 0, spins = 0;
     for (;;) {
       const c = Atomics.load(ctl, L.CLAIM);
       if (c >>> 16 !== tag) return;
       const idx = c & 0xffff;
       if (idx >= Atomics.load(ctl, L.NCHUNKS)) return;
+      // Chunks of phase k start once every chunk of the phases before it is done (PENDING <= total - phaseStart[k]).
+      // Claim only then: a thread descheduled while waiting must not hold a chunk the others could run.
+      while (cmd[4 + phase + 1] <= idx) phase++;
+      const v = Atomics.load(ctl, L.PENDING);
+      if (v > total - cmd[4 + phase]) {
+        if (Atomics.load(ctl, L.SHUTDOWN)) return;
+        if (++spins > 2000) Atomics.wait(ctl, L.PENDING, v, 1);
+        continue;
+      }
+      spins = 0;
       if (Atomics.compareExchange(ctl, L.CLAIM, c, c + 1) !== c) continue;
       try {
         runChunk(idx);
@@ -115,7 +136,12 @@ export function workerMain(): void {
       }
       // Counted before the chunk is released: when PENDING reaches 0 the pool sees every count.
       Atomics.add(counts, init.index, 1);
-      if (Atomics.sub(ctl, L.PENDING, 1) === 1) Atomics.notify(ctl, L.PENDING);
+      const left = Atomics.sub(ctl, L.PENDING, 1) - 1;
+      if (left === total - cmd[4 + phase + 1]) {
+        // Last chunk of its phase: stamp the phase's end (absolute time: thread clocks have other origins).
+        if (phase < phaseTimes.length) phaseTimes[phase] = G.performance.timeOrigin + now();
+        Atomics.notify(ctl, L.PENDING);
+      }
     }
   };
 
@@ -163,6 +189,7 @@ export function workerMain(): void {
       cmd = new Float64Array(m.cmd, m.cmdOffset, m.cmdLength);
       err = new Uint16Array(m.err, m.index * m.errChars * 2, m.errChars);
       counts = new Int32Array(m.counts);
+      phaseTimes = new Float64Array(m.phaseTimes);
       seen = Atomics.load(ctl, m.layout.GEN);
       post({ type: 'ready' });
       idle();

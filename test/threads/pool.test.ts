@@ -179,6 +179,60 @@ if (CHILD === 'nosab' || CHILD === 'page') {
     pool.terminate();
   });
 
+  test('plan job (a run as one job, a phase per step): chained GEMMs on 2..4 threads equal the steps run one by one; a trap rejects, the pool goes on', async () => {
+    const wasm = await WasmKernels.create('simd128', { shared: true });
+    // x[64x96] -> g1 -> y1[64x80] -> g2 -> y2[64x72] -> g3 -> y3[64x40]: each step reads the previous one's output.
+    const dims = [96, 80, 72, 40];
+    const r = rng(77);
+    const mem = new BumpAllocator(wasm);
+    const x = mem.put(Int8Array.from({ length: 64 * 96 }, () => Math.floor(r() * 256) - 128));
+    let prev = x;
+    const steps: { kernel: PreparedKernel; io: KernelIO }[] = [];
+    for (let i = 0; i < 3; i++) {
+      const [k, n] = [dims[i], dims[i + 1]];
+      const kernel = prepareQGemm({
+        m: 64, k, n, aType: 'int8', aScale: 0.05, aZeroPoint: 1,
+        weights: { data: Int8Array.from({ length: k * n }, () => Math.floor(r() * 256) - 128), type: 'int8', layout: 'kn', scales: 0.004 },
+        output: { type: 'int8', scale: 0.2, zeroPoint: 0 }, path: 'x86',
+      });
+      const io: KernelIO = { constants: mem.put(kernel.constants), inputs: [prev], outputs: [mem.alloc(64 * n)], scratch: mem.alloc(scratchBytesForThreads(kernel, 4) + 64) };
+      steps.push({ kernel, io });
+      prev = io.outputs[0];
+    }
+    const out = () => Array.from(wasm.u8(prev, 64 * 40));
+    for (const s of steps) s.kernel.run(wasm, s.io);
+    const want = out();
+    for (let threads = 2; threads <= 4; threads++) {
+      const pool = await ThreadPool.create({ threads });
+      const inst = await pool.attach(wasm);
+      const job = pool.planJob(inst, steps);
+      assert.ok(job, 'every step is replayable');
+      for (let round = 0; round < 20; round++) {
+        for (const s of steps) wasm.u8(s.io.outputs[0], 64 * 80).fill(0xcd);
+        const ms: number[] = [];
+        await pool.runPlanJob(inst, job!, ms);
+        assert.equal(out(), want, `threads=${threads} round ${round}`);
+        assert.is(ms.length, 3);
+      }
+      // A step that reads far past the end of memory, in the middle of the job.
+      const bad = kernelFromCalls({
+        variant: 'oob-job', constants: new Uint8Array(0), scratchBytes: 0, workItems: 8, cost: 1e9,
+        calls: (io, b, e) => recordCalls(steps[1].kernel, wasm, { ...io, inputs: [2 ** 31 - 64] }, b, e)!,
+      });
+      const badJob = pool.planJob(inst, [steps[0], { kernel: bad, io: steps[1].io }, steps[2]])!;
+      let error: Error | undefined;
+      try {
+        await pool.runPlanJob(inst, badJob);
+      } catch (e: any) {
+        error = e;
+      }
+      assert.match(String(error?.message), /out of bounds/);
+      await pool.runPlanJob(inst, job!);
+      assert.equal(out(), want, `threads=${threads} after a failed job`);
+      pool.terminate();
+    }
+  });
+
   test('a kernel that traps in a worker rejects the run; the pool recovers', async () => {
     const wasm = await WasmKernels.create('simd128', { shared: true });
     const pool = await ThreadPool.create({ threads: 2 });
