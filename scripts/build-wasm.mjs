@@ -1,13 +1,17 @@
 // Builds the AssemblyScript kernels: one .wasm per feature level and memory kind.
 //   levels:   scalar (no SIMD), simd128, relaxed (relaxed SIMD)
 //   memories: private (plain imported memory), shared (imported shared memory, for the worker pool)
-// Output: build/wasm/octet-<level>[-mt].wasm (+ .wat with OCTET_WAT=1). Never committed.
+// Output: build/wasm/octet-<level>[-mt].wasm (+ .wat with OCTET_WAT=1). Never committed. Runs the kernel generators
+// (scripts/gen-dwconv.mjs, scripts/gen-f32-gemm.mjs) first: their outputs are git-ignored.
 import asc from 'assemblyscript/asc';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// Generated kernel sources (git-ignored) first: the INT8 depthwise kernels and the FP32 GEMM / relaxed depthwise ones.
+await import('./gen-dwconv.mjs');
+await import('./gen-f32-gemm.mjs');
 const out = join(root, 'build', 'wasm');
 mkdirSync(out, { recursive: true });
 

@@ -1,6 +1,7 @@
-// Generates the INT8 depthwise-convolution kernels (assembly/dwconv/scalar.ts and simd128.ts): the 3x3 and 5x5
-// kernels have their taps unrolled with one input pointer per tap in locals, which AssemblyScript cannot express
-// without a generator. Run: node scripts/gen-dwconv.mjs (the outputs are committed; edit this file, not them).
+// Generates the INT8 depthwise-convolution kernels (assembly/dwconv/gen-scalar.ts and gen-simd128.ts, re-exported by
+// the committed scalar.ts / simd128.ts): the 3x3 and 5x5 kernels have their taps unrolled with one input pointer per
+// tap in locals, which AssemblyScript cannot express without a generator. The outputs are git-ignored:
+// scripts/build-wasm.mjs (npm run build, npm install) runs this before compiling. Edit this file, not them.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -287,9 +288,9 @@ import { ld8 } from '../eltwise/qfloat';
 import { ld8x8, narrow8 } from '../eltwise/qfloat_simd';
 import { rqv_fixb_raw, rq_fixb_out } from './rqfast_simd';`;
 
-writeFileSync(join(root, 'assembly/dwconv/scalar.ts'), file('portable scalar (every build)', [{ name: 'scalar', kind: 'scalar', suffix: 'scalar' }], scalarImports));
-writeFileSync(join(root, 'assembly/dwconv/simd128.ts'), file('SIMD128: dot16 (x86 path: int16 tap pairs, i32x4.dot_i16x8_s = pmaddwd) and extmul (ARM path: i32x4.extmul_*_i16x8_s = smull/smlal)', [
+writeFileSync(join(root, 'assembly/dwconv/gen-scalar.ts'), file('portable scalar (every build)', [{ name: 'scalar', kind: 'scalar', suffix: 'scalar' }], scalarImports));
+writeFileSync(join(root, 'assembly/dwconv/gen-simd128.ts'), file('SIMD128: dot16 (x86 path: int16 tap pairs, i32x4.dot_i16x8_s = pmaddwd) and extmul (ARM path: i32x4.extmul_*_i16x8_s = smull/smlal)', [
   { name: 'dot16', kind: 'dot16', suffix: 'simd128_dot16' },
   { name: 'extmul', kind: 'extmul', suffix: 'simd128_extmul' },
 ], simdImports));
-console.log('gen-dwconv: wrote assembly/dwconv/scalar.ts, assembly/dwconv/simd128.ts');
+console.log('gen-dwconv: wrote assembly/dwconv/gen-scalar.ts, assembly/dwconv/gen-simd128.ts');

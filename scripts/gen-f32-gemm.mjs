@@ -1,5 +1,6 @@
 // Generates the FP32 GEMM micro-kernels (assembly/f32/gemm-gen-*.ts) for every tile MRx8 and ISA.
-// Usage: node scripts/gen-f32-gemm.mjs   (the output is committed; re-run after editing this file).
+// Also writes assembly/f32/dwconv-gen-relaxed.ts (the simd128 depthwise kernels with a fused multiply-add).
+// The outputs are git-ignored: scripts/build-wasm.mjs (npm run build, npm install) runs this before compiling.
 // Packed B layout (shared by every tile and ISA, produced by src/kernels/f32.ts packF32GemmWeights and by
 // f32_gemm_pack_b in wasm): ceil(N/8) panels, each [bias[8]] then [k = 0..K-1][8 columns], columns past N = 0.
 // Accumulation order is the reference's: start from the bias, add k = 0..K-1 in order, so the simd128 kernel
@@ -105,7 +106,7 @@ for (const isa of ['simd128', 'relaxed']) {
   for (const mr of [4, 6]) s += simdKernel(mr, isa);
   writeFileSync(new URL(`../assembly/f32/gemm-gen-${isa}.ts`, import.meta.url), s);
 }
-console.log('gen-f32-gemm: assembly/f32/gemm-gen-{simd128,relaxed}.ts');
+console.log('gen-f32-gemm: assembly/f32/gemm-gen-{simd128,relaxed}.ts, assembly/f32/dwconv-gen-relaxed.ts');
 
 // The relaxed depthwise kernels are the simd128 ones with a fused multiply-add.
 import { readFileSync } from 'node:fs';
@@ -113,5 +114,5 @@ import { readFileSync } from 'node:fs';
   let s = readFileSync(new URL('../assembly/f32/dwconv-simd128.ts', import.meta.url), 'utf8');
   s = s.replace(/^\/\/ FP32 depthwise[^\n]*\n\/\/[^\n]*\n/, '// GENERATED from dwconv-simd128.ts by scripts/gen-f32-gemm.mjs: do not edit. FP32 depthwise convolution, relaxed\n// build: the same kernels with f32x4.relaxed_madd (fused on FMA hosts).\n');
   s = s.replace('return f32x4.add(c, f32x4.mul(a, b));', 'return f32x4.relaxed_madd(a, b, c);').replaceAll('__simd128', '__relaxed');
-  writeFileSync(new URL('../assembly/f32/dwconv-relaxed.ts', import.meta.url), s);
+  writeFileSync(new URL('../assembly/f32/dwconv-gen-relaxed.ts', import.meta.url), s);
 }

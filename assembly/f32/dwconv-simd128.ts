@@ -1,4 +1,4 @@
-// FP32 depthwise convolution (channel multiplier 1), NHWC, simd128 build. dwconv-relaxed.ts is generated from this
+// FP32 depthwise convolution (channel multiplier 1), NHWC, simd128 build. dwconv-gen-relaxed.ts is generated from this
 // file by scripts/gen-f32-gemm.mjs (madd -> f32x4.relaxed_madd, __simd128 -> __relaxed): edit this one.
 // Packed weights (src/kernels/f32.ts packF32DwWeights): Cp = roundup(C, 4) floats of bias, then KH*KW taps of Cp
 // floats (tap t = kh*KW + kw). `zero` points to >= C zero floats (host scratch) standing in for padding taps.

@@ -23,4 +23,4 @@ export function f32_sgemm__relaxed(
     k0 += F32_SGEMM_KC;
   } while (k0 < K);
 }
-export * from './dwconv-relaxed';
+export * from './dwconv-gen-relaxed'; // generated from dwconv-simd128.ts (scripts/gen-f32-gemm.mjs)
