@@ -338,3 +338,8 @@ export function f32_col2im_nhwc__scalar(
     }
   }
 }
+
+/** Cast int32 -> float32 (round to nearest even), n values. */
+export function f32_from_i32__scalar(x: usize, y: usize, n: i32): void {
+  for (let i = 0; i < n; i++) store<f32>(y + (<usize>i << 2), <f32>load<i32>(x + (<usize>i << 2)));
+}

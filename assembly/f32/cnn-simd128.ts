@@ -311,3 +311,10 @@ export function f32_col2im_nhwc__simd128(
     }
   }
 }
+
+/** Cast int32 -> float32 (f32x4.convert_i32x4_s: round to nearest even, as the scalar version), n values. */
+export function f32_from_i32__simd128(x: usize, y: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(y + (<usize>i << 2), f32x4.convert_i32x4_s(v128.load(x + (<usize>i << 2))));
+  for (; i < n; i++) store<f32>(y + (<usize>i << 2), <f32>load<i32>(x + (<usize>i << 2)));
+}

@@ -215,3 +215,8 @@ export function f32_ref_conv_transpose(
     store<f32>(y + (<usize>i << 2), v < lo ? lo : v > hi ? hi : v);
   }
 }
+
+/** Cast int32 -> float32: the nearest float32 (ties to even), through float64 (exact for int32) then rounding. */
+export function f32_ref_from_i32(x: usize, y: usize, n: i32): void {
+  for (let i = 0; i < n; i++) store<f32>(y + (<usize>i << 2), <f32><f64>load<i32>(x + (<usize>i << 2)));
+}

@@ -30,6 +30,7 @@
 //   (alpha, default 0.01) | 'sigmoid' | 'hardsigmoid' (alpha 0.2, beta 0.5) | 'hardswish' | 'tanh' | 'sqrt' | 'square' (x * x).
 //   io.inputs = [x], io.outputs = [y] (may alias x). workItems = blocks of 4096 values.
 // prepareF32Softmax({ rows, channels }): softmax over the last axis. io.inputs = [x], io.outputs = [y].
+// prepareF32FromI32({ count }): Cast int32 -> float32. io.inputs = [x], io.outputs = [y].
 // prepareF32ConvTranspose({ N, H, W, C, OC, KH, KW, OH, OW, strides?, padsBegin?, dilations?, groups?, weights, bias?,
 //   min?, max? }): NHWC ConvTranspose (weights [C][OC/groups][KH][KW]): GEMM into column scratch per block of output
 //   rows, then the col2im gather (f32_col2im_nhwc) with bias and clamp. io.inputs = [x], io.outputs = [y].
@@ -364,11 +365,13 @@ export interface F32MiscVariant extends KernelVariant {
   binary: string;
   unary: string;
   softmax: string;
+  fromI32: string;
+  col2im: string;
 }
 
 export const F32_MISC_VARIANTS: readonly F32MiscVariant[] = [
-  { family: 'f32-misc', name: 'f32_misc__scalar', build: 'scalar', flavor: 'any', pool: 'f32_pool__scalar', gavgpool: 'f32_gavgpool__scalar', binary: 'f32_binary__scalar', unary: 'f32_unary__scalar', softmax: 'f32_softmax__scalar' },
-  { family: 'f32-misc', name: 'f32_misc__simd128', build: 'simd128', flavor: 'any', pool: 'f32_pool__simd128', gavgpool: 'f32_gavgpool__simd128', binary: 'f32_binary__simd128', unary: 'f32_unary__simd128', softmax: 'f32_softmax__simd128' },
+  { family: 'f32-misc', name: 'f32_misc__scalar', build: 'scalar', flavor: 'any', pool: 'f32_pool__scalar', gavgpool: 'f32_gavgpool__scalar', binary: 'f32_binary__scalar', unary: 'f32_unary__scalar', softmax: 'f32_softmax__scalar', fromI32: 'f32_from_i32__scalar', col2im: 'f32_col2im_nhwc__scalar' },
+  { family: 'f32-misc', name: 'f32_misc__simd128', build: 'simd128', flavor: 'any', pool: 'f32_pool__simd128', gavgpool: 'f32_gavgpool__simd128', binary: 'f32_binary__simd128', unary: 'f32_unary__simd128', softmax: 'f32_softmax__simd128', fromI32: 'f32_from_i32__simd128', col2im: 'f32_col2im_nhwc__simd128' },
 ];
 
 export interface F32PoolParams extends F32ConvGeometry {
@@ -516,6 +519,25 @@ export function prepareF32Softmax(p: { rows: number; channels: number; node?: st
   };
 }
 
+/** Cast int32 -> float32 over `count` values (round to nearest even). io.inputs = [x], io.outputs = [y]. */
+export function prepareF32FromI32(p: { count: number; node?: string }, sel: F32Select): PreparedKernel {
+  const who = p.node ? `cast int32 -> float32 '${p.node}'` : 'cast int32 -> float32';
+  checkDim(`${who}: count`, p.count);
+  const v = selectVariant(F32_MISC_VARIANTS, sel);
+  const B = 4096, items = Math.ceil(p.count / B);
+  return kernelFromCalls({
+    variant: v.fromI32,
+    constants: new Uint8Array(0),
+    scratchBytes: 0,
+    workItems: items,
+    cost: p.count,
+    calls: (io, begin, end) => {
+      const i0 = Math.max(0, begin) * B, i1 = Math.min(p.count, end * B);
+      return i1 > i0 ? [{ fn: v.fromI32, args: [io.inputs[0] + i0 * 4, io.outputs[0] + i0 * 4, i1 - i0] }] : [];
+    },
+  });
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // ConvTranspose
 
@@ -560,7 +582,7 @@ export function prepareF32ConvTranspose(p: F32ConvTransposeParams, sel: F32Selec
   need(!p.bias || p.bias.length === OC, `${who}: bias has ${p.bias?.length} values, expected ${OC}`);
   const gv = selectVariant(F32_GEMM_VARIANTS, sel);
   const mv = selectVariant(F32_MISC_VARIANTS, { path: sel.path, arch: sel.arch });
-  const col2im = mv.build === 'scalar' ? 'f32_col2im_nhwc__scalar' : 'f32_col2im_nhwc__simd128';
+  const col2im = mv.col2im;
   // packed B per group: column (ky*KW + kx)*ocg + o of row c is w[g*cg + c][o][ky][kx]
   const panel = f32PackedLength(nc, cg);
   const packed = new Float32Array(panel * G + OC + 4);

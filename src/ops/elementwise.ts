@@ -9,7 +9,7 @@ import {
   type HostTensor, type DType, DTYPE_BYTES,
 } from '../graph/tensor.js';
 import { inputAt, need, fail, physDims, type OpDef, type InferCtx, type LayoutKind, type LowerCtx, type LoweredStep } from './types.js';
-import { prepareF32Unary, prepareF32Binary, bytesOf } from '../kernels/f32.js';
+import { prepareF32Unary, prepareF32Binary, prepareF32FromI32, bytesOf } from '../kernels/f32.js';
 import type { PreparedKernel } from '../kernels/types.js';
 
 const F32_UNARY: Record<string, string> = { Relu: 'relu', LeakyRelu: 'leakyrelu', Sigmoid: 'sigmoid', HardSigmoid: 'hardsigmoid', HardSwish: 'hardswish', Tanh: 'tanh', Clip: 'clip', Sqrt: 'sqrt' };
@@ -198,6 +198,13 @@ export const cast: OpDef = {
     return [fromNumbers(to, x!.dims, v)];
   },
   layout: () => 'transparent',
+  // int32 -> float32 (ConvInteger / MatMulInteger accumulators on the dynamic-quantization path) on the wasm kernel
+  lower: (lc) => {
+    const x = lc.inputs[0];
+    if (!x || x.const || x.dtype !== 'int32' || lc.outputs[0].dtype !== 'float32' || !sizeOf(x.dims)) return null;
+    const k = prepareF32FromI32({ count: sizeOf(x.dims), node: lc.node.name }, { path: lc.env.path, arch: lc.env.arch });
+    return [{ kernel: k, inputs: [x.name], outputs: [lc.outputs[0].name] }];
+  },
 };
 
 type BinFn = (a: number, b: number) => number;

@@ -6,10 +6,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   prepareF32Conv2d, prepareF32DwConv2d, prepareF32Pool, prepareF32GlobalAvgPool, prepareF32Binary, prepareF32Unary,
-  prepareF32Softmax, F32_GEMM_VARIANTS, F32_DWCONV_VARIANTS, F32_MISC_VARIANTS, halfToFloat, resolveGeometry,
+  prepareF32Softmax, prepareF32FromI32, F32_GEMM_VARIANTS, F32_DWCONV_VARIANTS, F32_MISC_VARIANTS, halfToFloat, resolveGeometry,
 } from '../../src/kernels/f32.js';
 import type { WasmKernels } from '../../src/runtime/wasm.js';
-import { LEVELS, IS_RELAXED_CHILD, rng, randArray, randInt, kernels, allocator, close, runRelaxedChild } from './f32-util.js';
+import { LEVELS, IS_RELAXED_CHILD, rng, randArray, randInt, kernels, allocator, close, exact, runRelaxedChild } from './f32-util.js';
 
 const r = rng(777);
 const abs = (a: Float32Array) => a.map(Math.abs);
@@ -182,6 +182,19 @@ for (const level of LEVELS) {
         const scale = op === 'hardsigmoid' || op === 'hardswish' ? x.map((t) => (Math.abs(t) + 1) * Math.abs(t) * 0.1 + 0.1) : 1e-30;
         close(got, k.f32(po, count), `${v.unary} ${op}`, 1e-5, scale);
       }
+    });
+    test(`${v.fromI32}: Cast int32 -> float32 equals the oracle bit for bit (ties to even above 2^24)`, async () => {
+      const k = await kernels(level);
+      const n = 4099;
+      const x = Int32Array.from({ length: n }, (_, i) => (i % 3 === 0 ? (r() - 0.5) * 2 ** 32 : i % 3 === 1 ? (r() - 0.5) * 2000 : 2 ** 24 + i) | 0);
+      x[0] = -2147483648; x[1] = 2147483647; x[2] = 16777217; x[3] = -16777219;
+      const kern = prepareF32FromI32({ count: n }, { path: level === 'scalar' ? 'scalar' : level === 'relaxed' ? 'relaxed' : 'x86' });
+      const got = runKernel(k, kern, [x as unknown as Float32Array], n);
+      const al = allocator(k);
+      const px = al.put(x), po = al.alloc(n * 4);
+      k.exports.f32_ref_from_i32(px, po, n);
+      exact(got, k.f32(po, n), kern.variant);
+      assert.equal(Array.from(got.subarray(2, 4)), [16777216, -16777220]);
     });
     test(`${v.softmax}: softmax over the last axis vs float64 oracle`, async () => {
       const k = await kernels(level);

@@ -62,7 +62,7 @@ test('ConvInteger with constant zero points runs the qs8 conv kernel with int32 
   }
 });
 
-test('DynamicQuantizeLinear -> ConvInteger (runtime zero point) -> Cast -> Mul equals onnxruntime; kernels for DQL and ConvInteger', async () => {
+test('DynamicQuantizeLinear -> ConvInteger (runtime zero point) -> Cast -> Mul equals onnxruntime; every step on a kernel', async () => {
   const g = new GraphBuilder({ opset: 13 });
   const xd = [2, 5, 7, 7], wd = [8, 5, 3, 3];
   g.input('x', 'float32', xd);
@@ -83,7 +83,8 @@ test('DynamicQuantizeLinear -> ConvInteger (runtime zero point) -> Cast -> Mul e
     const a = r.out.y.data as Float32Array, b = want!.y.data as Float32Array;
     for (let i = 0; i < b.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-5 * Math.abs(b[i]) + 1e-6, `${r.kernels} [${i}] ${a[i]} vs ${b[i]}`);
     const v = r.variants.join(',');
-    assert.ok(/DynamicQuantizeLinear:f32_dynquant_u8/.test(v) && /ConvInteger:[^,]*x32_conv_zp_correct/.test(v), `${r.kernels}: ${v}`);
+    assert.ok(/DynamicQuantizeLinear:f32_dynquant_u8/.test(v) && /ConvInteger:[^,]*x32_conv_zp_correct/.test(v) && /Cast:f32_from_i32/.test(v), `${r.kernels}: ${v}`);
+    assert.ok(r.variants.every((x) => !x.endsWith(':host')), `${r.kernels}: ${v}`);
   }
 });
 
