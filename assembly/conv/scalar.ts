@@ -33,6 +33,17 @@ export function qs8_im2col(prm: usize, input: usize, p0: i32, p1: i32, g: i32, d
         continue;
       }
       if (cg < 16) {
+        if (dw == 1 && c == cg && ix0 >= 0 && ix0 + kw <= w) {
+          // a row of taps wholly inside the input: its kw * cg bytes are contiguous in NHWC (stems, C = 3: one
+          // 21-byte run for a 7x7 kernel); copied 8 bytes at a time, never reading past the run
+          const src = base + <usize>((iy * w + ix0) * c);
+          const n = kw * cg;
+          let i = 0;
+          for (; i + 8 <= n; i += 8) store<u64>(d + <usize>i, load<u64>(src + <usize>i));
+          for (; i < n; i++) store<u8>(d + <usize>i, load<u8>(src + <usize>i));
+          d += <usize>n;
+          continue;
+        }
         // few channels (stems: C = 3): a byte loop beats a memory.copy call per tap
         for (let kx = 0; kx < kw; kx++) {
           const ix = ix0 + kx * dw;
