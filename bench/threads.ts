@@ -1,7 +1,9 @@
 // Thread scaling: `npm run bench:threads` (= tsx bench/threads.ts; add `-- --quick` for fewer rounds).
 // 1. GEMM shapes: one node split over 2 threads by the worker pool vs the same kernel on the calling thread.
-// 2. Models (src/zoo): ResNet-18 and MobileNetV2, INT8 (QDQ) and FP32, InferenceSession threads 2 vs 1.
-// 3. Request-level: 8 concurrent run() calls vs the same 8 one at a time on a 1-thread session.
+// 2. Models (src/zoo): ResNet-18 and MobileNetV2, INT8 (QDQ) and FP32, InferenceSession threads 2 vs 1 (a run is
+//    one pool job, a phase per node, when every step is replayable: ThreadPool.planJob).
+// 3. Request-level: 8 concurrent run() calls vs the same 8 one at a time on a 1-thread session (queued calls of a
+//    session run side by side, each whole on one thread: ThreadPool.runPrograms).
 // Wall time (threads only help wall time), median over rounds; 1- and 2-thread runs alternate round by round so
 // both see the same background load. The load average is printed: on a shared machine the figures are only
 // as good as the idle cores they got.

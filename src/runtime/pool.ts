@@ -112,9 +112,13 @@ export const CHUNKS_PER_THREAD = 4;
 const SPIN_MS = 0.25;
 /** Calling thread blocks at most this long in Atomics.wait before switching to an async wait (ms). */
 const SYNC_BUDGET_MS = 20;
-/** Workers busy-wait this long after a job for the next one, then sleep this long before idling. */
+/**
+ * Workers busy-wait this long after a job for the next one, then sleep in Atomics.wait (no CPU; a notify wakes
+ * them in microseconds) this long before idling in their event loop (waking from there takes a task turn).
+ * Long enough to stay out of the event loop between the runs of a service or a benchmark.
+ */
 const WORKER_SPIN_MS = 0.5;
-const WORKER_SLEEP_MS = 10;
+const WORKER_SLEEP_MS = 100;
 const START_TIMEOUT_MS = 15_000;
 /** Phases (steps of a plan job) whose end time is recorded. */
 const PHASE_TIMES = 4096;
