@@ -10,8 +10,10 @@
 //
 // Stage 1 trains the two FP32 networks in two child processes; stage 2 runs PTQ and QAT (INT8, and W4A4) in one
 // process per network and configuration. `npm run train -- quant` redoes only stage 2 from the FP32 files.
-// QAT fine-tunes for one pass over the first 2,048 (INT8) or 4,096 (W4A4) training digits, BatchNorm folded at
-// half of the steps and the activation observers frozen at three quarters.
+// QAT fine-tunes (INT8: one pass over the first 2,048 training digits; W4A4, with learnable LSQ scales: one pass
+// over 4,096 for the CNN, three over all 8,000 for the MobileNet-like net), BatchNorm folded at half of the steps
+// and the activation observers frozen at three quarters. `npm run train -- fp32 <cnn|mobile>` and
+// `npm run train -- quant <cnn|mobile> <int8|w4a4>` run one step alone and merge its figures into the report.
 import { spawn } from 'node:child_process';
 import { writeFileSync, readFileSync, mkdirSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -37,19 +39,23 @@ export const RECIPES = {
   cnn: {
     seed: 1,
     build: (seed: number) => mnistCnn(seed),
-    fp32: { epochs: 10, batchSize: 64, lr: 3e-3, weightDecay: 1e-4, warmupSteps: 50, shift: SHIFT },
-    qat: { epochs: 1, batchSize: 64, lr: 1e-4, shift: SHIFT, limit: 2048 },
-    qatLow: { epochs: 1, batchSize: 64, lr: 2e-4, shift: SHIFT, limit: 4096 },
+    // 20 epochs with label smoothing 0.1 (10 epochs without: 98.90% held out).
+    fp32: { epochs: 20, batchSize: 64, lr: 3e-3, weightDecay: 1e-4, warmupSteps: 50, shift: SHIFT, labelSmoothing: 0.1 },
+    // QAT fine-tunes with the training loss (label smoothing included).
+    qat: { epochs: 1, batchSize: 64, lr: 1e-4, shift: SHIFT, limit: 2048, labelSmoothing: 0.1 },
+    qatLow: { epochs: 1, batchSize: 64, lr: 2e-4, shift: SHIFT, limit: 4096, labelSmoothing: 0.1 },
   },
   mobile: {
     seed: 2,
     build: (seed: number) => mnistMobile(seed),
     fp32: { epochs: 10, batchSize: 64, lr: 4e-3, weightDecay: 1e-4, warmupSteps: 50, shift: SHIFT },
     qat: { epochs: 1, batchSize: 64, lr: 1e-4, shift: SHIFT, limit: 2048 },
-    qatLow: { epochs: 2, batchSize: 64, lr: 5e-4, shift: SHIFT }, // depthwise 4-bit needs more: two full passes
+    qatLow: { epochs: 3, batchSize: 64, lr: 5e-4, shift: SHIFT }, // depthwise 4-bit needs more: three full passes
   },
 };
 const CALIBRATION = 512;
+/** The low-bit configuration: 4-bit weights (per channel) and activations, with learnable scales (LSQ) in QAT. */
+const LOW_BIT: QuantConfig = { weightBits: 4, activationBits: 4, lsq: true };
 /** OCTET_TRAIN_QUICK=1: a smoke run on 512 digits (checks the pipeline, not the accuracy). */
 const QUICK = process.env.OCTET_TRAIN_QUICK === '1';
 const LIMIT = QUICK ? { limit: 512 } : {};
@@ -77,7 +83,7 @@ function clone(m: Sequential): Sequential {
 /** PTQ (calibration only) and QAT (calibration then fine-tuning) of a copy of `fp32`. */
 function quantizeBoth(tag: string, fp32: Sequential, cfg: QuantConfig, qatOpts: Omit<TrainOptions, 'seed'>, seed: number) {
   const { train: tr, eval: ev } = loadMnist();
-  const ptq = new QuantizedModel(clone(fp32), { ...cfg, freezeBnAfter: 0 });
+  const ptq = new QuantizedModel(clone(fp32), { ...cfg, lsq: false, freezeBnAfter: 0 });
   ptq.calibrate(calibBatches(CALIBRATION));
   const ptqAcc = evaluate(ptq, ev);
   log(tag, `PTQ ${JSON.stringify(cfg)}: ${(ptqAcc * 100).toFixed(2)}%`);
@@ -139,7 +145,7 @@ async function quantizeJob(which: Net, job: QuantJob): Promise<Report> {
     }
   } else {
     // The low-bit configuration: 4-bit weights (per channel) and 4-bit activations, PTQ against QAT.
-    const low = quantizeBoth(tag, model, { weightBits: 4, activationBits: 4 }, r.qatLow, r.seed + 200);
+    const low = quantizeBoth(tag, model, LOW_BIT, r.qatLow, r.seed + 200);
     writeFileSync(join(modelsDir, `${name}.w4a4-qat.onnx`), low.qat.exportQdq({ inputShape: SHAPE, docString: docOf(which, 'W4A4 QAT (QDQ in 8-bit containers, Clip to the 4-bit range)') }));
     report[`${name}.w4a4-ptq`] = { accuracy: low.ptqAcc, note: '4-bit weights and activations, PTQ' };
     report[`${name}.w4a4-qat`] = { accuracy: low.qatAcc, note: '4-bit weights and activations, QAT' };
