@@ -1,11 +1,12 @@
 // Oracle of the resize family (bilinear over NHWC; nearest is x8_resize_nearest in ./eltwise.ts). Never optimized.
-// Tables built on the host from the ONNX Resize coordinate rules (src/kernels/resize.ts, bilinearTaps):
-//   ytab: OH entries of 16 bytes {i32 y0, i32 y1, f32 wy0, f32 wy1}; xtab: OW entries {i32 x0, i32 x1, f32 wx0, f32 wx1}
-// (source indices already clamped). Per output element, in float32, in this order (width first, as the ONNX
-// reference resizes the innermost axis first):
-//   t0 = x[y0,x0]*wx0 + x[y0,x1]*wx1;  t1 = x[y1,x0]*wx0 + x[y1,x1]*wx1;  v = t0*wy0 + t1*wy1
-// float32 output: v. int8 / uint8 output: floor(v + 0.5) clamped to the type's range (rounding half up, as
-// the host's Resize reference rounds integer results).
+// Tables built on the host from the ONNX Resize coordinate rules as onnxruntime evaluates them (float32;
+// src/kernels/resize.ts, linearTaps):
+//   ytab: OH entries of 16 bytes {i32 y1, i32 y2, f32 wy1, f32 wy2}; xtab: OW entries {i32 x1, i32 x2, f32 wx1, f32 wx2}
+// (source indices clamped; w1 weighs index 1, w2 index 2). Per output element, in float32, in onnxruntime's
+// order (its CPU UpsampleBilinear):
+//   v = ((wx1*wy1) * x[y1,x1] + (wx2*wy1) * x[y1,x2]) + (wx1*wy2) * x[y2,x1] + (wx2*wy2) * x[y2,x2]   (left to right)
+// float32 output: v. int8 / uint8 output: v truncated toward zero (C's float -> integer cast, as onnxruntime and
+// the ONNX reference's astype do), clamped to the type's range.
 
 @inline function ldv(x: usize, i: usize, kind: i32): f32 {
   if (kind == 0) return load<f32>(x + (i << 2));
@@ -26,18 +27,19 @@ export function ref_resize_bilinear(
         const xt = xtab + (<usize>ox << 4);
         const x0 = load<i32>(xt), x1 = load<i32>(xt, 4);
         const wx0 = load<f32>(xt, 8), wx1 = load<f32>(xt, 12);
+        const p11: f32 = wx0 * wy0, p21: f32 = wx1 * wy0, p12: f32 = wx0 * wy1, p22: f32 = wx1 * wy1;
         for (let c = 0; c < C; c++) {
           const a = ldv(x, <usize>(((n * IH + y0) * IW + x0) * C + c), kind);
           const b = ldv(x, <usize>(((n * IH + y0) * IW + x1) * C + c), kind);
           const d = ldv(x, <usize>(((n * IH + y1) * IW + x0) * C + c), kind);
           const e = ldv(x, <usize>(((n * IH + y1) * IW + x1) * C + c), kind);
-          const t0: f32 = a * wx0 + b * wx1;
-          const t1: f32 = d * wx0 + e * wx1;
-          const v: f32 = t0 * wy0 + t1 * wy1;
+          let v: f32 = p11 * a + p21 * b;
+          v = v + p12 * d;
+          v = v + p22 * e;
           const o = <usize>(((n * OH + oy) * OW + ox) * C + c);
           if (kind == 0) store<f32>(y + (o << 2), v);
           else {
-            let q = <i32>Mathf.floor(v + 0.5);
+            let q = <i32>Mathf.trunc(v);
             const lo = kind == 1 ? -128 : 0, hi = kind == 1 ? 127 : 255;
             q = q < lo ? lo : q > hi ? hi : q;
             store<u8>(y + o, <u8>q);

@@ -15,14 +15,15 @@
     const xt = xtab + (<usize>ox << 4);
     const o0 = <usize>load<i32>(xt) * C * es, o1 = <usize>load<i32>(xt, 4) * C * es;
     const wx0 = load<f32>(xt, 8), wx1 = load<f32>(xt, 12);
+    const p11: f32 = wx0 * wy0, p21: f32 = wx1 * wy0, p12: f32 = wx0 * wy1, p22: f32 = wx1 * wy1;
     for (let c = 0; c < C; c++) {
       const ce = <usize>c * es;
-      const t0: f32 = <f32>load<T>(row0 + o0 + ce) * wx0 + <f32>load<T>(row0 + o1 + ce) * wx1;
-      const t1: f32 = <f32>load<T>(row1 + o0 + ce) * wx0 + <f32>load<T>(row1 + o1 + ce) * wx1;
-      const v: f32 = t0 * wy0 + t1 * wy1;
+      let v: f32 = p11 * <f32>load<T>(row0 + o0 + ce) + p21 * <f32>load<T>(row0 + o1 + ce);
+      v = v + p12 * <f32>load<T>(row1 + o0 + ce);
+      v = v + p22 * <f32>load<T>(row1 + o1 + ce);
       if (isFloat<T>()) store<f32>(yp + ce, v);
       else {
-        let q = <i32>Mathf.floor(v + 0.5);
+        let q = <i32>Mathf.trunc(v);
         const lo = isSigned<T>() ? -128 : 0, hi = isSigned<T>() ? 127 : 255;
         q = q < lo ? lo : q > hi ? hi : q;
         store<u8>(yp + ce, <u8>q);

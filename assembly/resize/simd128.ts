@@ -1,11 +1,11 @@
 // Resize kernels, SIMD128 (simd128 and relaxed builds; float math lowers the same on x86 and ARM). Four channels
-// per step with the same float32 operation order as the oracle (assembly/reference/resize.ts: mul, add; no fused
-// multiply-add), so results are bit-identical to the scalar kernels. Scalar tail for C % 4.
+// per step with the same float32 operation order as the oracle (assembly/reference/resize.ts: weight products per
+// pixel, then mul / add left to right; no fused multiply-add), so results are bit-identical to the scalar kernels.
+// Scalar tail for C % 4.
 
-@inline function lerp4(a: v128, b: v128, d: v128, e: v128, wx0: v128, wx1: v128, wy0: v128, wy1: v128): v128 {
-  const t0 = f32x4.add(f32x4.mul(a, wx0), f32x4.mul(b, wx1));
-  const t1 = f32x4.add(f32x4.mul(d, wx0), f32x4.mul(e, wx1));
-  return f32x4.add(f32x4.mul(t0, wy0), f32x4.mul(t1, wy1));
+@inline function lerp4(a: v128, b: v128, d: v128, e: v128, p11: v128, p21: v128, p12: v128, p22: v128): v128 {
+  const v = f32x4.add(f32x4.mul(p11, a), f32x4.mul(p21, b));
+  return f32x4.add(f32x4.add(v, f32x4.mul(p12, d)), f32x4.mul(p22, e));
 }
 
 /** 4 bytes -> f32x4 (sign- or zero-extended). */
@@ -23,25 +23,25 @@
   const row0 = x + <usize>(n * IH + load<i32>(yt)) * IW * C * es;
   const row1 = x + <usize>(n * IH + load<i32>(yt, 4)) * IW * C * es;
   const wy0 = load<f32>(yt, 8), wy1 = load<f32>(yt, 12);
-  const vy0 = f32x4.splat(wy0), vy1 = f32x4.splat(wy1), half = f32x4.splat(0.5);
   let yp = y + <usize>r * OW * C * es;
   for (let ox = 0; ox < OW; ox++) {
     const xt = xtab + (<usize>ox << 4);
     const o0 = <usize>load<i32>(xt) * C * es, o1 = <usize>load<i32>(xt, 4) * C * es;
     const wx0 = load<f32>(xt, 8), wx1 = load<f32>(xt, 12);
-    const vx0 = f32x4.splat(wx0), vx1 = f32x4.splat(wx1);
-    const p00 = row0 + o0, p01 = row0 + o1, p10 = row1 + o0, p11 = row1 + o1;
+    const p11: f32 = wx0 * wy0, p21: f32 = wx1 * wy0, p12: f32 = wx0 * wy1, p22: f32 = wx1 * wy1;
+    const v11 = f32x4.splat(p11), v21 = f32x4.splat(p21), v12 = f32x4.splat(p12), v22 = f32x4.splat(p22);
+    const q00 = row0 + o0, q01 = row0 + o1, q10 = row1 + o0, q11 = row1 + o1;
     let c = 0;
     if (isFloat<T>()) {
       for (; c + 4 <= C; c += 4) {
         const ce = <usize>c << 2;
-        v128.store(yp + ce, lerp4(v128.load(p00 + ce), v128.load(p01 + ce), v128.load(p10 + ce), v128.load(p11 + ce), vx0, vx1, vy0, vy1));
+        v128.store(yp + ce, lerp4(v128.load(q00 + ce), v128.load(q01 + ce), v128.load(q10 + ce), v128.load(q11 + ce), v11, v21, v12, v22));
       }
     } else {
       for (; c + 4 <= C; c += 4) {
         const ce = <usize>c;
-        const v = lerp4(ld4x8<T>(p00 + ce), ld4x8<T>(p01 + ce), ld4x8<T>(p10 + ce), ld4x8<T>(p11 + ce), vx0, vx1, vy0, vy1);
-        const q = i32x4.trunc_sat_f32x4_s(f32x4.floor(f32x4.add(v, half)));
+        const v = lerp4(ld4x8<T>(q00 + ce), ld4x8<T>(q01 + ce), ld4x8<T>(q10 + ce), ld4x8<T>(q11 + ce), v11, v21, v12, v22);
+        const q = i32x4.trunc_sat_f32x4_s(v);
         const w = i16x8.narrow_i32x4_s(q, q);
         const b = isSigned<T>() ? i8x16.narrow_i16x8_s(w, w) : i8x16.narrow_i16x8_u(w, w);
         v128.store32_lane(yp + ce, b, 0);
@@ -49,12 +49,12 @@
     }
     for (; c < C; c++) {
       const ce = <usize>c * es;
-      const t0: f32 = <f32>load<T>(p00 + ce) * wx0 + <f32>load<T>(p01 + ce) * wx1;
-      const t1: f32 = <f32>load<T>(p10 + ce) * wx0 + <f32>load<T>(p11 + ce) * wx1;
-      const v: f32 = t0 * wy0 + t1 * wy1;
+      let v: f32 = p11 * <f32>load<T>(q00 + ce) + p21 * <f32>load<T>(q01 + ce);
+      v = v + p12 * <f32>load<T>(q10 + ce);
+      v = v + p22 * <f32>load<T>(q11 + ce);
       if (isFloat<T>()) store<f32>(yp + ce, v);
       else {
-        let q = <i32>Mathf.floor(v + 0.5);
+        let q = <i32>Mathf.trunc(v);
         const lo = isSigned<T>() ? -128 : 0, hi = isSigned<T>() ? 127 : 255;
         q = q < lo ? lo : q > hi ? hi : q;
         store<u8>(yp + ce, <u8>q);

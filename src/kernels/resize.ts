@@ -7,7 +7,8 @@
 //   with its own coordinate rules, e.g. the Resize op's host reference), yMap? / xMap? (nearest: source index per
 //   output index), name? }.
 //   nearest: x8_resize_nearest (assembly/eltwise) copies C * bytesPerElement bytes per output pixel (any dtype).
-//   linear:  {f32,qs8,qu8}_resize_bilinear (assembly/resize); semantics and table layout in assembly/reference/resize.ts.
+//   linear:  {f32,qs8,qu8}_resize_bilinear (assembly/resize); semantics and table layout in assembly/reference/resize.ts:
+//            onnxruntime's CPU formula and float32 weights (linearTaps), integers truncated as its cast does.
 import type { KernelVariant, PreparedKernel } from './types.js';
 import { kernelFromCalls } from './types.js';
 import { ConstantsBuilder, checkPositiveInt, variantFor, type KernelTarget } from './qcommon.js';
@@ -48,30 +49,41 @@ export interface ResizeParams {
   name?: string;
 }
 
-/** Source coordinate of output index `o` (ONNX Resize coordinate_transformation_mode). */
+/**
+ * Source coordinate of output index `o` (ONNX Resize coordinate_transformation_mode), in float32 as onnxruntime's CPU
+ * Resize evaluates it (`scale` is rounded to float32 first, as onnxruntime holds it).
+ */
 export function sourceCoord(o: number, inLen: number, outLen: number, scale: number, cmode: CoordMode): number {
+  const f = Math.fround, s = f(scale);
   switch (cmode) {
-    case 'half_pixel': return (o + 0.5) / scale - 0.5;
+    case 'half_pixel': return f(f(f(o + 0.5) / s) - 0.5);
     case 'half_pixel_symmetric': {
-      const adj = outLen / (scale * inLen);
-      return (inLen / 2) * (1 - adj) + (o + 0.5) / scale - 0.5;
+      // onnxruntime: float offset, then (x + 0.5) / scale - 0.5 in double, rounded to float once
+      const adj = f(outLen / f(s * inLen));
+      const offset = f(f(inLen / 2) * f(1 - adj));
+      return f(offset + (o + 0.5) / s - 0.5);
     }
-    case 'pytorch_half_pixel': return outLen > 1 ? (o + 0.5) / scale - 0.5 : 0;
-    case 'align_corners': return outLen === 1 ? 0 : (o * (inLen - 1)) / (outLen - 1);
-    case 'asymmetric': return o / scale;
+    case 'pytorch_half_pixel': return outLen > 1 ? f(f(f(o + 0.5) / s) - 0.5) : 0;
+    case 'align_corners': return outLen === 1 ? 0 : f(f(o * (inLen - 1)) / (outLen - 1));
+    case 'asymmetric': return f(o / s);
     default: throw new Error(`octet: Resize: coordinate_transformation_mode '${String(cmode)}' is not supported by the linear kernel`);
   }
 }
 
-/** Linear taps along one axis (ONNX Resize mode linear, no antialias, exclude_outside 0). */
+/**
+ * Linear taps along one axis (ONNX Resize mode linear, no antialias), as onnxruntime's CPU Resize computes them:
+ * the coordinate (the output index itself when the scale is 1) clamped to [0, L - 1], i1 = trunc, i2 = min(i1 + 1,
+ * L - 1), weights |x - i2| for i1 and |x - i1| for i2 in float32, 0.5 each when i1 = i2.
+ */
 export function linearTaps(inLen: number, outLen: number, scale: number, cmode: CoordMode): LinearTap[] {
+  const f = Math.fround;
   const out: LinearTap[] = [];
   for (let o = 0; o < outLen; o++) {
-    const x = sourceCoord(o, inLen, outLen, scale, cmode);
-    const fl = Math.floor(x);
-    const ratio = x - fl;
-    const clamp = (i: number) => Math.min(Math.max(i, 0), inLen - 1);
-    out.push({ i0: clamp(fl), i1: clamp(fl + 1), w0: 1 - ratio, w1: ratio });
+    let x = f(scale) === 1 ? o : sourceCoord(o, inLen, outLen, scale, cmode);
+    x = Math.max(0, Math.min(x, inLen - 1));
+    const i1 = Math.min(Math.trunc(x), inLen - 1), i2 = Math.min(i1 + 1, inLen - 1);
+    if (i1 === i2) out.push({ i0: i1, i1: i2, w0: 0.5, w1: 0.5 });
+    else out.push({ i0: i1, i1: i2, w0: f(Math.abs(x - i2)), w1: f(Math.abs(x - i1)) });
   }
   return out;
 }

@@ -2,13 +2,15 @@
 // keep_aspect_ratio_policy, tf_crop_and_resize extrapolation) and Upsample (opset 7..9). The host reference is
 // separable: one 1-D pass per resized axis, innermost first (the order of ONNX's reference implementation).
 // 4-D float32 / int8 / uint8 inputs resized over H and W only, mode nearest or linear (no antialias, no
-// exclude_outside, not tf_crop_and_resize) run channels-last on the resize kernels (src/kernels/resize.ts) with
-// the taps this file's axisTaps computes, so kernel and host reference use the same coordinates.
+// exclude_outside, not tf_crop_and_resize) run channels-last on the resize kernels (src/kernels/resize.ts): nearest
+// with the source indices this file's axisTaps computes, linear with onnxruntime's float32 taps and blend order
+// (linearTaps), which the host reference (float64, separable) matches within float rounding. Integer outputs of
+// linear and cubic modes are truncated toward zero, as onnxruntime's cast and the ONNX reference's astype do.
 import type { Node } from '../graph/ir.js';
 import { attrFloat, attrInt, attrInts, attrString } from '../graph/ir.js';
 import { toNumbers, fromNumbers, normAxis, isFloat, type HostTensor } from '../graph/tensor.js';
 import { transposeData } from '../graph/tensor.js';
-import { prepareResize, type LinearTap } from '../kernels/resize.js';
+import { prepareResize, linearTaps, type LinearTap } from '../kernels/resize.js';
 import { inputAt, constInput, need, fail, type OpDef, type InferCtx, type LowerCtx, type LoweredStep, type ValueState } from './types.js';
 
 interface Plan { outDims: number[]; scales: number[]; roi?: number[] }
@@ -167,7 +169,7 @@ function resizeEval(node: Node, ins: (HostTensor | undefined)[], opset: number):
     cur = next;
     dims[a] = O;
   }
-  if (!isFloat(x.dtype)) for (let i = 0; i < cur.length; i++) cur[i] = Math.round(cur[i]);
+  if (!isFloat(x.dtype)) for (let i = 0; i < cur.length; i++) cur[i] = Math.trunc(cur[i]);
   return fromNumbers(x.dtype, dims, cur);
 }
 
@@ -224,9 +226,16 @@ function kernelPlan(node: Node, opset: number, x: ValueState | undefined, ins: (
     if (plan.outDims[a] === d[a] && plan.scales[a] === 1 && !plan.roi) return Array.from({ length: d[a] }, (_, i) => ({ idx: [i], w: [1], outside: false }));
     return axisTaps(node, d[a], plan.outDims[a], plan.scales[a], plan.roi ? plan.roi[a] : 0, plan.roi ? plan.roi[a + 4] : 1, upsample);
   };
+  if (plan.outDims[2] < 1 || plan.outDims[3] < 1) return null;
+  if (kmode === 'linear') {
+    // onnxruntime's float32 taps (Upsample before opset 11 is asymmetric)
+    const ctm = upsample ? 'asymmetric' : attrString(node, 'coordinate_transformation_mode', 'half_pixel');
+    const lt = (a: number): Tap[] => linearTaps(d[a], plan.outDims[a], plan.scales[a], ctm as any)
+      .map((t) => ({ idx: [t.i0, t.i1], w: [t.w0, t.w1], outside: false }));
+    return { mode: kmode, outH: plan.outDims[2], outW: plan.outDims[3], yTaps: lt(2), xTaps: lt(3) };
+  }
   const yTaps = taps(2), xTaps = taps(3);
   if ([...yTaps, ...xTaps].some((t) => t.outside || t.idx.length > 2)) return null;
-  if (plan.outDims[2] < 1 || plan.outDims[3] < 1) return null;
   return { mode: kmode, outH: plan.outDims[2], outW: plan.outDims[3], yTaps, xTaps };
 }
 

@@ -76,7 +76,7 @@ for (const env of envs) {
 }
 
 if (!RELAXED_CHILD) {
-  test('oracle closed form: 2x upsampling of a ramp (half_pixel, align_corners), integer rounding half up', () => {
+  test('oracle closed form: 2x upsampling of a ramp (half_pixel, align_corners), integers truncated', () => {
     const al = new BumpAllocator(ref);
     // 1 x 2 x 2 x 1 input [[0, 4], [8, 12]]
     const x = al.put(Float32Array.of(0, 4, 8, 12));
@@ -91,22 +91,25 @@ if (!RELAXED_CHILD) {
     assert.equal(run('half_pixel').filter((_, i) => i % 4 === 0), [0, 2, 6, 8]);
     // align_corners: coords 0, 1/3, 2/3, 1
     assert.ok(run('align_corners').slice(0, 4).every((v, i) => Math.abs(v - (4 * i) / 3) < 1e-6));
-    // uint8: 0.5-ties round up ([0, 1] at asymmetric 2x: 0, 0.5 -> 1, 1, 1)
+    // uint8: truncated as onnxruntime's cast ([0, 1] at asymmetric 2x: 0, 0.5 -> 0, 1, 1 (clamped coordinate 1.5))
     const xb = al.put(Uint8Array.of(0, 1));
     const yb = al.alloc(16);
     const tx = al.put(tapTable(linearTaps(2, 4, 2, 'asymmetric'))), ty = al.put(tapTable(linearTaps(1, 1, 1, 'asymmetric')));
     ref.exports.ref_resize_bilinear(2, xb, yb, 1, 1, 2, 1, 1, 4, ty, tx);
-    assert.equal(Array.from(ref.u8(yb, 4)), [0, 1, 1, 1]);
+    assert.equal(Array.from(ref.u8(yb, 4)), [0, 0, 1, 1]);
   });
 
   test('taps: ONNX coordinate rules', () => {
     assert.is(sourceCoord(0, 4, 8, 2, 'half_pixel'), -0.25);
+    assert.is(sourceCoord(1, 3, 5, 5 / 3, 'half_pixel'), Math.fround(Math.fround(1.5 / Math.fround(5 / 3)) - 0.5)); // float32 steps
     assert.is(sourceCoord(3, 4, 8, 2, 'asymmetric'), 1.5);
     assert.is(sourceCoord(7, 4, 8, 2, 'align_corners'), 3);
     assert.is(sourceCoord(0, 4, 1, 0.25, 'pytorch_half_pixel'), 0);
     const t = linearTaps(4, 8, 2, 'half_pixel');
-    assert.equal([t[0].i0, t[0].i1, t[0].w0, t[0].w1], [0, 0, 0.25, 0.75]); // floor(-0.25) = -1 clamped to 0
-    assert.equal([t[7].i0, t[7].i1], [3, 3]);
+    assert.equal([t[0].i0, t[0].i1, t[0].w0, t[0].w1], [0, 1, 1, 0]); // -0.25 clamped to 0: all weight on index 0
+    assert.equal([t[1].i0, t[1].i1, t[1].w0, t[1].w1], [0, 1, 0.75, 0.25]);
+    assert.equal([t[7].i0, t[7].i1, t[7].w0, t[7].w1], [3, 3, 0.5, 0.5]); // 3.25 clamped to 3: i1 = i2, 0.5 each
+    assert.equal(linearTaps(3, 3, 1, 'align_corners').map((e) => [e.i0, e.w0]), [[0, 1], [1, 1], [2, 0.5]]);
     assert.throws(() => prepareResize({ dtype: 'float32', shape: [1, 2, 2, 1], outH: 4, outW: 4, mode: 'linear', coordinateTransformationMode: 'tf_half_pixel_for_nn' }, { path: 'scalar' }), /not supported/);
     assert.throws(() => prepareResize({ dtype: 'int16' as any, shape: [1, 2, 2, 1], outH: 4, outW: 4, mode: 'linear' }, { path: 'scalar' }), /dtype/);
   });

@@ -1,6 +1,7 @@
 // Resize lowering: 4-D nearest / linear resizes of H and W run the resize kernels channels-last (session.profile()
 // names the kernel), other forms (cubic, antialias, tf_crop_and_resize) the host reference; float32 against
-// onnxruntime-node within 1e-5 relative, uint8 nearest exactly, on the scalar and SIMD paths.
+// onnxruntime-node within 1e-5 relative, uint8 nearest exactly, linear uint8 / int8 / float32 exactly, on the
+// scalar and SIMD paths.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ort from 'onnxruntime-node';
@@ -58,25 +59,39 @@ for (const c of CASES) {
   });
 }
 
-test('uint8 linear: the kernel equals the host reference (rounding half up) on a dyadic 2x resize', async () => {
-  // the same model with a float32 input runs the float kernel; uint8 results are its values rounded half up
-  const mk = (dtype: 'uint8' | 'float32') => {
-    const g = new GraphBuilder({ opset: 13 });
-    g.input('x', dtype, [1, 3, 4, 5]);
-    const roi = g.initializer('roi', 'float32', new Float32Array(0), [0]);
-    const sc = g.initializer('scales', 'float32', Float32Array.of(1, 1, 2, 2), [4]);
-    g.node('Resize', ['x', roi, sc], ['y'], { mode: 'linear', coordinate_transformation_mode: 'asymmetric' });
-    g.output('y', dtype);
-    return g.toBytes();
-  };
-  const rng = new Rng(5);
-  const x = Uint8Array.from({ length: 60 }, () => Math.floor(rng.range(0, 256)));
-  const s8 = await InferenceSession.create(mk('uint8'), { kernels: 'x86', threads: 1 });
-  const s32 = await InferenceSession.create(mk('float32'), { kernels: 'x86', threads: 1 });
-  const q = (await s8.run({ x: new Tensor('uint8', x, [1, 3, 4, 5]) })).y.data as Uint8Array;
-  const f = (await s32.run({ x: new Tensor('float32', Float32Array.from(x), [1, 3, 4, 5]) })).y.data as Float32Array;
-  assert.ok(s8.profile().nodes.some((p) => p.variant.startsWith('qu8_resize_bilinear')));
-  for (let i = 0; i < f.length; i++) assert.is(q[i], Math.floor(f[i] + 0.5), `[${i}]`);
-});
+// Integer linear resize equals onnxruntime exactly: its CPU Resize blends in float32 with its own weight
+// products and order and truncates; the kernel uses the same taps, order and cast.
+for (const dtype of ['uint8', 'int8'] as const) {
+  test(`${dtype} linear Resize equals onnxruntime exactly (dyadic and non-dyadic scales, every coordinate mode), float32 too`, async () => {
+    const rng = new Rng(dtype === 'uint8' ? 5 : 6);
+    const dims = [1, 3, 6, 7];
+    const cases: [string, number[] | null, number[] | null][] = [
+      ['asymmetric', [1, 1, 2, 2], null], ['half_pixel', [1, 1, 1.5, 1.5], null], ['align_corners', null, [1, 3, 17, 13]],
+      ['pytorch_half_pixel', null, [1, 3, 4, 1]], ['half_pixel', null, [1, 3, 11, 9]], ['half_pixel_symmetric', [1, 1, 2.5, 0.7], null],
+    ];
+    for (const [ctm, scales, sizes] of cases) {
+      for (const dt of [dtype, 'float32'] as const) {
+        const g = new GraphBuilder({ opset: 19 });
+        g.input('x', dt, dims);
+        const ins = ['x', g.initializer('roi', 'float32', new Float32Array(0), [0]), g.initializer('scales', 'float32', Float32Array.from(scales ?? []), [scales ? 4 : 0])];
+        if (sizes) ins.push(g.initializer('sizes', 'int64', BigInt64Array.from(sizes.map(BigInt)), [4]));
+        g.node('Resize', ins, ['y'], { mode: 'linear', coordinate_transformation_mode: ctm });
+        g.output('y', dt);
+        const bytes = g.toBytes();
+        const n = 126;
+        const xv = Array.from({ length: n }, () => Math.floor(rng.range(dtype === 'uint8' ? 0 : -128, dtype === 'uint8' ? 256 : 128)));
+        const x = dt === 'float32' ? Float32Array.from(xv, (v) => v / 7) : dt === 'uint8' ? Uint8Array.from(xv) : Int8Array.from(xv);
+        const want = (await (await ort.InferenceSession.create(bytes)).run({ x: new ort.Tensor(dt, x, dims) })).y.data as ArrayLike<number>;
+        for (const kernels of ['scalar', 'x86'] as const) {
+          const s = await InferenceSession.create(bytes, { kernels, threads: 1 });
+          const got = (await s.run({ x: new Tensor(dt, x, dims) })).y.data as ArrayLike<number>;
+          assert.ok(s.profile().nodes.some((p) => p.variant.includes('_resize_bilinear')), 'kernel');
+          for (let i = 0; i < want.length; i++) assert.is(got[i], want[i], `${dt} ${ctm} ${kernels} [${i}]`);
+          s.release();
+        }
+      }
+    }
+  });
+}
 
 test.run();
