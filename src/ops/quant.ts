@@ -519,15 +519,35 @@ function qbinary(op: 'QLinearAdd' | 'QLinearMul'): OpDef {
       return r >= 3 && [0, 3].every((i) => ctx.inputs[i]?.const || ctx.inputs[i]?.dims.length === r) ? 'transparent' : 'logical';
     },
     lower: (lc) => {
-      const a = lc.inputs[0]!, b = lc.inputs[3]!;
+      // a constant input 0 trades places with input 1 (Mul is symmetric; Add keeps onnxruntime's roles via `outer`)
+      const sw = !!lc.inputs[0]!.const && !lc.inputs[3]!.const;
+      const [ia, ib] = sw ? [3, 0] : [0, 3];
+      const a = lc.inputs[ia]!, b = lc.inputs[ib]!;
       if (!isQ8(a.dtype) || a.const || !allConst(lc, [1, 2, 4, 5, 6, 7])) return null;
-      const p = { dtype: a.dtype, aShape: physDims(a), bShape: physDims(b), aScale: cval(lc, 1)[0], aZero: cval(lc, 2)[0],
-        bScale: cval(lc, 4)[0], bZero: cval(lc, 5)[0], yScale: cval(lc, 6)[0], yZero: cval(lc, 7)[0], name: lc.node.name };
-      if (b.const) return null; // constant operand: host (rare in CNNs)
-      if (op === 'QLinearAdd') (p as QBinaryParams).outer = ortAddOuter(a.dims, b.dims); // onnxruntime's roles, from the ONNX shapes
+      const p = { dtype: a.dtype, aShape: physDims(a), bShape: physDims(b), aScale: cval(lc, ia + 1)[0], aZero: cval(lc, ia + 2)[0],
+        bScale: cval(lc, ib + 1)[0], bZero: cval(lc, ib + 2)[0], yScale: cval(lc, 6)[0], yZero: cval(lc, 7)[0], name: lc.node.name };
+      if (op === 'QLinearAdd') { // onnxruntime's roles, from the ONNX shapes in the node's own input order
+        const outer0 = ortAddOuter(lc.inputs[0]!.dims, lc.inputs[3]!.dims) === 'a';
+        (p as QBinaryParams).outer = outer0 !== sw ? 'a' : 'b';
+      }
+      const bc = b.const;
+      // a constant operand (QOperator classifier bias) rides in the kernel's constants, after its parameter block;
+      // only where its bytes are in the order the kernel reads (not channels-last, or a single value)
+      if (bc && (b.dtype !== a.dtype || (sizeOf(b.dims) > 1 && (a.layout === 'cl' || b.layout === 'cl')))) return null;
       try {
         const k = (op === 'QLinearAdd' ? prepareQAdd : prepareQMul)(p, target(lc.env));
-        return [{ kernel: k, inputs: [a.name, b.name], outputs: [lc.outputs[0].name] }];
+        if (!bc) return [{ kernel: k, inputs: [a.name, b.name], outputs: [lc.outputs[0].name] }];
+        const off = Math.ceil(k.constants.length / 16) * 16;
+        const constants = new Uint8Array(off + bc.data.byteLength);
+        constants.set(k.constants);
+        constants.set(new Uint8Array(bc.data.buffer, bc.data.byteOffset, bc.data.byteLength), off);
+        const kernel: PreparedKernel = {
+          ...k,
+          constants,
+          run: (wasm: WasmKernels, io: KernelIO, begin?: number, end?: number) =>
+            k.run(wasm, { ...io, inputs: [io.inputs[0], io.constants + off] }, begin, end),
+        };
+        return [{ kernel, inputs: [a.name], outputs: [lc.outputs[0].name] }];
       } catch {
         return null; // broadcast form the kernel does not take: host reference
       }

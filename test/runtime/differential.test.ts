@@ -176,6 +176,33 @@ test('QDQ networks (int8 and uint8 activations): identical to onnxruntime with f
   }
 });
 
+test('com.microsoft QLinearAdd with a constant operand (QOperator bias) runs the kernel, identical to onnxruntime', async () => {
+  for (const t of ['int8', 'uint8'] as const) {
+    for (const [as, bs, bFirst] of [[[5, 40], [40], false], [[3, 40], [40], true], [[2, 6, 4, 4], [1], false]] as [number[], number[], boolean][]) {
+      const r = rng(as.length * 7 + (t === 'int8' ? 1 : 2) + (bFirst ? 5 : 0));
+      const g = new GraphBuilder({ opset: 13, domains: { 'com.microsoft': 1 } });
+      const a = g.input('a', t, as);
+      const n = (d: number[]) => d.reduce((x, y) => x * y, 1);
+      const bytesOf = (k: number) => (t === 'uint8' ? Uint8Array.from({ length: k }, () => ri(r, 0, 255)) : Int8Array.from({ length: k }, () => ri(r, -128, 127)));
+      const b = g.initializer('bconst', t, bytesOf(n(bs)), bs);
+      const sc = (nm: string, v: number) => g.initializer(nm, 'float32', [v], []);
+      const zp = (nm: string) => g.initializer(nm, t, [t === 'uint8' ? ri(r, 0, 255) : ri(r, -128, 127)], []);
+      const A = [a, sc('sa', 0.01 + r() * 0.05), zp('za')], B = [b, sc('sb', 0.01 + r() * 0.05), zp('zb')];
+      const [y] = g.node('QLinearAdd', [...(bFirst ? B : A), ...(bFirst ? A : B), sc('sy', 0.02 + r() * 0.1), zp('zy')], ['y'], {}, { domain: 'com.microsoft' });
+      g.output(y, t);
+      const bytes = g.toBytes();
+      const feeds = { a: new Tensor(t, bytesOf(n(as)), as) };
+      const want = (await ortRun(bytes, feeds)).y;
+      const s = await InferenceSession.create(bytes, { requantization: 'float' });
+      const got = (await s.run(feeds)).y;
+      assert.ok(s.profile().nodes.every((x) => x.variant !== 'host'), s.profile().nodes.map((x) => x.variant).join(','));
+      const d = diffStats(got.data as Int8Array, want.data as Int8Array);
+      assert.is(d.n, 0, `${t} [${as}] + const [${bs}]: ${d.n}/${d.total} differ`);
+      await s.release();
+    }
+  }
+});
+
 test('QDQ networks with float biases (PyTorch exporter style, uint8): identical to onnxruntime with float requantization', async () => {
   for (const seed of [5, 6, 7]) {
     const bytes = qdqNet(seed, 'uint8', 99, true);
