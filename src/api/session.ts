@@ -30,6 +30,12 @@ export interface SessionOptions {
    */
   threads?: number;
   /**
+   * With threads > 1: queued run() calls (same input shapes) run side by side, each whole on one thread over its
+   * own copy of the arena (true, default: better throughput on an idle machine), or one after another, each split
+   * over the threads (false: less memory, and better when other processes compete for the cores).
+   */
+  parallelRequests?: boolean;
+  /**
    * Where the wasm builds come from. Default: the files next to the compiled code, found with
    * `new URL('…', import.meta.url)` (bundlers copy them). Or a base URL of a folder holding the six files, or
    * per file bytes / URLs: `{ 'octet-relaxed-mt.wasm': bytes }` (see WasmSource in src/runtime/wasm.ts).
@@ -226,7 +232,7 @@ export class InferenceSession {
     await null;
     try {
       while (this.pending.length) {
-        const batch = this.pending.splice(0, this.threads > 1 ? this.threads : 1);
+        const batch = this.pending.splice(0, this.threads > 1 && this.opts.parallelRequests !== false ? this.threads : 1);
         if (batch.length > 1 && (await this.runBatch(batch))) continue;
         for (const r of batch) {
           try {

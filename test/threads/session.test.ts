@@ -106,6 +106,27 @@ test('concurrent run() calls on one 2-thread session run side by side, each whol
   }
 });
 
+test('parallelRequests: false runs queued calls one after another, each split over the threads; same results', async () => {
+  const model = cnn();
+  const ref = await InferenceSession.create(model, { threads: 1 });
+  const s = await InferenceSession.create(model, { threads: 2, parallelRequests: false });
+  try {
+    const feeds = Array.from({ length: 4 }, (_, i) => feedsFor(ref, 500 + i));
+    const want: Record<string, number[]>[] = [];
+    for (const f of feeds) want.push(bytesOf(await ref.run(f)));
+    await s.run(feeds[0]);
+    const before = s.threadStats();
+    const got = await Promise.all(feeds.map((f) => s.run(f).then(bytesOf)));
+    for (let i = 0; i < feeds.length; i++) assert.equal(got[i], want[i], `request ${i}`);
+    const after = s.threadStats();
+    const perRun = before.parallelNodes; // the first run's split nodes
+    assert.ok(perRun > 0, 'nodes are split over the threads');
+    assert.is(after.parallelNodes - before.parallelNodes, 4 * perRun, 'every call was split node by node (none ran whole on one thread)');
+  } finally {
+    await Promise.all([ref.release(), s.release()]);
+  }
+});
+
 // Reference models: every form the runtime can load today is checked; a form it cannot load yet is reported.
 // (the INT8 reference models are the ones the threads target is about; FP32 MobileNetV2 adds the f32 depthwise kernel.)
 for (const [arch, form] of [['mobilenetv2', 'qdq-ort-s8'], ['resnet18', 'qdq-ort-s8'], ['mobilenetv2', 'fp32']] as const) {
