@@ -66,7 +66,8 @@ export function sourceCoord(o: number, inLen: number, outLen: number, scale: num
     case 'pytorch_half_pixel': return outLen > 1 ? f(f(f(o + 0.5) / s) - 0.5) : 0;
     case 'align_corners': return outLen === 1 ? 0 : f(f(o * (inLen - 1)) / (outLen - 1));
     case 'asymmetric': return f(o / s);
-    default: throw new Error(`octet: Resize: coordinate_transformation_mode '${String(cmode)}' is not supported by the linear kernel`);
+    case 'tf_half_pixel_for_nn': return f(f(o + 0.5) / s);
+    default: throw new Error(`octet: Resize: coordinate_transformation_mode '${String(cmode)}' is not supported by the resize kernels`);
   }
 }
 
@@ -84,6 +85,29 @@ export function linearTaps(inLen: number, outLen: number, scale: number, cmode: 
     const i1 = Math.min(Math.trunc(x), inLen - 1), i2 = Math.min(i1 + 1, inLen - 1);
     if (i1 === i2) out.push({ i0: i1, i1: i2, w0: 0.5, w1: 0.5 });
     else out.push({ i0: i1, i1: i2, w0: f(Math.abs(x - i2)), w1: f(Math.abs(x - i1)) });
+  }
+  return out;
+}
+
+/**
+ * Nearest source index per output index along one axis, as onnxruntime's CPU Resize picks it: the float32
+ * coordinate (sourceCoord), rounded by nearest_mode (round_prefer_floor: halves down, else std::round, i.e. halves
+ * away from zero; round_prefer_ceil: std::round; floor; ceil), clamped to [0, L - 1].
+ */
+export function nearestTaps(inLen: number, outLen: number, scale: number, cmode: CoordMode, nmode: NearestMode): Int32Array {
+  const out = new Int32Array(Math.max(4, outLen));
+  const round = (x: number) => Math.sign(x) * Math.round(Math.abs(x)); // std::round
+  for (let o = 0; o < outLen; o++) {
+    const x = sourceCoord(o, inLen, outLen, scale, cmode);
+    let i: number;
+    switch (nmode) {
+      case 'round_prefer_floor': i = x === Math.trunc(x) + 0.5 ? Math.floor(x) : round(x); break;
+      case 'round_prefer_ceil': i = round(x); break;
+      case 'floor': i = Math.floor(x); break;
+      case 'ceil': i = Math.ceil(x); break;
+      default: throw new Error(`octet: Resize: unknown nearest_mode '${String(nmode)}'`);
+    }
+    out[o] = Math.min(inLen - 1, Math.max(0, i));
   }
   return out;
 }

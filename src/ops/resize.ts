@@ -2,15 +2,15 @@
 // keep_aspect_ratio_policy, tf_crop_and_resize extrapolation) and Upsample (opset 7..9). The host reference is
 // separable: one 1-D pass per resized axis, innermost first (the order of ONNX's reference implementation).
 // 4-D float32 / int8 / uint8 inputs resized over H and W only, mode nearest or linear (no antialias, no
-// exclude_outside, not tf_crop_and_resize) run channels-last on the resize kernels (src/kernels/resize.ts): nearest
-// with the source indices this file's axisTaps computes, linear with onnxruntime's float32 taps and blend order
-// (linearTaps), which the host reference (float64, separable) matches within float rounding. Integer outputs of
+// exclude_outside, not tf_crop_and_resize) run channels-last on the resize kernels (src/kernels/resize.ts) with
+// onnxruntime's float32 coordinates: nearest indices (nearestTaps), linear taps and blend order (linearTaps); the
+// host reference (float64, separable) matches them within float rounding. Integer outputs of
 // linear and cubic modes are truncated toward zero, as onnxruntime's cast and the ONNX reference's astype do.
 import type { Node } from '../graph/ir.js';
 import { attrFloat, attrInt, attrInts, attrString } from '../graph/ir.js';
 import { toNumbers, fromNumbers, normAxis, isFloat, type HostTensor } from '../graph/tensor.js';
 import { transposeData } from '../graph/tensor.js';
-import { prepareResize, linearTaps, type LinearTap } from '../kernels/resize.js';
+import { prepareResize, linearTaps, nearestTaps, type LinearTap } from '../kernels/resize.js';
 import { inputAt, constInput, need, fail, type OpDef, type InferCtx, type LowerCtx, type LoweredStep, type ValueState } from './types.js';
 
 interface Plan { outDims: number[]; scales: number[]; roi?: number[] }
@@ -203,7 +203,8 @@ function kernelPlan(node: Node, opset: number, x: ValueState | undefined, ins: (
   if (!kmode) return null;
   if (!upsample) {
     const ctm = attrString(node, 'coordinate_transformation_mode', 'half_pixel');
-    if (!['half_pixel', 'half_pixel_symmetric', 'pytorch_half_pixel', 'align_corners', 'asymmetric'].includes(ctm)) return null;
+    if (!['half_pixel', 'half_pixel_symmetric', 'pytorch_half_pixel', 'align_corners', 'asymmetric'].includes(ctm)
+      && !(kmode === 'nearest' && ctm === 'tf_half_pixel_for_nn')) return null;
     if (attrInt(node, 'antialias', 0) !== 0 || attrInt(node, 'exclude_outside', 0) !== 0) return null;
     if (kmode === 'nearest' && !['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'].includes(attrString(node, 'nearest_mode', 'round_prefer_floor'))) return null;
   }
@@ -222,21 +223,21 @@ function kernelPlan(node: Node, opset: number, x: ValueState | undefined, ins: (
   }
   const d = x.dims;
   if (plan.outDims[0] !== d[0] || plan.outDims[1] !== d[1] || plan.scales[0] !== 1 || plan.scales[1] !== 1) return null;
-  const taps = (a: number): Tap[] => {
-    if (plan.outDims[a] === d[a] && plan.scales[a] === 1 && !plan.roi) return Array.from({ length: d[a] }, (_, i) => ({ idx: [i], w: [1], outside: false }));
-    return axisTaps(node, d[a], plan.outDims[a], plan.scales[a], plan.roi ? plan.roi[a] : 0, plan.roi ? plan.roi[a + 4] : 1, upsample);
-  };
   if (plan.outDims[2] < 1 || plan.outDims[3] < 1) return null;
+  // Upsample and Resize before opset 11 have no coordinate_transformation_mode / nearest_mode: asymmetric, and
+  // onnxruntime's legacy nearest rounding (truncation when upsampling an axis, ceil when downsampling it)
+  const legacy = upsample || opset < 11;
+  const ctm = legacy ? 'asymmetric' : attrString(node, 'coordinate_transformation_mode', 'half_pixel');
   if (kmode === 'linear') {
-    // onnxruntime's float32 taps (Upsample before opset 11 is asymmetric)
-    const ctm = upsample ? 'asymmetric' : attrString(node, 'coordinate_transformation_mode', 'half_pixel');
     const lt = (a: number): Tap[] => linearTaps(d[a], plan.outDims[a], plan.scales[a], ctm as any)
       .map((t) => ({ idx: [t.i0, t.i1], w: [t.w0, t.w1], outside: false }));
     return { mode: kmode, outH: plan.outDims[2], outW: plan.outDims[3], yTaps: lt(2), xTaps: lt(3) };
   }
-  const yTaps = taps(2), xTaps = taps(3);
-  if ([...yTaps, ...xTaps].some((t) => t.outside || t.idx.length > 2)) return null;
-  return { mode: kmode, outH: plan.outDims[2], outW: plan.outDims[3], yTaps, xTaps };
+  // nearest: onnxruntime's float32 coordinates and rounding
+  const nm = (a: number) => (legacy ? (plan.scales[a] < 1 ? 'ceil' : 'floor') : attrString(node, 'nearest_mode', 'round_prefer_floor'));
+  const nt = (a: number): Tap[] => Array.from(nearestTaps(d[a], plan.outDims[a], plan.scales[a], ctm as any, nm(a) as any).subarray(0, plan.outDims[a]),
+    (i) => ({ idx: [i], w: [1], outside: false }));
+  return { mode: kmode, outH: plan.outDims[2], outW: plan.outDims[3], yTaps: nt(2), xTaps: nt(3) };
 }
 
 function linearOf(t: Tap): LinearTap {

@@ -110,7 +110,7 @@ if (!RELAXED_CHILD) {
     assert.equal([t[1].i0, t[1].i1, t[1].w0, t[1].w1], [0, 1, 0.75, 0.25]);
     assert.equal([t[7].i0, t[7].i1, t[7].w0, t[7].w1], [3, 3, 0.5, 0.5]); // 3.25 clamped to 3: i1 = i2, 0.5 each
     assert.equal(linearTaps(3, 3, 1, 'align_corners').map((e) => [e.i0, e.w0]), [[0, 1], [1, 1], [2, 0.5]]);
-    assert.throws(() => prepareResize({ dtype: 'float32', shape: [1, 2, 2, 1], outH: 4, outW: 4, mode: 'linear', coordinateTransformationMode: 'tf_half_pixel_for_nn' }, { path: 'scalar' }), /not supported/);
+    assert.throws(() => prepareResize({ dtype: 'float32', shape: [1, 2, 2, 1], outH: 4, outW: 4, mode: 'linear', coordinateTransformationMode: 'tf_crop_and_resize' as any }, { path: 'scalar' }), /not supported/);
     assert.throws(() => prepareResize({ dtype: 'int16' as any, shape: [1, 2, 2, 1], outH: 4, outW: 4, mode: 'linear' }, { path: 'scalar' }), /dtype/);
   });
 

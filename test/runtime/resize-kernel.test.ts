@@ -94,4 +94,46 @@ for (const dtype of ['uint8', 'int8'] as const) {
   });
 }
 
+test('nearest Resize equals onnxruntime exactly: every coordinate mode x nearest_mode, non-dyadic sizes; opset 10 Resize and Upsample', async () => {
+  const dims = [1, 2, 7, 6];
+  const x = Uint8Array.from({ length: 84 }, (_, i) => (i * 29 + 3) & 255);
+  const run = async (bytes: Uint8Array, what: string) => {
+    const want = (await (await ort.InferenceSession.create(bytes)).run({ x: new ort.Tensor('uint8', x, dims) })).y.data as Uint8Array;
+    for (const kernels of ['scalar', 'x86'] as const) {
+      const s = await InferenceSession.create(bytes, { kernels, threads: 1 });
+      const got = (await s.run({ x: new Tensor('uint8', x, dims) })).y.data as Uint8Array;
+      assert.ok(s.profile().nodes.some((p) => p.variant.includes('resize')), `${what}: kernel`);
+      assert.equal(Array.from(got), Array.from(want), `${what} ${kernels}`);
+      s.release();
+    }
+  };
+  for (const ctm of ['half_pixel', 'asymmetric', 'align_corners', 'pytorch_half_pixel', 'tf_half_pixel_for_nn', 'half_pixel_symmetric']) {
+    for (const nm of ['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil']) {
+      for (const sizes of [[1, 2, 9, 15], [1, 2, 5, 4]]) {
+        const g = new GraphBuilder({ opset: 19 });
+        g.input('x', 'uint8', dims);
+        const ins = ['x', g.initializer('roi', 'float32', new Float32Array(0), [0]), g.initializer('scales', 'float32', new Float32Array(0), [0]),
+          g.initializer('sizes', 'int64', BigInt64Array.from(sizes.map(BigInt)), [4])];
+        g.node('Resize', ins, ['y'], { mode: 'nearest', coordinate_transformation_mode: ctm, nearest_mode: nm });
+        g.output('y', 'uint8');
+        await run(g.toBytes(), `${ctm} ${nm} ${sizes}`);
+      }
+    }
+  }
+  for (const sc of [[1, 1, 2, 3], [1, 1, 0.6, 0.5]]) {
+    const g = new GraphBuilder({ opset: 10 });
+    g.input('x', 'uint8', dims);
+    g.node('Resize', ['x', g.initializer('scales', 'float32', Float32Array.from(sc), [4])], ['y'], { mode: 'nearest' });
+    g.output('y', 'uint8');
+    await run(g.toBytes(), `opset 10 nearest ${sc}`);
+  }
+  for (const mode of ['nearest', 'linear']) {
+    const g = new GraphBuilder({ opset: 9 });
+    g.input('x', 'uint8', dims);
+    g.node('Upsample', ['x', g.initializer('scales', 'float32', Float32Array.of(1, 1, 2, 1.5), [4])], ['y'], { mode });
+    g.output('y', 'uint8');
+    await run(g.toBytes(), `Upsample opset 9 ${mode}`);
+  }
+});
+
 test.run();
