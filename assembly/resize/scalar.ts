@@ -2,6 +2,8 @@
 // Tables and semantics: assembly/reference/resize.ts (ytab / xtab 16-byte entries {i32 i0, i32 i1, f32 w0, f32 w1}).
 // Nearest resize is x8_resize_nearest (assembly/eltwise): it copies C bytes per pixel, so float32 uses C*4.
 
+import { bilinearChannels } from './common';
+
 @inline function bilinearRow<T>(x: usize, y: usize, IH: i32, IW: i32, C: i32, OH: i32, OW: i32, ytab: usize, xtab: usize, r: i32): void {
   const n = r / OH;
   const oy = r - n * OH;
@@ -16,19 +18,7 @@
     const o0 = <usize>load<i32>(xt) * C * es, o1 = <usize>load<i32>(xt, 4) * C * es;
     const wx0 = load<f32>(xt, 8), wx1 = load<f32>(xt, 12);
     const p11: f32 = wx0 * wy0, p21: f32 = wx1 * wy0, p12: f32 = wx0 * wy1, p22: f32 = wx1 * wy1;
-    for (let c = 0; c < C; c++) {
-      const ce = <usize>c * es;
-      let v: f32 = p11 * <f32>load<T>(row0 + o0 + ce) + p21 * <f32>load<T>(row0 + o1 + ce);
-      v = v + p12 * <f32>load<T>(row1 + o0 + ce);
-      v = v + p22 * <f32>load<T>(row1 + o1 + ce);
-      if (isFloat<T>()) store<f32>(yp + ce, v);
-      else {
-        let q = <i32>Mathf.trunc(v);
-        const lo = isSigned<T>() ? -128 : 0, hi = isSigned<T>() ? 127 : 255;
-        q = q < lo ? lo : q > hi ? hi : q;
-        store<u8>(yp + ce, <u8>q);
-      }
-    }
+    bilinearChannels<T>(row0 + o0, row0 + o1, row1 + o0, row1 + o1, p11, p21, p12, p22, yp, 0, C);
     yp += <usize>C * es;
   }
 }

@@ -3,6 +3,8 @@
 // pixel, then mul / add left to right; no fused multiply-add), so results are bit-identical to the scalar kernels.
 // Scalar tail for C % 4.
 
+import { bilinearChannels } from './common';
+
 @inline function lerp4(a: v128, b: v128, d: v128, e: v128, p11: v128, p21: v128, p12: v128, p22: v128): v128 {
   const v = f32x4.add(f32x4.mul(p11, a), f32x4.mul(p21, b));
   return f32x4.add(f32x4.add(v, f32x4.mul(p12, d)), f32x4.mul(p22, e));
@@ -47,19 +49,7 @@
         v128.store32_lane(yp + ce, b, 0);
       }
     }
-    for (; c < C; c++) {
-      const ce = <usize>c * es;
-      let v: f32 = p11 * <f32>load<T>(q00 + ce) + p21 * <f32>load<T>(q01 + ce);
-      v = v + p12 * <f32>load<T>(q10 + ce);
-      v = v + p22 * <f32>load<T>(q11 + ce);
-      if (isFloat<T>()) store<f32>(yp + ce, v);
-      else {
-        let q = <i32>Mathf.trunc(v);
-        const lo = isSigned<T>() ? -128 : 0, hi = isSigned<T>() ? 127 : 255;
-        q = q < lo ? lo : q > hi ? hi : q;
-        store<u8>(yp + ce, <u8>q);
-      }
-    }
+    bilinearChannels<T>(q00, q01, q10, q11, p11, p21, p12, p22, yp, c, C); // tail: C % 4
     yp += <usize>C * es;
   }
 }
