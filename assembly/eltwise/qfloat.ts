@@ -24,3 +24,14 @@ export const QF_MAGIC_I: i32 = 0x4b400000;
 @inline export function ld8<T>(p: usize): i32 {
   return isSigned<T>() ? <i32>load<i8>(p) : <i32>load<u8>(p);
 }
+
+/** DynamicQuantizeLinear's parameters from the data range [mn, mx] (mn <= 0 <= mx): stores the scale (f32) and the
+ *  uint8 zero point, returns the zero point. */
+@inline export function dynquantParams(mn: f32, mx: f32, scale_out: usize, zp_out: usize): i32 {
+  const scale: f32 = (mx - mn) / <f32>255;
+  let zp: i32 = 0;
+  if (scale != 0) zp = <i32>min(max(nearest<f32>(<f32>0 - mn / scale), <f32>0), <f32>255);
+  store<f32>(scale_out, scale);
+  store<u8>(zp_out, <u8>zp);
+  return zp;
+}

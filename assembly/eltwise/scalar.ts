@@ -3,7 +3,7 @@
 // lut (x8: the same for int8 and uint8): rows x cols with strides (concat into a channel slice, requantize, activations).
 // quantize / dequantize: rows x cols, parameters per column (perCol) or per row % period (per-tensor: period 1).
 // resize nearest: output rows r in [r0, r1) of N*OH, C bytes per pixel copied from the mapped source pixel.
-import { qf_out, qmin_of, qmax_of, ld8 } from './qfloat';
+import { qf_out, qmin_of, qmax_of, ld8, dynquantParams } from './qfloat';
 import { fma_q8, qadd_out } from './qadd';
 
 @inline function addS<T>(a: usize, b: usize, y: usize, C: i32, rdiv: i32, bstride: i32, bcs: i32, prm: usize, r0: i32, r1: i32): void {
@@ -130,11 +130,8 @@ export function f32_dynquant_u8__scalar(x: usize, n: i32, y: usize, scale_out: u
     mn = v < mn ? v : mn;
     mx = v > mx ? v : mx;
   }
-  const scale: f32 = (mx - mn) / <f32>255;
-  let zp: i32 = 0;
-  if (scale != 0) zp = <i32>min(max(nearest<f32>(<f32>0 - mn / scale), <f32>0), <f32>255);
-  store<f32>(scale_out, scale);
-  store<u8>(zp_out, <u8>zp);
+  const zp = dynquantParams(mn, mx, scale_out, zp_out);
+  const scale = load<f32>(scale_out);
   if (scale == 0) {
     memory.fill(y, <u8>zp, <usize>n);
     return;

@@ -3,7 +3,7 @@
 // in ./scalar.ts. 8 elements per step (load8x8 widening), scalar tails so no access runs past a tensor.
 // The 256-entry LUT: x8_lut__simd128_swizzle does 16 i8x16.swizzle lookups into 16-byte sub-tables (out-of-range
 // indices give 0), but the scalar loop is faster here (see below), so the host uses x8_lut__scalar on every path.
-import { qf_out, qmin_of, qmax_of, ld8 } from './qfloat';
+import { qf_out, qmin_of, qmax_of, ld8, dynquantParams } from './qfloat';
 import { qfv_out, narrow8, ld8x8 } from './qfloat_simd';
 import { fma_q8, qadd_out } from './qadd';
 import { qadd4 } from './qadd_simd';
@@ -220,11 +220,8 @@ export function f32_dynquant_u8__simd128(x: usize, n: i32, y: usize, scale_out: 
     mn = v < mn ? v : mn;
     mx = v > mx ? v : mx;
   }
-  const scale: f32 = (mx - mn) / <f32>255;
-  let zp: i32 = 0;
-  if (scale != 0) zp = <i32>min(max(nearest<f32>(<f32>0 - mn / scale), <f32>0), <f32>255);
-  store<f32>(scale_out, scale);
-  store<u8>(zp_out, <u8>zp);
+  const zp = dynquantParams(mn, mx, scale_out, zp_out);
+  const scale = load<f32>(scale_out);
   if (scale == 0) {
     memory.fill(y, <u8>zp, <usize>n);
     return;
