@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { prepareF32ConvTranspose, F32_GEMM_VARIANTS } from '../../src/kernels/f32.js';
 import type { WasmKernels, BuildLevel } from '../../src/runtime/wasm.js';
 import type { KernelPath } from '../../src/kernels/types.js';
-import { LEVELS, IS_RELAXED_CHILD, rng, randArray, randInt, kernels, allocator, close, runRelaxedChild } from './f32-util.js';
+import { LEVELS, IS_RELAXED_CHILD, rng, randArray, randInt, kernels, allocator, close, relaxedChildTest } from './f32-util.js';
 
 const r = rng(4242);
 const abs = (a: Float32Array) => a.map(Math.abs);
@@ -83,12 +83,7 @@ if (!IS_RELAXED_CHILD) {
     assert.throws(() => prepareF32ConvTranspose({ N: 1, H: 2, W: 2, C: 2, OC: 4, KH: 2, KW: 2, OH: 4, OW: 4, weights: new Float32Array(3), node: 'ct' }, { path: 'scalar' }), /ct.*weights have 3/);
   });
 
-  test('relaxed build (child process with --experimental-wasm-relaxed-simd) passes the same checks', () => {
-    const [code, out] = runRelaxedChild(new URL(import.meta.url).pathname);
-    if (code !== 0) console.log(out);
-    assert.is(code, 0);
-    assert.match(out, /Passed:\s+[1-9]/);
-  });
+  relaxedChildTest(test, import.meta.url);
 }
 
 test.run();

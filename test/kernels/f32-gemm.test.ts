@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { F32_GEMM_VARIANTS, prepareF32Gemm } from '../../src/kernels/f32.js';
 import { F32Train } from '../../src/kernels/f32-train.js';
-import { LEVELS, IS_RELAXED_CHILD, rng, randArray, randInt, kernels, allocator, close, exact, runRelaxedChild } from './f32-util.js';
+import { LEVELS, IS_RELAXED_CHILD, rng, randArray, randInt, kernels, allocator, close, exact, relaxedChildTest } from './f32-util.js';
 import type { KernelPath } from '../../src/kernels/types.js';
 
 const r = rng(12345);
@@ -107,12 +107,7 @@ test('prepareF32Gemm rejects bad parameters with a clear error', () => {
 });
 
 if (!IS_RELAXED_CHILD) {
-  test('relaxed build (child process with --experimental-wasm-relaxed-simd) passes the same checks', () => {
-    const [code, out] = runRelaxedChild(new URL(import.meta.url).pathname);
-    if (code !== 0) console.log(out);
-    assert.is(code, 0);
-    assert.match(out, /Passed:\s+[1-9]/);
-  });
+  relaxedChildTest(test, import.meta.url);
 }
 
 test.run();

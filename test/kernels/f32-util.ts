@@ -1,6 +1,8 @@
 // Shared helpers for the FP32 kernel suites: seeded random data, builds per level, tolerance checks, and
 // running a suite again in a child Node with --experimental-wasm-relaxed-simd (Node 20 needs the flag).
 import { spawnSync } from 'node:child_process';
+import type { Test } from 'uvu';
+import * as assert from 'uvu/assert';
 import { WasmKernels, BumpAllocator, type BuildLevel } from '../../src/runtime/wasm.js';
 
 export const IS_RELAXED_CHILD = process.env.OCTET_F32_RELAXED_CHILD === '1';
@@ -73,4 +75,14 @@ export function runRelaxedChild(file: string): [number, string] {
     timeout: 5 * 60 * 1000,
   });
   return [r.status ?? 1, `${r.stdout}\n${r.stderr}`];
+}
+
+/** Registers the suite's last test: the same file, run again in a child with the relaxed-SIMD flag, must pass. */
+export function relaxedChildTest(test: Test, fileUrl: string): void {
+  test('relaxed build (child process with --experimental-wasm-relaxed-simd) passes the same checks', () => {
+    const [code, out] = runRelaxedChild(new URL(fileUrl).pathname);
+    if (code !== 0) console.log(out);
+    assert.is(code, 0);
+    assert.match(out, /Passed:\s+[1-9]/);
+  });
 }
