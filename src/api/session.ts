@@ -14,6 +14,7 @@ import { sharedPool, diffThreadStats, recordCalls, type PlanJob, type ThreadPool
 import type { HostTensor } from '../graph/tensor.js';
 import { NeedsValue, type KernelEnv } from '../ops/types.js';
 import { Tensor, type TensorType } from './tensor.js';
+import { phase } from '../runtime/phases.js';
 
 export interface SessionOptions {
   /** Code path: 'auto' (detect), or force 'scalar' | 'x86' | 'arm' | 'relaxed'. */
@@ -151,8 +152,10 @@ export class InferenceSession {
     if (typeof model !== 'string' && !(model instanceof ArrayBuffer) && !(model instanceof Uint8Array)) {
       throw new Error('octet: InferenceSession.create expects a path, a Uint8Array or an ArrayBuffer');
     }
+    phase('create');
     const choice = await choosePath(options.kernels ?? 'auto', options.wasm);
     const pool = await sharedPool(options.threads);
+    phase('select');
     // The chosen build compiles (asynchronously, off the main thread) while the model is read and decoded.
     const wasmP = WasmKernels.create(buildOf(choice.path), {
       source: options.wasm,
@@ -160,13 +163,14 @@ export class InferenceSession {
       shared: pool.threads > 1,
       maxBytes: options.maxMemoryBytes !== undefined ? Math.max(options.maxMemoryBytes, 1 << 20) : undefined,
     });
-    wasmP.catch(() => undefined); // a bad model is reported first; the build's error, if any, on await below
+    wasmP.then(() => phase('~wasm-ready'), () => undefined); // a bad model is reported first; the build's error, if any, on await below
     let graph: Graph;
     if (typeof model === 'string') graph = await readModelFile(model);
     else if (model instanceof ArrayBuffer) graph = readModel(new Uint8Array(model));
     else graph = readModel(model);
     const wasm = await wasmP;
     const inst = await pool.attach(wasm);
+    phase('wasm-wait');
     const env: KernelEnv = { path: choice.path, arch: choice.features.arch, requant };
     const s = new InferenceSession(graph, env, wasm, choice.reason, options, pool, inst);
     if (graph.inputs.every((v) => v.dims)) {

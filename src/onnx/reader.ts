@@ -2,6 +2,7 @@
 // (protobufjs); initializers and Constant-node tensors become constants; external data files are read from
 // the model's folder. Checks opsets (ai.onnx 6..25: the operator semantics Octet implements are the same across them; com.microsoft any) and basic well-formedness.
 import type { Graph, Node, ValueInfo } from '../graph/ir.js';
+import { phase } from '../runtime/phases.js';
 import { onnx, tensorFromProto, attrFromProto, valueInfoFromProto, type ExternalLoader } from './proto.js';
 
 export const MIN_OPSET = 6;
@@ -27,6 +28,7 @@ export async function readModelFile(path: string): Promise<Graph> {
   } catch (e: any) {
     throw new Error(`octet: cannot read model file '${path}': ${e.code ?? e.message}`);
   }
+  phase('read-file');
   return readModel(bytes, { baseDir: pathMod.dirname(path), externalData: nodeExternalLoader(fs, pathMod, pathMod.dirname(path)) });
 }
 
@@ -64,6 +66,7 @@ export function readModel(bytes: Uint8Array, opts: ReadOptions = {}): Graph {
   } catch (e: any) {
     throw new Error(`octet: model bytes are not a valid ONNX protobuf (${e.message}); truncated or not an .onnx file?`);
   }
+  phase('decode');
   if (!model.graph) throw new Error('octet: the ONNX model has no graph (truncated or not an .onnx file?)');
   const opsets = new Map<string, number>();
   for (const o of model.opsetImport ?? []) {
@@ -143,5 +146,6 @@ export function readModel(bytes: Uint8Array, opts: ReadOptions = {}): Graph {
   for (const o of outputs) {
     if (!known.has(o.name)) throw new Error(`octet: graph output '${o.name}' is not produced by any node`);
   }
+  phase('graph');
   return { nodes, inputs, outputs, consts, valueInfo, opsets, producer: model.producerName ?? undefined };
 }

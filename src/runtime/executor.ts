@@ -14,6 +14,7 @@ import { physDims, type KernelEnv, type ValueState, type OpDef } from '../ops/ty
 import { scratchBytesForThreads, type PreparedKernel, type KernelIO, type KernelCall } from '../kernels/types.js';
 import type { WasmKernels } from './wasm.js';
 import { planArena, alignUp, type BufferRequest } from './arena.js';
+import { phase } from './phases.js';
 
 export interface Step {
   name: string;
@@ -55,12 +56,16 @@ export function optimize(g: Graph, inputDims: Map<string, number[]>, inputValues
   const cg = cloneGraph(g);
   for (const n of cg.nodes) n.attrs._requant = requant;
   const tg = typeGraph(cg, inputDims, inputValues);
+  phase('infer+fold');
   deadNodes(tg);
   foldBatchNorm(tg);
   fuseActivations(tg);
+  phase('bn+fuse');
   foldQDQ(tg);
+  phase('qdq');
   deadNodes(tg);
   assignLayouts(tg);
+  phase('layouts');
   return tg;
 }
 
@@ -146,6 +151,7 @@ export function compile(g: Graph, inputDims: Map<string, number[]>, env: KernelE
       io: { inputs: [], outputs: [], constants: 0, scratch: 0 },
     });
   }
+  phase('lower+pack');
   // weights region
   let top = wasm.heapBase;
   let weightsBytes = 0;
@@ -187,6 +193,7 @@ export function compile(g: Graph, inputDims: Map<string, number[]>, env: KernelE
     throw new Error(`octet: the model needs ${totalBytes} bytes of memory (weights ${weightsBytes}, arena ${arena.bytes}), above maxMemoryBytes ${opts.maxMemoryBytes}`);
   }
   wasm.ensure(totalBytes);
+  phase('arena');
   const offsets = new Map<string, number>();
   for (const name of values.keys()) {
     const v = values.get(name)!;
@@ -205,6 +212,7 @@ export function compile(g: Graph, inputDims: Map<string, number[]>, env: KernelE
     s.io.scratch = sc === undefined ? 0 : arenaBase + sc;
     if (s.kernel.constants.length) wasm.u8(s.io.constants, s.kernel.constants.length).set(s.kernel.constants);
   });
+  phase('copy-weights');
   return {
     steps, values, offsets, inputs: tg.inputs, outputs: tg.outputs, inputDims,
     weightsBytes, arenaBytes: arena.bytes, arenaLowerBound: arena.lowerBound, totalBytes,

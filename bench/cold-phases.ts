@@ -1,0 +1,146 @@
+// Where a cold start goes (issue 7: "cold start to first MobileNetV2 result under 1/3 of onnxruntime-web's").
+//   node --experimental-wasm-relaxed-simd --import tsx bench/cold-phases.ts [--model mobilenetv2] [--rounds 5]
+//        [--precision int8,fp32] [--int8 <file.onnx>]
+// Every measurement is a fresh child process (this file with --child), the same way bench/cold.ts measures the
+// cold start for `npm run bench`: the clock starts before the runtime's module is imported (tsx is loaded before,
+// as in any app), then session creation from the file, then the first result. Octet and onnxruntime-web are created
+// through the same bench/engines.ts functions as `npm run bench`, children alternating (Octet, ORT-web, Octet, ...)
+// so both see the same machine load. Octet's session creation reports its phase boundaries through
+// globalThis.__octetPhase (src/runtime/phases.ts); onnxruntime-web is timed as import / create / first run.
+// Prints per-phase medians (ms) and the ratio of median first-result times, Octet / onnxruntime-web.
+// Octet is imported from dist/ when dist/ is at least as new as src/ (npm run build), else from src/ via tsx.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    child: { type: 'boolean' },
+    engine: { type: 'string' },
+    files: { type: 'string' },
+    model: { type: 'string', default: 'mobilenetv2' },
+    rounds: { type: 'string', default: '5' },
+    precision: { type: 'string', default: 'int8,fp32' },
+    int8: { type: 'string' },
+  },
+});
+
+if (values.child) {
+  // ---- child: one cold start, one JSON line on stdout ------------------------------------------------------------
+  const marks: [string, number][] = [];
+  const t0 = performance.now();
+  (globalThis as any).__octetPhase = (name: string, ms: number) => marks.push([name, ms]);
+  const cpu0 = process.cpuUsage();
+  const { engines, setThreads } = await import('./engines.js');
+  setThreads(1);
+  const m = JSON.parse(values.files!);
+  const engine = engines(['relaxed', 'x86', 'arm', 'scalar']).find((e) => e.id === values.engine);
+  if (!engine) throw new Error(`unknown engine ${values.engine}`);
+  const x = new Float32Array(m.inputDims.reduce((a: number, b: number) => a * b, 1)).map((_, i) => Math.sin(i * 0.37));
+  // onnxruntime-web: its import is the first thing engines.ortWeb awaits; mark it by importing it here first (the
+  // module is then cached, so create() below measures only session creation).
+  if (values.engine!.startsWith('ort-web')) {
+    await import('onnxruntime-web');
+    marks.push(['import', performance.now()]);
+  } else {
+    await import(process.env.OCTET_BENCH_DIST === '1' ? '../dist/index.js' : '../src/index.js' as string);
+    marks.push(['import', performance.now()]);
+  }
+  const runner = await engine.create(m);
+  marks.push(['create-end', performance.now()]);
+  await runner.run(x);
+  const tFirst = performance.now();
+  marks.push(['first-run', tFirst]);
+  const cpu = process.cpuUsage(cpu0);
+  console.log(JSON.stringify({ ok: true, detail: runner.detail, firstResultMs: tFirst - t0, cpuMs: (cpu.user + cpu.system) / 1000, marks: marks.map(([n, t]) => [n, t - t0]) }));
+  await runner.release();
+  process.exit(0);
+}
+
+// ---- parent ------------------------------------------------------------------------------------------------------
+const ROOT = new URL('..', import.meta.url).pathname;
+const { GENERATED_DIR, ZOO_VERSION, zooModelPath } = await import('../src/zoo/index.js');
+const arch = values.model as 'mobilenetv2';
+const rounds = Number(values.rounds);
+let int8 = values.int8 ?? join(GENERATED_DIR, `${arch}.v${ZOO_VERSION}.octet-quant-s8.onnx`);
+let int8Note = 'QDQ from Octet\'s quantizer, as `npm run bench`';
+if (!existsSync(int8)) {
+  int8 = await zooModelPath(arch, 'qdq-ort-s8');
+  int8Note = `zoo qdq-ort-s8 (run \`npm run bench -- --models ${arch}\` once for the quantizer's file)`;
+}
+const files = { id: arch, label: arch, fp32: await zooModelPath(arch, 'fp32'), int8, inputName: 'input', inputDims: [1, 3, 224, 224], outputName: 'logits' };
+
+function distFresh(): boolean {
+  const entry = join(ROOT, 'dist', 'index.js');
+  if (!existsSync(entry)) return false;
+  const built = statSync(entry).mtimeMs;
+  const newest = (dir: string): number => readdirSync(dir, { withFileTypes: true })
+    .reduce((t, d) => Math.max(t, d.isDirectory() ? newest(join(dir, d.name)) : statSync(join(dir, d.name)).mtimeMs), 0);
+  return newest(join(ROOT, 'src')) <= built;
+}
+const fromDist = distFresh();
+
+interface ChildResult { ok: boolean; detail?: string; firstResultMs: number; cpuMs: number; marks: [string, number][]; error?: string }
+function child(engine: string): ChildResult {
+  const args = [...process.execArgv.filter((a) => a.startsWith('--experimental')), '--import', 'tsx', join(ROOT, 'bench', 'cold-phases.ts'),
+    '--child', '--engine', engine, '--files', JSON.stringify(files)];
+  const res = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', timeout: 5 * 60 * 1000, env: { ...process.env, OCTET_BENCH_DIST: fromDist ? '1' : '0' } });
+  const line = (res.stdout ?? '').trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  try {
+    return JSON.parse(line ?? '');
+  } catch {
+    return { ok: false, firstResultMs: NaN, cpuMs: NaN, marks: [], error: (res.stderr ?? '').split('\n').find((l) => /Error/.test(l))?.slice(0, 200) ?? `exit ${res.status}` };
+  }
+}
+
+/** Phase durations from the marks: each mark ends a phase that began at the previous mark; '~' marks are events
+ * (the wasm build compiling in parallel) reported as the time since the start, not as a phase. */
+function phases(r: ChildResult): Map<string, number> {
+  const out = new Map<string, number>();
+  let prev = 0;
+  for (const [name, t] of r.marks) {
+    if (name.startsWith('~')) { out.set(`${name} (since start)`, t); continue; }
+    const key = name === 'create' ? 'engine setup' : name;
+    out.set(key, (out.get(key) ?? 0) + t - prev);
+    prev = t;
+  }
+  out.set('= first result', r.firstResultMs);
+  out.set('cpu ms, all threads', r.cpuMs);
+  return out;
+}
+
+const median = (a: number[]) => { const s = a.filter(Number.isFinite).sort((x, y) => x - y); return s.length ? (s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN; };
+const fmt = (x: number) => (Number.isFinite(x) ? (x >= 100 ? x.toFixed(0) : x.toFixed(1)) : '-');
+
+const load0 = loadavg().map((x) => x.toFixed(2));
+console.log(`cold-phases: ${arch}, ${rounds} rounds, fresh child per start, Octet from ${fromDist ? 'dist/' : 'src/ (tsx)'}; ${cpus()[0]?.model ?? ''} x${cpus().length}, Node ${process.version}`);
+console.log(`INT8 file: ${int8Note}; load average at start ${load0.join(' / ')}`);
+const summary: string[] = [];
+for (const prec of values.precision!.split(',')) {
+  const engines = prec === 'int8' ? ['octet-int8-relaxed', 'ort-web-int8'] : ['octet-fp32', 'ort-web-fp32'];
+  const results = new Map<string, ChildResult[]>(engines.map((e) => [e, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const e of r % 2 ? [...engines].reverse() : engines) {
+      const res = child(e);
+      if (!res.ok) { console.error(`[cold-phases] ${e}: ${res.error}`); continue; }
+      results.get(e)!.push(res);
+    }
+  }
+  for (const e of engines) {
+    const rs = results.get(e)!;
+    const per = rs.map(phases);
+    const keys = [...new Set(per.flatMap((p) => [...p.keys()]))];
+    console.log(`\n${e} (${rs[0]?.detail ?? '-'}), median of ${rs.length} ms [min..max]:`);
+    for (const k of keys) {
+      const v = per.map((p) => p.get(k) ?? NaN);
+      console.log(`  ${k.padEnd(28)} ${fmt(median(v)).padStart(7)}   [${fmt(Math.min(...v))}..${fmt(Math.max(...v))}]`);
+    }
+  }
+  const [o, w] = engines.map((e) => median(results.get(e)!.map((r) => r.firstResultMs)));
+  summary.push(`${prec.toUpperCase()}: Octet ${fmt(o)} ms / onnxruntime-web ${fmt(w)} ms = ${(o / w).toFixed(2)}x (target <= 0.33x)`);
+}
+console.log(`\ncold start to first ${arch} result (median first-result times):`);
+for (const s of summary) console.log(`  ${s}`);
+console.log(`load average at end ${loadavg().map((x) => x.toFixed(2)).join(' / ')}`);
