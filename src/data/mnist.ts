@@ -94,3 +94,23 @@ export function batchOf(set: DigitSet, indices: ArrayLike<number>): { x: Float32
   }
   return { x, y };
 }
+
+/**
+ * A validation split carved from a set (for choosing recipes without touching the held-out digits): per class, the
+ * samples are taken in the set's order and every class gives its largest-remainder share of `count` from its end.
+ * Deterministic, stratified; the training part keeps the set's order.
+ */
+export function validationSplit(set: DigitSet, count: number): { train: DigitSet; val: DigitSet } {
+  const byClass: number[][] = Array.from({ length: 10 }, () => []);
+  for (let i = 0; i < set.count; i++) byClass[set.labels[i]].push(i);
+  const per = apportion(byClass.map((l) => l.length), count);
+  const isVal = new Uint8Array(set.count);
+  byClass.forEach((l, c) => l.slice(l.length - per[c]).forEach((i) => (isVal[i] = 1)));
+  const pick = (want: number): DigitSet => {
+    const idx: number[] = [];
+    for (let i = 0; i < set.count; i++) if (isVal[i] === want) idx.push(i);
+    const { x, y } = batchOf(set, idx);
+    return { images: x, labels: y, count: idx.length };
+  };
+  return { train: pick(0), val: pick(1) };
+}

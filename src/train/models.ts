@@ -4,15 +4,18 @@ import {
   Sequential, Conv2d, BatchNorm2d, ReLU, ReLU6, MaxPool2d, Flatten, Linear, GlobalAvgPool, Residual, Dropout, AvgPool2d, nameModules,
 } from './layers.js';
 
-/** conv3x3(1->c1)-BN-ReLU-pool, conv3x3(c1->c2)-BN-ReLU-pool, conv3x3(c2->c3)-BN-ReLU-pool, dropout, linear(9 c3 -> 10). */
-export function mnistCnn(seed: number, widths: [number, number, number] = [16, 32, 64]): Sequential {
+/**
+ * conv3x3(1->c1)-BN-ReLU-pool, conv3x3(c1->c2)-BN-ReLU-pool, conv3x3(c2->c3)-BN-ReLU-pool, dropout, linear(9 c3 -> 10).
+ * A dropout of 0 keeps the (identity) layer, so module names do not depend on it.
+ */
+export function mnistCnn(seed: number, widths: [number, number, number] = [16, 32, 64], dropout = 0.25): Sequential {
   const rng = new Rng(seed);
   const [c1, c2, c3] = widths;
   const m = new Sequential([
     new Conv2d(1, c1, { kernel: 3, padding: 1, bias: false }, rng), new BatchNorm2d(c1), new ReLU(), new MaxPool2d([2, 2]),
     new Conv2d(c1, c2, { kernel: 3, padding: 1, bias: false }, rng), new BatchNorm2d(c2), new ReLU(), new MaxPool2d([2, 2]),
     new Conv2d(c2, c3, { kernel: 3, padding: 1, bias: false }, rng), new BatchNorm2d(c3), new ReLU(), new MaxPool2d([2, 2]),
-    new Flatten(), new Dropout(0.25, new Rng(seed + 1)), new Linear(c3 * 9, 10, rng),
+    new Flatten(), new Dropout(dropout, new Rng(seed + 1)), new Linear(c3 * 9, 10, rng),
   ]);
   nameModules(m);
   return m;

@@ -104,6 +104,17 @@ export function cosineSchedule(base: number, step: number, total: number, warmup
   return base * (final + (1 - final) * 0.5 * (1 + Math.cos(Math.PI * t)));
 }
 
+/**
+ * One-cycle schedule (Smith & Topin): cosine rise from base / 25 to base over the first `pct` of the steps, then
+ * cosine decay to base / 25 / 1e3 (no separate warm-up).
+ */
+export function oneCycleSchedule(base: number, step: number, total: number, pct = 0.25): number {
+  const up = Math.max(1, Math.round(total * pct));
+  const lo = base / 25, end = lo / 1e3;
+  const cos = (a: number, b: number, t: number) => b + ((a - b) * (1 + Math.cos(Math.PI * Math.min(1, t)))) / 2;
+  return step < up ? cos(lo, base, step / up) : cos(base, end, (step - up) / Math.max(1, total - up));
+}
+
 /** Step decay: base x gamma^(floor(step / every)). */
 export function stepSchedule(base: number, step: number, every: number, gamma = 0.1): number {
   return base * Math.pow(gamma, Math.floor(step / every));

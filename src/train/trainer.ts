@@ -9,7 +9,7 @@ export interface Trainable {
   eval(): unknown;
   forward(x: Tensor): Tensor;
 }
-import { Adam, SGD, cosineSchedule, type Optimizer } from './optim.js';
+import { Adam, SGD, cosineSchedule, oneCycleSchedule, type Optimizer } from './optim.js';
 import { Rng } from './rng.js';
 import { BatchNorm2d } from './layers.js';
 
@@ -26,6 +26,17 @@ export interface TrainOptions {
   optimizer?: 'adam' | 'sgd';
   weightDecay?: number;
   warmupSteps?: number;
+  /** 'cosine' (default: warm-up then cosine decay to 1% of lr) or 'onecycle' (oneCycleSchedule, warmupSteps ignored). */
+  schedule?: 'cosine' | 'onecycle';
+  /**
+   * Weight averaging: 'swa' with `averageLast: k` ends with the mean of the parameters at the ends of the last k
+   * epochs; 'ema' with `emaDecay: d` ends with the exponential moving average of the parameters over all steps
+   * (p_avg = d p_avg + (1 - d) p after each step). BatchNorm running statistics are not averaged: recompute them
+   * afterwards (recalibrateBatchNorm).
+   */
+  average?: 'swa' | 'ema';
+  averageLast?: number;
+  emaDecay?: number;
   /** Label smoothing of the cross-entropy target (0: none). */
   labelSmoothing?: number;
   /** Random translation of up to this many pixels (zero fill), per image, seeded. */
@@ -78,6 +89,18 @@ function affineInto(dst: Float32Array, src: Float32Array, H: number, W: number, 
   }
 }
 
+/**
+ * One step of an exponential moving average of the parameters, after step `step` (0-based): the decay is
+ * min(d, (1 + step) / (10 + step)), so the first steps are not dominated by the initial weights.
+ */
+export function emaUpdate(ema: Float32Array[], params: Tensor[], step: number, decay: number): void {
+  const d = Math.min(decay, (1 + step) / (10 + step));
+  params.forEach((p, j) => {
+    const a = ema[j], w = p.data;
+    for (let i = 0; i < a.length; i++) a[i] = d * a[i] + (1 - d) * w[i];
+  });
+}
+
 /** Trains in place; returns the per-step losses. */
 export function train(model: Trainable, data: ImageSet, o: TrainOptions): number[] {
   const [C, H, W] = o.sampleShape ?? [1, 28, 28];
@@ -94,6 +117,12 @@ export function train(model: Trainable, data: ImageSet, o: TrainOptions): number
   const losses: number[] = [];
   const order = Array.from({ length: n }, (_, i) => i);
   let step = 0;
+  // Weight averaging state (float64 sums for SWA, float32 shadow for EMA).
+  const avgSum = o.average === 'swa' ? params.map((p) => new Float64Array(p.size)) : null;
+  let avgCount = 0;
+  const firstAveraged = o.epochs - Math.max(1, o.averageLast ?? 1);
+  const ema = o.average === 'ema' ? params.map((p) => Float32Array.from(p.data)) : null;
+  const emaDecay = o.emaDecay ?? 0.999;
   model.train(true);
   for (let e = 0; e < o.epochs && step < total; e++) {
     rng.shuffle(order);
@@ -118,7 +147,7 @@ export function train(model: Trainable, data: ImageSet, o: TrainOptions): number
         } else x.set(src, k * S);
         y[k] = data.labels[i];
       }
-      opt.lr = cosineSchedule(o.lr, step, total, o.warmupSteps ?? 0, 0.01);
+      opt.lr = o.schedule === 'onecycle' ? oneCycleSchedule(o.lr, step, total) : cosineSchedule(o.lr, step, total, o.warmupSteps ?? 0, 0.01);
       const logits = model.forward(new Tensor(x, [bs, C, H, W]));
       const loss = softmaxCrossEntropy(logits, y, o.labelSmoothing ?? 0);
       opt.zeroGrad();
@@ -128,10 +157,20 @@ export function train(model: Trainable, data: ImageSet, o: TrainOptions): number
       sum += loss.data[0];
       cnt++;
       o.onStep?.(step, loss.data[0], opt);
+      if (ema) emaUpdate(ema, params, step, emaDecay);
       step++;
+    }
+    if (avgSum && e >= firstAveraged) {
+      params.forEach((p, j) => {
+        const a = avgSum[j], w = p.data;
+        for (let i = 0; i < a.length; i++) a[i] += w[i];
+      });
+      avgCount++;
     }
     o.log?.(`epoch ${e + 1}/${o.epochs}: loss ${(sum / cnt).toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   }
+  if (avgSum && avgCount > 0) params.forEach((p, j) => p.data.set(Float32Array.from(avgSum[j], (v) => v / avgCount)));
+  if (ema) params.forEach((p, j) => p.data.set(ema[j]));
   model.train(false);
   return losses;
 }

@@ -2,15 +2,15 @@
 // exactly with the same seed, and QAT fine-tuning keeps the fake-quantized network training.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadMnist, apportion, EVAL_COUNT } from '../../src/data/mnist.js';
+import { loadMnist, apportion, EVAL_COUNT, validationSplit } from '../../src/data/mnist.js';
 import { mnistCnn, mnistMobile } from '../../src/train/models.js';
-import { train, evaluate, recalibrateBatchNorm } from '../../src/train/trainer.js';
+import { train, evaluate, recalibrateBatchNorm, emaUpdate } from '../../src/train/trainer.js';
 import { Sequential, Conv2d, BatchNorm2d } from '../../src/train/layers.js';
 import { Rng } from '../../src/train/rng.js';
 import { useWasmKernels } from '../../src/train/kernels-wasm.js';
 import { QuantizedModel } from '../../src/train/qat.js';
 import { Tensor, noGrad } from '../../src/train/tensor.js';
-import { SGD, Adam, cosineSchedule, stepSchedule } from '../../src/train/optim.js';
+import { SGD, Adam, cosineSchedule, stepSchedule, oneCycleSchedule } from '../../src/train/optim.js';
 
 await useWasmKernels();
 const split = loadMnist();
@@ -30,6 +30,20 @@ test('split: 8,000 + 2,000, stratified by class, disjoint, deterministic', () =>
   for (let i = 0; i < 2000; i += 10) if (trainKeys.has(key(split.eval.images, i))) dup++;
   assert.is(dup, 0);
   assert.equal(apportion([1, 1, 1], 2), [1, 1, 0]);
+});
+
+test('validation split: 7,000 + 1,000 of the training digits, stratified, disjoint, deterministic', () => {
+  const a = validationSplit(split.train, 1000), b = validationSplit(split.train, 1000);
+  assert.is(a.train.count, 7000);
+  assert.is(a.val.count, 1000);
+  assert.equal(a.val.labels, b.val.labels);
+  assert.equal(a.val.images, b.val.images);
+  const per = (l: Uint8Array) => Array.from({ length: 10 }, (_, c) => l.filter((v) => v === c).length);
+  assert.equal(per(a.val.labels), apportion(per(split.train.labels), 1000));
+  assert.equal(per(a.val.labels).map((v, c) => v + per(a.train.labels)[c]), per(split.train.labels));
+  const key = (s: Float32Array, i: number) => s.subarray(i * 784, (i + 1) * 784).join(',');
+  const trainKeys = new Set(Array.from({ length: 7000 }, (_, i) => key(a.train.images, i)));
+  for (let i = 0; i < 1000; i += 10) assert.not.ok(trainKeys.has(key(a.val.images, i)), `validation digit ${i} is in the training part`);
 });
 
 const sub = { images: split.train.images.subarray(0, 512 * 784), labels: split.train.labels.subarray(0, 512), count: 512 };
@@ -75,6 +89,41 @@ test('QAT: BatchNorm folding and observer freezing on schedule; loss keeps decre
   assert.ok(tail < head * 1.05, `loss ${head} -> ${tail}`);
 });
 
+test('weight averaging: SWA is the mean of the last k epoch-end weights, EMA the running average, on the same trajectory', () => {
+  const tiny = { images: sub.images.subarray(0, 96 * 784), labels: sub.labels.subarray(0, 96), count: 96 };
+  const opts = { epochs: 4, batchSize: 32, lr: 3e-3, seed: 9, shift: 1 };
+  // Reference: the plain run, recording the weights at the end of every epoch and an EMA by hand.
+  const ref = mnistCnn(4, [4, 8, 8]);
+  const ends: Float32Array[][] = [];
+  const ema = ref.parameters().map((p) => Float32Array.from(p.data));
+  train(ref, tiny, {
+    ...opts,
+    onStep: (step) => {
+      emaUpdate(ema, ref.parameters(), step, 0.9);
+      if ((step + 1) % 3 === 0) ends.push(ref.parameters().map((p) => p.data.slice()));
+    },
+  });
+  assert.is(ends.length, 4);
+  const swa = mnistCnn(4, [4, 8, 8]);
+  train(swa, tiny, { ...opts, average: 'swa', averageLast: 2 });
+  swa.parameters().forEach((p, j) => {
+    for (let i = 0; i < p.size; i++) {
+      const want = (ends[2][j][i] + ends[3][j][i]) / 2;
+      assert.ok(Math.abs(p.data[i] - want) <= 1e-6 * Math.max(1, Math.abs(want)), `param ${j}[${i}]: ${p.data[i]} vs ${want}`);
+    }
+  });
+  const e = mnistCnn(4, [4, 8, 8]);
+  train(e, tiny, { ...opts, average: 'ema', emaDecay: 0.9 });
+  e.parameters().forEach((p, j) => assert.equal(p.data, ema[j]));
+  // The averages differ from the last weights (the test would not notice a no-op).
+  assert.not.equal(swa.parameters()[0].data, ends[3][0]);
+  // EMA by hand: after step 0 the decay is min(d, 1/10).
+  const w = new Tensor(new Float32Array([1]), [1], true);
+  const a = [new Float32Array([0])];
+  emaUpdate(a, [w], 0, 0.99);
+  assert.ok(Math.abs(a[0][0] - 0.9) < 1e-7);
+});
+
 test('BatchNorm recalibration: running statistics become the average of clean-batch statistics', () => {
   const m = new Sequential([new Conv2d(1, 3, { kernel: 3, bias: false }, new Rng(1)), new BatchNorm2d(3)]);
   m.modules(); // plain Sequential works as a Trainable
@@ -115,6 +164,11 @@ test('optimizers: SGD momentum and Adam on a quadratic; schedules', () => {
   assert.ok(Math.abs(cosineSchedule(1, 55, 100, 10) - 0.5) < 1e-9);
   assert.ok(Math.abs(cosineSchedule(1, 100, 100, 10)) < 1e-9);
   assert.is(stepSchedule(1, 25, 10, 0.5), 0.25);
+  // One-cycle: base / 25 at the start, base at 25% of the steps, base / 25e3 at the end, rising then falling.
+  assert.ok(Math.abs(oneCycleSchedule(1, 0, 100) - 0.04) < 1e-12);
+  assert.ok(Math.abs(oneCycleSchedule(1, 25, 100) - 1) < 1e-12);
+  assert.ok(Math.abs(oneCycleSchedule(1, 100, 100) - 0.04e-3) < 1e-12);
+  assert.ok(oneCycleSchedule(1, 10, 100) < oneCycleSchedule(1, 20, 100) && oneCycleSchedule(1, 60, 100) > oneCycleSchedule(1, 90, 100));
 });
 
 test.run();
