@@ -1,5 +1,5 @@
 // InferenceSession: the public entry, shaped like onnxruntime-web's so switching is a one-line change.
-//   const s = await InferenceSession.create(pathOrBytes, { kernels: 'auto', requantization: 'fixed-point' });
+//   const s = await InferenceSession.create(pathOrBytes, { kernels: 'auto', requantization: 'float' });
 //   const out = await s.run({ [s.inputNames[0]]: new Tensor('float32', data, [1, 3, 224, 224]) });
 // One wasm memory per session: packed weights once, then one planned arena reused by every run. The plan is made
 // for concrete input shapes (open dims default to 1 at create) and redone when a run brings other shapes.
@@ -19,7 +19,10 @@ import { phase } from '../runtime/phases.js';
 export interface SessionOptions {
   /** Code path: 'auto' (detect), or force 'scalar' | 'x86' | 'arm' | 'relaxed'. */
   kernels?: KernelsOption;
-  /** Integer requantization: 'fixed-point' (gemmlowp/TFLite, default) or 'float' (ONNX reference, matches onnxruntime). */
+  /**
+   * Integer requantization: 'float' (default: the ONNX reference formula, bit-identical to onnxruntime and the
+   * cheaper epilogue on wasm) or 'fixed-point' (gemmlowp/TFLite integer-only arithmetic).
+   */
   requantization?: RequantMode;
   /** Reject models whose weights + arena would exceed this many bytes of wasm memory. */
   maxMemoryBytes?: number;
@@ -139,7 +142,7 @@ export class InferenceSession {
   }
 
   static async create(model: string | Uint8Array | ArrayBuffer, options: SessionOptions = {}): Promise<InferenceSession> {
-    const requant = options.requantization ?? 'fixed-point';
+    const requant = options.requantization ?? 'float';
     if (requant !== 'fixed-point' && requant !== 'float') {
       throw new Error(`octet: unknown requantization '${requant}' (expected 'fixed-point' or 'float')`);
     }

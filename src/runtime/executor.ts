@@ -52,7 +52,7 @@ function cloneGraph(g: Graph): Graph {
   return { ...g, nodes: g.nodes.map((n) => ({ ...n, inputs: n.inputs.slice(), outputs: n.outputs.slice(), attrs: { ...n.attrs } })) };
 }
 
-export function optimize(g: Graph, inputDims: Map<string, number[]>, inputValues?: Map<string, HostTensor>, requant: 'fixed-point' | 'float' = 'fixed-point'): TypedGraph {
+export function optimize(g: Graph, inputDims: Map<string, number[]>, inputValues?: Map<string, HostTensor>, requant: 'fixed-point' | 'float' = 'float'): TypedGraph {
   const cg = cloneGraph(g);
   for (const n of cg.nodes) n.attrs._requant = requant;
   const tg = typeGraph(cg, inputDims, inputValues);
