@@ -60,7 +60,7 @@ async function timeIt(fn: () => unknown, minTime = 0.6, minRuns = 7): Promise<nu
  * on a shared machine hit every candidate alike. Time is process CPU time (process.cpuUsage), as in
  * bench/kernels.ts; OCTET_BENCH_WALL=1 uses wall time.
  */
-function timeRoundRobin(fns: Array<() => unknown>, minTime = 0.6, minRuns = 9): number[] {
+export function timeRoundRobin(fns: Array<() => unknown>, minTime = 0.6, minRuns = 9): number[] {
   const wall = process.env.OCTET_BENCH_WALL === '1';
   const now = () => (wall ? performance.now() : (() => { const u = process.cpuUsage(); return (u.user + u.system) / 1e3; })());
   for (const f of fns) for (let i = 0; i < 3; i++) f();
@@ -99,7 +99,7 @@ function rnd(seed: number) {
 
 // one allocator per instance, reset per layer, so kernels placed side by side never overlap
 const allocators = new Map<WasmKernels, BumpAllocator>();
-function place(wasm: WasmKernels, prep: PreparedKernel, input: ArrayBufferView, outBytes: number): () => void {
+export function place(wasm: WasmKernels, prep: PreparedKernel, input: ArrayBufferView, outBytes: number): () => void {
   let al = allocators.get(wasm);
   if (!al) allocators.set(wasm, (al = new BumpAllocator(wasm)));
   const io = { constants: al.put(prep.constants, 16), inputs: [al.put(input)], outputs: [al.alloc(outBytes)], scratch: al.alloc(prep.scratchBytes + 64) };

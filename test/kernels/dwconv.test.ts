@@ -1,6 +1,7 @@
-// INT8 depthwise convolution: every kernel (3x3s1, 3x3s2, 5x5s1, 5x5s2, general) of every variant (scalar,
-// simd128_dot16 on the x86 path, simd128_extmul on the ARM path, and the relaxed build in a child process) against
-// the scalar oracle (assembly/reference/dwconv.ts), bit-exact, in both requantization modes; the oracle itself
+// INT8 depthwise convolution: every kernel (3x3s1, 3x3s2, 5x5s1, 5x5s2, general, and the 3x3 rows kernels of the
+// SIMD paths) of every variant (scalar, simd128_dot16 on the x86 path, simd128_extmul on the ARM path, and the relaxed
+// build in a child process) against the scalar oracle (assembly/reference/dwconv.ts), bit-exact, in both
+// requantization modes and every fixed-point form (kernel modes 0, 2, 3); the oracle itself
 // against onnxruntime-node running a QLinearConv with group == channels (float mode: identical outputs expected)
 // and ONNX's QLinearConv test data.
 import { test } from 'uvu';
@@ -106,7 +107,7 @@ for (const env of envs) {
       assert.is(firstDiff(y, e), '', `${k.variant} ${describe(p)}`);
       done++;
     }
-    for (const tag of ['3x3s1', '3x3s2', '5x5s1', '5x5s2', 'gen']) assert.ok([...seen].some((s) => s.startsWith(`dwconv_${tag}__`)), `${tag} not covered: ${[...seen]}`);
+    for (const tag of ['3x3s1', '3x3s2', '5x5s1', '5x5s2', 'gen']) assert.ok([...seen].some((s) => s.startsWith(`dwconv_${tag}__`) || s.startsWith(`dwconv_${tag}_rows__`)), `${tag} not covered: ${[...seen]}`);
   });
 
   test(`depthwise conv: MobileNet-like layers, wide channels, extreme zero points (${env.path})`, () => {
@@ -130,6 +131,46 @@ for (const env of envs) {
       }
     }
   });
+  test(`depthwise conv: 3x3 rows kernels and the per-pixel ones against the oracle, random shapes (${env.path})`, () => {
+    const r = rng(35);
+    const modeOf = (k: { constants: Uint8Array }) => new Int32Array(k.constants.buffer, k.constants.byteOffset, 24)[16];
+    const seen = new Set<string>();
+    for (let i = 0; i < 70; i++) {
+      const dtype = i % 2 ? 'int8' : 'uint8';
+      const S = 1 + ((i >> 1) % 2);
+      const H = randInt(r, 1, 11), W = i % 9 === 0 ? randInt(r, 1, 3) : randInt(r, 1, 23);
+      const C = i % 5 === 0 ? randInt(r, 1, 7) : i % 5 === 1 ? 16 * randInt(r, 1, 3) : randInt(r, 1, 53);
+      const D: [number, number] = i % 7 === 6 ? [randInt(r, 1, 2), randInt(r, 1, 3)] : [1, 1];
+      const pads: [number, number, number, number] = i % 3 ? [1, 1, 1, 1] : [randInt(r, 0, 3), randInt(r, 0, 3), randInt(r, 0, 3), randInt(r, 0, 3)];
+      const uw = i % 6 === 5;
+      // per-channel multipliers in the single-rounding range (mode 3), a few below 2^-11 (mode 2) or with exact
+      // half-way products (multiplier 2^-k: acc * q + 2^30 divisible by 2^31 for some acc)
+      const kind = i % 4;
+      const wScale = Array.from({ length: C }, () => kind === 3 ? 2 ** -randInt(r, 6, 10) : kind === 2 && r() < 0.2 ? 1e-5 : Math.fround(0.002 + r() * 0.03));
+      const p: QDwConvParams = {
+        dtype, shape: [randInt(r, 1, 2), H, W, C], kernel: [3, 3], strides: [S, S], dilations: D, pads,
+        weights: uw ? randBytes(r, C * 9) : new Int8Array(randBytes(r, C * 9).buffer),
+        weightZero: uw ? Array.from({ length: C }, () => randInt(r, 0, 255)) : 0,
+        bias: Int32Array.from({ length: C }, () => randInt(r, -30000, 30000)),
+        xScale: kind === 3 ? 1 : 0.02, xZero: zeroOf(r, dtype), wScale, yScale: kind === 3 ? 1 : 0.05, yZero: zeroOf(r, dtype),
+        requantization: i % 5 === 2 ? 'float' : 'fixed-point',
+        clamp: i % 3 === 0 ? { min: 0, max: 6 } : undefined,
+      };
+      let g;
+      try { g = dwGeometry(p); } catch { continue; }
+      const x = randBytes(r, g.N * g.H * g.W * g.C);
+      const e = refDwConv(ref, p, x);
+      for (const tuning of [undefined, { rows: false }, { f64: false }]) {
+        const k = prepareQDwConv2d({ ...p, tuning }, env);
+        seen.add(`${k.variant.includes('_rows') ? 'rows' : 'pixel'} mode ${modeOf(k)}`);
+        const [y] = runPrepared(env.wasm, k, [x], [e.length], i % 4 === 1 ? [1, Math.floor(k.workItems / 2)] : undefined);
+        assert.is(firstDiff(y, e), '', `${k.variant} mode ${modeOf(k)} ${describe(p)}`);
+      }
+    }
+    const want = ['pixel mode 1', 'pixel mode 2', 'pixel mode 3', ...(env.path === 'scalar' ? [] : ['rows mode 1', 'rows mode 2', 'rows mode 3'])];
+    for (const w of want) assert.ok(seen.has(w), `${w} not covered: ${[...seen]}`);
+  });
+
   test(`depthwise conv: fast and general fixed-point tables give the oracle's bits (${env.path})`, () => {
     const r = rng(34);
     const modeOf = (k: { constants: Uint8Array }) => new Int32Array(k.constants.buffer, k.constants.byteOffset, 24)[16];
@@ -161,7 +202,7 @@ if (!RELAXED_CHILD) {
     assert.is(dwKernelTag({ KH: 3, KW: 3, SH: 1, SW: 2 }), 'gen');
     assert.is(dwKernelTag({ KH: 7, KW: 7, SH: 1, SW: 1 }), 'gen');
     const x86 = prepareQDwConv2d({ dtype: 'int8', shape: [1, 4, 4, 8], kernel: [3, 3], weights: new Int8Array(72), xScale: 1, xZero: 0, wScale: 1, yScale: 1, yZero: 0 }, { path: 'x86' });
-    assert.is(x86.variant, 'qs8_dwconv_3x3s1__simd128_dot16');
+    assert.is(x86.variant, 'qs8_dwconv_3x3s1_rows__simd128_dot16');
     const arm = prepareQDwConv2d({ dtype: 'uint8', shape: [1, 4, 4, 8], kernel: [5, 5], strides: [2, 2], pads: [2, 2, 2, 2], weights: new Int8Array(200), xScale: 1, xZero: 0, wScale: 1, yScale: 1, yZero: 0 }, { path: 'arm' });
     assert.is(arm.variant, 'qu8_dwconv_5x5s2__simd128_extmul');
   });

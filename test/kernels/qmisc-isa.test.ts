@@ -17,7 +17,7 @@ const TAGS = ['3x3s1', '3x3s2', '5x5s1', '5x5s2', 'gen'];
 test('depthwise dot16 kernels use i32x4.dot_i16x8_s, extmul kernels i32x4.extmul_*_i16x8_s (both SIMD builds)', async () => {
   for (const level of ['simd128', 'relaxed'] as const) {
     for (const pre of ['qs8', 'qu8']) {
-      for (const tag of TAGS) {
+      for (const tag of [...TAGS, '3x3s1_rows', '3x3s2_rows']) {
         const d = await code(level, `${pre}_dwconv_${tag}__simd128_dot16`);
         assert.ok(d.includes('i32x4.dot_i16x8_s'), `${level} ${pre} ${tag} dot16`);
         const e = await code(level, `${pre}_dwconv_${tag}__simd128_extmul`);
