@@ -1,13 +1,14 @@
 // Where a cold start goes (issue 7: "cold start to first MobileNetV2 result under 1/3 of onnxruntime-web's").
 //   node --experimental-wasm-relaxed-simd --import tsx bench/cold-phases.ts [--model mobilenetv2] [--rounds 5]
-//        [--precision int8,fp32] [--int8 <file.onnx>]
+//        [--precision int8,fp32] [--int8 <file.onnx>] [--before-root <other built checkout, with this file in bench/>]
 // Every measurement is a fresh child process (this file with --child), the same way bench/cold.ts measures the
 // cold start for `npm run bench`: the clock starts before the runtime's module is imported (tsx is loaded before,
 // as in any app), then session creation from the file, then the first result. Octet and onnxruntime-web are created
 // through the same bench/engines.ts functions as `npm run bench`, children alternating (Octet, ORT-web, Octet, ...)
 // so both see the same machine load. Octet's session creation reports its phase boundaries through
 // globalThis.__octetPhase (src/runtime/phases.ts); onnxruntime-web is timed as import / create / first run.
-// Prints per-phase medians (ms) and the ratio of median first-result times, Octet / onnxruntime-web.
+// Prints per-phase medians (wall ms, and main-thread CPU ms from /proc/thread-self/schedstat on Linux: less disturbed
+// by other processes) and the ratio of median first-result times, Octet / onnxruntime-web.
 // Octet is imported from dist/ when dist/ is at least as new as src/ (npm run build), else from src/ via tsx.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -24,14 +25,21 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     precision: { type: 'string', default: 'int8,fp32' },
     int8: { type: 'string' },
+    /** Another checkout of Octet (built, with this file in its bench/): its cold start runs interleaved as 'octet-…@before'. */
+    'before-root': { type: 'string' },
   },
 });
 
 if (values.child) {
   // ---- child: one cold start, one JSON line on stdout ------------------------------------------------------------
-  const marks: [string, number][] = [];
+  // Main-thread CPU time (Linux: /proc/thread-self/schedstat, ns on CPU) next to the wall clock at every mark: on a
+  // shared machine the wall clock includes waiting for a core, the thread's CPU time much less so.
+  const { readFileSync } = await import('node:fs');
+  const cpuNow = (): number => { try { return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6; } catch { return NaN; } };
+  const marks: [string, number, number][] = [];
+  const c0 = cpuNow();
   const t0 = performance.now();
-  (globalThis as any).__octetPhase = (name: string, ms: number) => marks.push([name, ms]);
+  (globalThis as any).__octetPhase = (name: string, ms: number) => marks.push([name, ms, name.startsWith('~') ? NaN : cpuNow()]);
   const cpu0 = process.cpuUsage();
   const { engines, setThreads } = await import('./engines.js');
   setThreads(1);
@@ -43,18 +51,18 @@ if (values.child) {
   // module is then cached, so create() below measures only session creation).
   if (values.engine!.startsWith('ort-web')) {
     await import('onnxruntime-web');
-    marks.push(['import', performance.now()]);
+    marks.push(['import', performance.now(), cpuNow()]);
   } else {
     await import(process.env.OCTET_BENCH_DIST === '1' ? '../dist/index.js' : '../src/index.js' as string);
-    marks.push(['import', performance.now()]);
+    marks.push(['import', performance.now(), cpuNow()]);
   }
   const runner = await engine.create(m);
-  marks.push(['create-end', performance.now()]);
+  marks.push(['create-end', performance.now(), cpuNow()]);
   await runner.run(x);
   const tFirst = performance.now();
-  marks.push(['first-run', tFirst]);
+  marks.push(['first-run', tFirst, cpuNow()]);
   const cpu = process.cpuUsage(cpu0);
-  console.log(JSON.stringify({ ok: true, detail: runner.detail, firstResultMs: tFirst - t0, cpuMs: (cpu.user + cpu.system) / 1000, marks: marks.map(([n, t]) => [n, t - t0]) }));
+  console.log(JSON.stringify({ ok: true, detail: runner.detail, firstResultMs: tFirst - t0, cpuMs: (cpu.user + cpu.system) / 1000, marks: marks.map(([n, t, c]) => [n, t - t0, c - c0]) }));
   await runner.release();
   process.exit(0);
 }
@@ -82,11 +90,13 @@ function distFresh(): boolean {
 }
 const fromDist = distFresh();
 
-interface ChildResult { ok: boolean; detail?: string; firstResultMs: number; cpuMs: number; marks: [string, number][]; error?: string }
-function child(engine: string): ChildResult {
-  const args = [...process.execArgv.filter((a) => a.startsWith('--experimental')), '--import', 'tsx', join(ROOT, 'bench', 'cold-phases.ts'),
+interface ChildResult { ok: boolean; detail?: string; firstResultMs: number; cpuMs: number; marks: [string, number, number][]; error?: string }
+function child(engineTag: string): ChildResult {
+  const [engine, at] = engineTag.split('@');
+  const root = at === 'before' ? values['before-root']! : ROOT;
+  const args = [...process.execArgv.filter((a) => a.startsWith('--experimental')), '--import', 'tsx', join(root, 'bench', 'cold-phases.ts'),
     '--child', '--engine', engine, '--files', JSON.stringify(files)];
-  const res = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', timeout: 5 * 60 * 1000, env: { ...process.env, OCTET_BENCH_DIST: fromDist ? '1' : '0' } });
+  const res = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 5 * 60 * 1000, env: { ...process.env, OCTET_BENCH_DIST: fromDist ? '1' : '0' } });
   const line = (res.stdout ?? '').trim().split('\n').filter((l) => l.startsWith('{')).pop();
   try {
     return JSON.parse(line ?? '');
@@ -95,19 +105,22 @@ function child(engine: string): ChildResult {
   }
 }
 
-/** Phase durations from the marks: each mark ends a phase that began at the previous mark; '~' marks are events
- * (the wasm build compiling in parallel) reported as the time since the start, not as a phase. */
-function phases(r: ChildResult): Map<string, number> {
-  const out = new Map<string, number>();
-  let prev = 0;
-  for (const [name, t] of r.marks) {
-    if (name.startsWith('~')) { out.set(`${name} (since start)`, t); continue; }
+/** Phase durations from the marks, wall and main-thread CPU: each mark ends a phase that began at the previous mark;
+ * '~' marks are events (the wasm build compiling in parallel) reported as the time since the start, not a phase. */
+function phases(r: ChildResult): Map<string, [number, number]> {
+  const out = new Map<string, [number, number]>();
+  let prev = 0, prevC = 0;
+  for (const [name, t, c] of r.marks) {
+    if (name.startsWith('~')) { out.set(`${name} (since start)`, [t, NaN]); continue; }
     const key = name === 'create' ? 'engine setup' : name;
-    out.set(key, (out.get(key) ?? 0) + t - prev);
+    const o = out.get(key) ?? [0, 0];
+    out.set(key, [o[0] + t - prev, o[1] + c - prevC]);
     prev = t;
+    prevC = c;
   }
-  out.set('= first result', r.firstResultMs);
-  out.set('cpu ms, all threads', r.cpuMs);
+  const last = r.marks.filter((m) => !m[0].startsWith('~')).pop();
+  out.set('= first result', [r.firstResultMs, last ? last[2] : NaN]);
+  out.set('cpu ms, all threads', [NaN, r.cpuMs]);
   return out;
 }
 
@@ -120,6 +133,7 @@ console.log(`INT8 file: ${int8Note}; load average at start ${load0.join(' / ')}`
 const summary: string[] = [];
 for (const prec of values.precision!.split(',')) {
   const engines = prec === 'int8' ? ['octet-int8-relaxed', 'ort-web-int8'] : ['octet-fp32', 'ort-web-fp32'];
+  if (values['before-root']) engines.push(`${engines[0]}@before`);
   const results = new Map<string, ChildResult[]>(engines.map((e) => [e, []]));
   for (let r = 0; r < rounds; r++) {
     for (const e of r % 2 ? [...engines].reverse() : engines) {
@@ -132,14 +146,18 @@ for (const prec of values.precision!.split(',')) {
     const rs = results.get(e)!;
     const per = rs.map(phases);
     const keys = [...new Set(per.flatMap((p) => [...p.keys()]))];
-    console.log(`\n${e} (${rs[0]?.detail ?? '-'}), median of ${rs.length} ms [min..max]:`);
+    console.log(`\n${e} (${rs[0]?.detail ?? '-'}), median of ${rs.length}: wall ms [min..max] · main-thread CPU ms`);
     for (const k of keys) {
-      const v = per.map((p) => p.get(k) ?? NaN);
-      console.log(`  ${k.padEnd(28)} ${fmt(median(v)).padStart(7)}   [${fmt(Math.min(...v))}..${fmt(Math.max(...v))}]`);
+      const v = per.map((p) => p.get(k)?.[0] ?? NaN), c = per.map((p) => p.get(k)?.[1] ?? NaN);
+      const range = v.some(Number.isFinite) ? `[${fmt(Math.min(...v))}..${fmt(Math.max(...v))}]` : '';
+      console.log(`  ${k.padEnd(28)} ${fmt(median(v)).padStart(7)} ${range.padEnd(16)} · ${fmt(median(c)).padStart(7)}`);
     }
   }
-  const [o, w] = engines.map((e) => median(results.get(e)!.map((r) => r.firstResultMs)));
-  summary.push(`${prec.toUpperCase()}: Octet ${fmt(o)} ms / onnxruntime-web ${fmt(w)} ms = ${(o / w).toFixed(2)}x (target <= 0.33x)`);
+  for (const oe of engines.filter((e) => e.startsWith('octet'))) {
+    const [o, w] = [oe, engines[1]].map((e) => median(results.get(e)!.map((r) => r.firstResultMs)));
+    const [oc, wc] = [oe, engines[1]].map((e) => median(results.get(e)!.map((r) => phases(r).get('= first result')![1])));
+    summary.push(`${prec.toUpperCase()}${oe.includes('@') ? ' (before)' : ''}: Octet ${fmt(o)} ms / onnxruntime-web ${fmt(w)} ms = ${(o / w).toFixed(2)}x (target <= 0.33x); main-thread CPU ${fmt(oc)} / ${fmt(wc)} ms = ${(oc / wc).toFixed(2)}x`);
+  }
 }
 console.log(`\ncold start to first ${arch} result (median first-result times):`);
 for (const s of summary) console.log(`  ${s}`);

@@ -20,7 +20,7 @@ import type { PreparedKernel, KernelPath, KernelIO, KernelVariant } from './type
 import type { Arch } from '../runtime/features.js';
 import type { WasmKernels } from '../runtime/wasm.js';
 import type { QuantType, RequantMode } from './requant.js';
-import { planQGemm, runPlan, runPlanColumns, columnSplittable, gemmSplit, planScratch, layoutFits, chooseQGemmVariant, outputElementSize, QGEMM_VARIANTS, type QOutput, type QGemmPlan } from './qgemm.js';
+import { planQGemm, materializeRows, runPlan, runPlanColumns, columnSplittable, gemmSplit, planScratch, layoutFits, chooseQGemmVariant, outputElementSize, QGEMM_VARIANTS, type QOutput, type QGemmPlan, type WeightRows } from './qgemm.js';
 
 export interface QConv2dParams {
   name?: string;
@@ -95,32 +95,32 @@ function perChannel(v: number | ArrayLike<number> | undefined, n: number, what: 
 }
 
 /**
- * Weights of output channels [o0, o0 + ocg) minus their zero points, as [ocg][taps * cg2] with K ordered (tap, ci)
- * (taps = ky * kw + kx; channels cg..cg2-1 of each tap stay 0). Source OIHW ([o][ci][tap]) or OHWI ([o][tap][ci]).
+ * Weights of output channels [o0, o0 + ocg) minus their zero points, column j = channel o0 + j with K ordered
+ * (tap, ci) (taps = ky * kw + kx; channels cg..cg2-1 of each tap stay 0). Source OIHW ([o][ci][tap]) or OHWI
+ * ([o][tap][ci]). Read column by column while packing (no int32 copy of the whole tensor: session creation time).
  */
-function centerConvWeights(sw8: Int8Array | Uint8Array, zb: Float64Array, o0: number, ocg: number, cg: number, cg2: number, taps: number, ohwi: boolean): Int32Array {
-  const Kp = taps * cg2;
-  const wc = new Int32Array(ocg * Kp);
-  for (let j = 0; j < ocg; j++) {
-    const o = o0 + j, z = zb[o] | 0, dst = j * Kp, src = o * cg * taps;
+function convWeightRows(sw8: Int8Array | Uint8Array, zb: Float64Array, o0: number, cg: number, cg2: number, taps: number, ohwi: boolean): WeightRows {
+  return (j, out) => {
+    const o = o0 + j, z = zb[o] | 0, src = o * cg * taps;
     if ((ohwi || taps === 1) && z === 0 && cg2 === cg) {
-      // source already (tap, ci)-ordered, nothing to subtract: one native int8 -> int32 copy per output channel
-      // (the common case: symmetric int8 weights; session creation time, see bench/models.ts cold start)
-      wc.set(sw8.subarray(src, src + taps * cg), dst);
-    } else if (ohwi || taps === 1) {
-      // source already (tap, ci)-ordered
+      // source already (tap, ci)-ordered, nothing to subtract: one native int8 -> int32 copy
+      // (the common case: symmetric int8 weights)
+      out.set(sw8.subarray(src, src + taps * cg));
+      return;
+    }
+    if (cg2 !== cg) out.fill(0);
+    if (ohwi || taps === 1) {
       for (let t = 0; t < taps; t++) {
-        const s0 = src + t * cg, d0 = dst + t * cg2;
-        for (let ci = 0; ci < cg; ci++) wc[d0 + ci] = sw8[s0 + ci] - z;
+        const s0 = src + t * cg, d0 = t * cg2;
+        for (let ci = 0; ci < cg; ci++) out[d0 + ci] = sw8[s0 + ci] - z;
       }
     } else {
       for (let ci = 0; ci < cg; ci++) {
         const s0 = src + ci * taps;
-        for (let t = 0; t < taps; t++) wc[dst + t * cg2 + ci] = sw8[s0 + t] - z;
+        for (let t = 0; t < taps; t++) out[t * cg2 + ci] = sw8[s0 + t] - z;
       }
     }
-  }
-  return wc;
+  };
 }
 
 export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [number, number, number, number]; method: QConvMethod; pixBlock: number; byColumns: boolean } {
@@ -159,19 +159,29 @@ export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [
   const cg2 = method === 'indirect' ? cg + (cg & 1) : cg;
   const Kp = taps * cg2;
   // centered weights per group, K ordered (ky, kx, ci) like im2col rows / indirection taps
-  const wcs: Int32Array[] = [];
-  for (let g = 0; g < groups; g++) wcs.push(centerConvWeights(sw8, zb, g * ocg, ocg, cg, cg2, taps, ohwi));
-  if (method === 'indirect' && wcs.some((wc) => layoutFits('extmul', wc) < 0)) {
+  const wcs: (Int32Array | WeightRows)[] = [];
+  for (let g = 0; g < groups; g++) {
+    const rows = convWeightRows(sw8, zb, g * ocg, cg, cg2, taps, ohwi);
+    wcs.push(method === 'indirect' ? materializeRows(rows, ocg, Kp) : rows);
+  }
+  if (method === 'indirect' && wcs.some((wc) => layoutFits('extmul', wc as Int32Array) < 0)) {
     // B - zb leaves int8 (uint8 weights): unroll instead, the dot16 GEMM takes int16 weights
     return prepareQConv2d({ ...p, method: 'im2col' });
   }
   const variant = method === 'indirect' ? QGEMM_VARIANTS.find((v) => v.layout === 'extmul')! : chooseQGemmVariant(p.path, p.arch, p.variant);
+  const prm = new Int32Array(24);
+  prm.set([h, w, c, kh, kw, sh, sw, pt, pl, dh, dw, cg, oh, ow, p.aZeroPoint & 0xff, K, cg2]);
+  const prmBytes = new Uint8Array(prm.buffer);
+  // One group, no indirection buffer: the plan's constants carry the geometry record in their tail (no second
+  // buffer and copy of the packed weights; session creation time, bench/cold-phases.ts).
+  const single = groups === 1 && method !== 'indirect';
   const plans: QGemmPlan[] = [];
   for (let g = 0; g < groups; g++) {
     const sl = (a: ArrayLike<number> | undefined) => (a ? Array.from({ length: ocg }, (_, j) => a[g * ocg + j]) : undefined);
     plans.push(planQGemm({
       name, n: ocg, k: Kp, aType: p.aType, aScale: p.aScale, aZeroPoint: p.aZeroPoint, wc: wcs[g],
-      wScales: Float64Array.from(sl(wScales)!), bias: sl(p.bias), output: p.output, requant: p.requant, variant,
+      wScales: groups === 1 ? wScales : Float64Array.from(sl(wScales)!), bias: groups === 1 ? p.bias : sl(p.bias), output: p.output, requant: p.requant, variant,
+      tailBytes: single ? prmBytes.length : 0,
     }));
   }
   // constants: [plans...][geometry record][indirection buffer][zero-point row]
@@ -179,10 +189,15 @@ export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [
   let off = 0;
   const planOffsets: number[] = [];
   const add = (b: Uint8Array) => { const at = off; parts.push(b); off = align16(off + b.length); return at; };
-  for (const pl of plans) planOffsets.push(add(pl.constants));
-  const prm = new Int32Array(24);
-  prm.set([h, w, c, kh, kw, sh, sw, pt, pl, dh, dw, cg, oh, ow, p.aZeroPoint & 0xff, K, cg2]);
-  const prmOffset = add(new Uint8Array(prm.buffer));
+  let prmOffset: number;
+  if (single) {
+    planOffsets.push(0);
+    prmOffset = plans[0].constants.length - prmBytes.length;
+    plans[0].constants.set(prmBytes, prmOffset);
+  } else {
+    for (const pl of plans) planOffsets.push(add(pl.constants));
+    prmOffset = add(prmBytes);
+  }
   const P = n * oh * ow;
   let indirOffset = 0, zeroOffset = 0;
   if (method === 'indirect') {
@@ -201,8 +216,13 @@ export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [
     indirOffset = add(new Uint8Array(ind.buffer));
     zeroOffset = add(new Uint8Array(cg2 + 16).fill(p.aZeroPoint & 0xff));
   }
-  const constants = new Uint8Array(off);
-  { let o = 0; for (const b of parts) { constants.set(b, o); o = align16(o + b.length); } }
+  let constants: Uint8Array;
+  if (single) constants = plans[0].constants;
+  else {
+    constants = new Uint8Array(off);
+    let o = 0;
+    for (const b of parts) { constants.set(b, o); o = align16(o + b.length); }
+  }
 
   const es = outputElementSize(p.output);
   const pixBlock = method === 'im2col' ? Math.max(4, Math.min(256, Math.floor(65536 / K / 4) * 4)) : 64;

@@ -132,35 +132,71 @@ export function layoutFits(layout: QGemmLayout, wc: Int32Array): number {
 }
 
 /**
+ * Centered weights (B - zb) of one GEMM given column by column: fills out[0..k) with column j (output channel j).
+ * Lets the convolution family pack straight from the int8 / uint8 tensor, without an [N][K] int32 copy of all of it.
+ */
+export type WeightRows = (j: number, out: Int32Array) => void;
+
+/** All columns of `rows` as one [N][K] int32 array. */
+export function materializeRows(rows: WeightRows, n: number, k: number): Int32Array {
+  const wc = new Int32Array(n * k);
+  for (let j = 0; j < n; j++) rows(j, wc.subarray(j * k, (j + 1) * k));
+  return wc;
+}
+
+/** Bytes of the packed weights of `layout` for an N x K GEMM (header + 8-column blocks). */
+export function packedBytes(layout: QGemmLayout, n: number, k: number): number {
+  const nb = Math.ceil(n / 8);
+  const kp = Math.ceil(k / 2), kq = Math.ceil(k / 4);
+  return 16 + nb * (layout === 'dot16' ? 32 + kp * 32 : layout === 'extmul' ? 32 + kp * 16 : 32 + kq * 64);
+}
+
+/**
  * Packs centered weights wc ([N][K], values B - zb) for `layout` with initial accumulators bias - zaEff*colsum.
  * Layouts are documented in assembly/gemm/simd128.ts (dot16, extmul) and assembly/gemm/relaxed.ts (rdot).
  */
-export function packWeights(layout: QGemmLayout, wc: Int32Array, n: number, k: number, bias: Int32Array | undefined, zaEff: number, rdotOffset = 0): Uint8Array {
+export function packWeights(layout: QGemmLayout, wc: Int32Array | WeightRows, n: number, k: number, bias: Int32Array | undefined, zaEff: number, rdotOffset = 0): Uint8Array {
+  const bytes = new Uint8Array(packedBytes(layout, n, k));
+  packWeightsInto(bytes, layout, wc, n, k, bias, zaEff, rdotOffset);
+  return bytes;
+}
+
+/** packWeights into the first packedBytes(layout, n, k) bytes of `bytes` (zeroed, byteOffset a multiple of 4). */
+export function packWeightsInto(bytes: Uint8Array, layout: QGemmLayout, wc: Int32Array | WeightRows, n: number, k: number, bias: Int32Array | undefined, zaEff: number, rdotOffset = 0): void {
   const nb = Math.ceil(n / 8);
   const kp = Math.ceil(k / 2), kq = Math.ceil(k / 4);
   const bstride = layout === 'dot16' ? 32 + kp * 32 : layout === 'extmul' ? 32 + kp * 16 : 32 + kq * 64;
-  const bytes = new Uint8Array(16 + nb * bstride);
-  const dv = new DataView(bytes.buffer);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   dv.setInt32(0, rdotOffset, true);
-  if (layout === 'dot16' && LITTLE_ENDIAN) {
-    // the same bytes through aligned typed views (every block starts at a multiple of 16): a tight loop per column,
-    // not a DataView call per weight (session creation time, bench/models.ts cold start)
-    const w16 = new Int16Array(bytes.buffer), i32 = new Int32Array(bytes.buffer);
+  if (layout === 'dot16' && LITTLE_ENDIAN && bytes.byteOffset % 4 === 0) {
+    // one pass per column over its K weights (column sum and int16 scatter together), through aligned typed views
+    // (every block starts at a multiple of 16): session creation time, bench/cold-phases.ts
+    const w16 = new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 1);
+    const i32 = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
+    const row = typeof wc === 'function' ? new Int32Array(k) : null;
     for (let b = 0; b < nb; b++) {
       const base = 16 + b * bstride;
       for (let j = 0; j < 8; j++) {
         const col = b * 8 + j;
         if (col >= n) continue;
-        const src = col * k;
+        let r: Int32Array;
+        if (row) { (wc as WeightRows)(col, row); r = row; } else r = (wc as Int32Array).subarray(col * k, col * k + k);
         let cs = 0;
-        for (let kk = 0; kk < k; kk++) cs += wc[src + kk];
+        let d = ((base + 32) >> 1) + (j >> 2) * 8 + (j & 3) * 2;
+        let kk = 0;
+        for (; kk + 1 < k; kk += 2, d += 16) {
+          const a = r[kk], c = r[kk + 1];
+          cs += a + c;
+          w16[d] = a;
+          w16[d + 1] = c;
+        }
+        if (kk < k) { cs += r[kk]; w16[d] = r[kk]; }
         i32[(base >> 2) + j] = ((bias ? bias[col] : 0) - Math.imul(zaEff, cs)) | 0;
-        const d0 = ((base + 32) >> 1) + (j >> 2) * 8 + (j & 3) * 2;
-        for (let kk = 0; kk < k; kk++) w16[d0 + (kk >> 1) * 16 + (kk & 1)] = wc[src + kk];
       }
     }
-    return bytes;
+    return;
   }
+  if (typeof wc === 'function') wc = materializeRows(wc, n, k);
   for (let b = 0; b < nb; b++) {
     const base = 16 + b * bstride;
     for (let j = 0; j < 8; j++) {
@@ -186,7 +222,6 @@ export function packWeights(layout: QGemmLayout, wc: Int32Array, n: number, k: n
       }
     }
   }
-  return bytes;
 }
 
 /** Packed weights + epilogue tables of one GEMM (one conv group), ready to place in wasm memory. */
@@ -212,8 +247,8 @@ export interface QGemmPlanParams {
   aType: QuantType;
   aScale: number;
   aZeroPoint: number;
-  /** Centered weights [N][K] (B - zb). */
-  wc: Int32Array;
+  /** Centered weights [N][K] (B - zb), or column by column (WeightRows: packed without an int32 copy of all). */
+  wc: Int32Array | WeightRows;
   wScales: Float64Array;
   bias?: ArrayLike<number>;
   output: QOutput;
@@ -224,6 +259,8 @@ export interface QGemmPlanParams {
    * gemmlowp-shaped form always (benchmarks; also forced by OCTET_FIXED_FORM=two-multiply). Same results.
    */
   epilogue?: 'auto' | 'two-multiply';
+  /** Extra zeroed bytes at the end of `constants` (16-aligned start) for the caller's own records. */
+  tailBytes?: number;
 }
 
 function fixedForm(p: QGemmPlanParams): 'auto' | 'two-multiply' {
@@ -235,7 +272,9 @@ function fixedForm(p: QGemmPlanParams): 'auto' | 'two-multiply' {
 export function planQGemm(p: QGemmPlanParams): QGemmPlan {
   const { n, k, name } = p;
   let variant = p.variant;
-  let off = layoutFits(variant.layout, p.wc);
+  let wc = p.wc;
+  if (typeof wc === 'function' && variant.layout !== 'dot16') wc = materializeRows(wc, n, k);
+  let off = variant.layout === 'dot16' ? 0 : layoutFits(variant.layout, wc as Int32Array);
   if (off < 0) {
     variant = DOT16;
     off = 0;
@@ -295,11 +334,11 @@ export function planQGemm(p: QGemmPlanParams): QGemmPlan {
       ({ qmin, qmax } = outputRange(out.type, zp, out.scale, out.clamp));
     }
   }
-  const packed = packWeights(variant.layout, p.wc, n, k, intBias, zaEff, off);
-  const tableOffset = align16(packed.length);
+  // one buffer: packed weights written in place, then the tables (and the caller's tail)
+  const tableOffset = align16(packedBytes(variant.layout, n, k));
   const table2Offset = align16(tableOffset + table.length);
-  const constants = new Uint8Array(align16(table2Offset + table2.length));
-  constants.set(packed, 0);
+  const constants = new Uint8Array(align16(table2Offset + table2.length) + (p.tailBytes ?? 0));
+  packWeightsInto(constants, variant.layout, wc, n, k, intBias, zaEff, off);
   constants.set(table, tableOffset);
   constants.set(table2, table2Offset);
   return { variant, n, k, aUnsigned, kind, zp, qmin, qmax, constants, tableOffset, table2Offset };
