@@ -17,6 +17,9 @@ import type { PreparedKernel } from '../src/kernels/types.js';
 import { GraphBuilder } from '../src/onnx/writer.js';
 import { f32Section } from './kernels-f32.js';
 import { dwconvSection } from './kernels-dwconv.js';
+import { CONV_LAYERS, type ConvLayer } from './kernels-layers.js';
+
+export { CONV_LAYERS };
 
 const QUICK = process.argv.includes('--quick');
 
@@ -170,43 +173,7 @@ async function gemmSection(ctx: BenchContext): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------------------------
 // INT8 convolutions (qs8-conv, non-depthwise) per layer vs our FP32 conv and onnxruntime-web (QLinearConv, Conv).
-// Layers of MobileNetV2-224 (torchvision mobilenet_v2: stem + every 1x1 expand/project + final 1x1; the depthwise
-// layers belong to the dwconv family) and ResNet-18-224 (torchvision resnet18), with how often each shape occurs.
-interface ConvLayer { net: string; name: string; h: number; w: number; c: number; oc: number; k: number; s: number; p: number; count: number }
-export const CONV_LAYERS: ConvLayer[] = [
-  { net: 'mnv2', name: 'stem 3x3/2 3->32', h: 224, w: 224, c: 3, oc: 32, k: 3, s: 2, p: 1, count: 1 },
-  { net: 'mnv2', name: '112 1x1 32->16', h: 112, w: 112, c: 32, oc: 16, k: 1, s: 1, p: 0, count: 1 },
-  { net: 'mnv2', name: '112 1x1 16->96', h: 112, w: 112, c: 16, oc: 96, k: 1, s: 1, p: 0, count: 1 },
-  { net: 'mnv2', name: '56 1x1 96->24', h: 56, w: 56, c: 96, oc: 24, k: 1, s: 1, p: 0, count: 1 },
-  { net: 'mnv2', name: '56 1x1 24->144', h: 56, w: 56, c: 24, oc: 144, k: 1, s: 1, p: 0, count: 2 },
-  { net: 'mnv2', name: '56 1x1 144->24', h: 56, w: 56, c: 144, oc: 24, k: 1, s: 1, p: 0, count: 1 },
-  { net: 'mnv2', name: '28 1x1 144->32', h: 28, w: 28, c: 144, oc: 32, k: 1, s: 1, p: 0, count: 1 },
-  { net: 'mnv2', name: '28 1x1 32->192', h: 28, w: 28, c: 32, oc: 192, k: 1, s: 1, p: 0, count: 3 },
-  { net: 'mnv2', name: '28 1x1 192->32', h: 28, w: 28, c: 192, oc: 32, k: 1, s: 1, p: 0, count: 2 },
-  { net: 'mnv2', name: '14 1x1 192->64', h: 14, w: 14, c: 192, oc: 64, k: 1, s: 1, p: 0, count: 1 },
-  { net: 'mnv2', name: '14 1x1 64->384', h: 14, w: 14, c: 64, oc: 384, k: 1, s: 1, p: 0, count: 4 },
-  { net: 'mnv2', name: '14 1x1 384->64', h: 14, w: 14, c: 384, oc: 64, k: 1, s: 1, p: 0, count: 3 },
-  { net: 'mnv2', name: '14 1x1 384->96', h: 14, w: 14, c: 384, oc: 96, k: 1, s: 1, p: 0, count: 1 },
-  { net: 'mnv2', name: '14 1x1 96->576', h: 14, w: 14, c: 96, oc: 576, k: 1, s: 1, p: 0, count: 3 },
-  { net: 'mnv2', name: '14 1x1 576->96', h: 14, w: 14, c: 576, oc: 96, k: 1, s: 1, p: 0, count: 2 },
-  { net: 'mnv2', name: '7 1x1 576->160', h: 7, w: 7, c: 576, oc: 160, k: 1, s: 1, p: 0, count: 1 },
-  { net: 'mnv2', name: '7 1x1 160->960', h: 7, w: 7, c: 160, oc: 960, k: 1, s: 1, p: 0, count: 3 },
-  { net: 'mnv2', name: '7 1x1 960->160', h: 7, w: 7, c: 960, oc: 160, k: 1, s: 1, p: 0, count: 2 },
-  { net: 'mnv2', name: '7 1x1 960->320', h: 7, w: 7, c: 960, oc: 320, k: 1, s: 1, p: 0, count: 1 },
-  { net: 'mnv2', name: '7 1x1 320->1280', h: 7, w: 7, c: 320, oc: 1280, k: 1, s: 1, p: 0, count: 1 },
-  { net: 'resnet18', name: 'conv1 7x7/2 3->64', h: 224, w: 224, c: 3, oc: 64, k: 7, s: 2, p: 3, count: 1 },
-  { net: 'resnet18', name: '56 3x3 64->64', h: 56, w: 56, c: 64, oc: 64, k: 3, s: 1, p: 1, count: 4 },
-  { net: 'resnet18', name: '56 3x3/2 64->128', h: 56, w: 56, c: 64, oc: 128, k: 3, s: 2, p: 1, count: 1 },
-  { net: 'resnet18', name: '56 1x1/2 64->128', h: 56, w: 56, c: 64, oc: 128, k: 1, s: 2, p: 0, count: 1 },
-  { net: 'resnet18', name: '28 3x3 128->128', h: 28, w: 28, c: 128, oc: 128, k: 3, s: 1, p: 1, count: 3 },
-  { net: 'resnet18', name: '28 3x3/2 128->256', h: 28, w: 28, c: 128, oc: 256, k: 3, s: 2, p: 1, count: 1 },
-  { net: 'resnet18', name: '28 1x1/2 128->256', h: 28, w: 28, c: 128, oc: 256, k: 1, s: 2, p: 0, count: 1 },
-  { net: 'resnet18', name: '14 3x3 256->256', h: 14, w: 14, c: 256, oc: 256, k: 3, s: 1, p: 1, count: 3 },
-  { net: 'resnet18', name: '14 3x3/2 256->512', h: 14, w: 14, c: 256, oc: 512, k: 3, s: 2, p: 1, count: 1 },
-  { net: 'resnet18', name: '14 1x1/2 256->512', h: 14, w: 14, c: 256, oc: 512, k: 1, s: 2, p: 0, count: 1 },
-  { net: 'resnet18', name: '7 3x3 512->512', h: 7, w: 7, c: 512, oc: 512, k: 3, s: 1, p: 1, count: 3 },
-];
-
+// Layers (MobileNetV2-224, ResNet-18-224): bench/kernels-layers.ts.
 async function ortConv(l: ConvLayer, quant: boolean): Promise<() => Promise<unknown>> {
   const g = new GraphBuilder({ opset: 21 });
   const wn = l.oc * l.c * l.k * l.k;

@@ -5,7 +5,7 @@
 // Layout: int32 indir[pixel][kh*kw]. Packed weights: the `extmul` layout (assembly/gemm/simd128.ts) over
 // k' = taps * cg2 where cg2 = cg rounded up to even (per tap, channel pairs never cross taps; the pad channel's
 // weight is 0). Calling convention of the epilogue: assembly/gemm/epilogue.ts.
-import { epi_store8 } from '../gemm/epilogue_simd';
+import { epi_store4x8 } from '../gemm/epilogue_simd';
 
 @inline function tap_ptr(indir: usize, input: usize, zero: usize): usize {
   const o = load<i32>(indir);
@@ -78,10 +78,7 @@ export function qs8_igemm_4x8c2__simd128_extmul(
         }
       }
       const cols = n - n0 < 8 ? n - n0 : 8;
-      epi_store8(acc00, acc01, n0, cols, c0, kind, table, table2, zp, qmin, qmax);
-      epi_store8(acc10, acc11, n0, cols, c1, kind, table, table2, zp, qmin, qmax);
-      epi_store8(acc20, acc21, n0, cols, c2, kind, table, table2, zp, qmin, qmax);
-      epi_store8(acc30, acc31, n0, cols, c3, kind, table, table2, zp, qmin, qmax);
+      epi_store4x8(acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, n0, cols, c0, c1, c2, c3, kind, table, table2, zp, qmin, qmax);
     }
   }
 }

@@ -78,3 +78,83 @@ import { EPI_FIXED, EPI_FLOAT, EPI_I32, EPI_FIXED_NL, EPI_FIXEDX } from './epilo
     }
   }
 }
+
+/**
+ * FIXEDX requantization (assembly/requant/core.ts 1b) of 4 lanes whose block constants are already in registers,
+ * zero point included, before the output clamp: the same arithmetic as rqv_fixedx_out.
+ */
+@inline function fx4(acc: v128, lo: v128, hi: v128, pm: v128, q: v128, t: v128, mm: v128, kk: v128, sh: i32): v128 {
+  const x = i32x4.min_s(i32x4.max_s(acc, lo), hi);
+  const xs = i32x4.mul(x, pm);
+  const l = i64x2.extmul_low_i32x4_s(xs, q);
+  const h = i64x2.extmul_high_i32x4_s(xs, q);
+  const hh = i8x16.shuffle(l, h, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+  return i32x4.shr_s(i32x4.sub(i32x4.add(hh, kk), v128.and(i32x4.lt_s(x, t), mm)), sh);
+}
+
+@inline function store_row8(p: usize, v: v128, lane: i32, cols: i32): void {
+  if (cols == 8) {
+    if (lane == 0) v128.store64_lane(p, v, 0);
+    else v128.store64_lane(p, v, 1);
+  } else {
+    let t = lane == 0 ? i64x2.extract_lane(v, 0) : i64x2.extract_lane(v, 1);
+    for (let i = 0; i < cols; i++) {
+      store<u8>(p + <usize>i, <u8>t);
+      t >>= 8;
+    }
+  }
+}
+
+/**
+ * EPI_FIXEDX epilogue of a whole 4x8 tile (rows at c0..c3, columns n0..n0+cols-1, cols <= 8): the block constants
+ * are loaded once for the four rows, and the int32 results are narrowed with saturation (i16x8.narrow, then
+ * i8x16.narrow: two rows per vector) before one clamp per 16 outputs. Exact: the saturations are monotonic and
+ * [qmin, qmax] lies inside the narrowed range (int8 when qmax <= 127, else uint8), so clamping after them gives
+ * the same bytes as epi_store8's int32 clamp.
+ */
+@inline export function epi_fixedx_4x8(
+  a00: v128, a01: v128, a10: v128, a11: v128, a20: v128, a21: v128, a30: v128, a31: v128,
+  n0: i32, cols: i32, c0: usize, c1: usize, c2: usize, c3: usize, table: usize, qmin: i32, qmax: i32,
+): void {
+  const b0 = table + <usize>((n0 >> 2) * FIXEDX_BLOCK);
+  const b1 = b0 + <usize>FIXEDX_BLOCK;
+  const q0 = v128.load(b0), lo0 = v128.load(b0, 16), hi0 = v128.load(b0, 32), pm0 = v128.load(b0, 48);
+  const t0 = v128.load(b0, 64), m0 = v128.load(b0, 80), k0 = v128.load(b0, 96), s0 = load<i32>(b0, 112);
+  const q1 = v128.load(b1), lo1 = v128.load(b1, 16), hi1 = v128.load(b1, 32), pm1 = v128.load(b1, 48);
+  const t1 = v128.load(b1, 64), m1 = v128.load(b1, 80), k1 = v128.load(b1, 96), s1 = load<i32>(b1, 112);
+  const r0 = i16x8.narrow_i32x4_s(fx4(a00, lo0, hi0, pm0, q0, t0, m0, k0, s0), fx4(a01, lo1, hi1, pm1, q1, t1, m1, k1, s1));
+  const r1 = i16x8.narrow_i32x4_s(fx4(a10, lo0, hi0, pm0, q0, t0, m0, k0, s0), fx4(a11, lo1, hi1, pm1, q1, t1, m1, k1, s1));
+  const r2 = i16x8.narrow_i32x4_s(fx4(a20, lo0, hi0, pm0, q0, t0, m0, k0, s0), fx4(a21, lo1, hi1, pm1, q1, t1, m1, k1, s1));
+  const r3 = i16x8.narrow_i32x4_s(fx4(a30, lo0, hi0, pm0, q0, t0, m0, k0, s0), fx4(a31, lo1, hi1, pm1, q1, t1, m1, k1, s1));
+  let v01: v128, v23: v128;
+  if (qmax <= 127) {
+    const vmin = i8x16.splat(<i8>qmin), vmax = i8x16.splat(<i8>qmax);
+    v01 = i8x16.min_s(i8x16.max_s(i8x16.narrow_i16x8_s(r0, r1), vmin), vmax);
+    v23 = i8x16.min_s(i8x16.max_s(i8x16.narrow_i16x8_s(r2, r3), vmin), vmax);
+  } else {
+    const vmin = i8x16.splat(<i8>qmin), vmax = i8x16.splat(<i8>qmax);
+    v01 = i8x16.min_u(i8x16.max_u(i8x16.narrow_i16x8_u(r0, r1), vmin), vmax);
+    v23 = i8x16.min_u(i8x16.max_u(i8x16.narrow_i16x8_u(r2, r3), vmin), vmax);
+  }
+  const o = <usize>n0;
+  store_row8(c0 + o, v01, 0, cols);
+  store_row8(c1 + o, v01, 1, cols);
+  store_row8(c2 + o, v23, 0, cols);
+  store_row8(c3 + o, v23, 1, cols);
+}
+
+/** Epilogue of a 4x8 tile of any kind: the whole-tile FIXEDX form, or epi_store8 per row. */
+@inline export function epi_store4x8(
+  a00: v128, a01: v128, a10: v128, a11: v128, a20: v128, a21: v128, a30: v128, a31: v128,
+  n0: i32, cols: i32, c0: usize, c1: usize, c2: usize, c3: usize,
+  kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32,
+): void {
+  if (kind == EPI_FIXEDX) {
+    epi_fixedx_4x8(a00, a01, a10, a11, a20, a21, a30, a31, n0, cols, c0, c1, c2, c3, table, qmin, qmax);
+  } else {
+    epi_store8(a00, a01, n0, cols, c0, kind, table, table2, zp, qmin, qmax);
+    epi_store8(a10, a11, n0, cols, c1, kind, table, table2, zp, qmin, qmax);
+    epi_store8(a20, a21, n0, cols, c2, kind, table, table2, zp, qmin, qmax);
+    epi_store8(a30, a31, n0, cols, c3, kind, table, table2, zp, qmin, qmax);
+  }
+}

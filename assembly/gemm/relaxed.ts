@@ -15,7 +15,7 @@
 // Packed `rdot` layout: 16-byte header { i32 o, 0, 0, 0 }, then per block of 8 columns: int32 init[8]
 // (bias - za*colsum), then ceil(k/4) k-quads of 64 bytes: ua[c0..c3 x 4k], ua[c4..c7 x 4k], ub[c0..c3],
 // ub[c4..c7], each 16-byte group holding column j's 4 consecutive k at bytes 4j..4j+3; zero padded (u = 0).
-import { epi_store8 } from './epilogue_simd';
+import { epi_store4x8 } from './epilogue_simd';
 
 const WCHUNK: i32 = 262144;
 
@@ -99,10 +99,7 @@ export function qs8_gemm_4x8c4__relaxed_rdot(
         }
         const n0 = nb << 3;
         const cols = n - n0 < 8 ? n - n0 : 8;
-        epi_store8(acc00, acc01, n0, cols, c0, kind, table, table2, zp, qmin, qmax);
-        epi_store8(acc10, acc11, n0, cols, c1, kind, table, table2, zp, qmin, qmax);
-        epi_store8(acc20, acc21, n0, cols, c2, kind, table, table2, zp, qmin, qmax);
-        epi_store8(acc30, acc31, n0, cols, c3, kind, table, table2, zp, qmin, qmax);
+        epi_store4x8(acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, n0, cols, c0, c1, c2, c3, kind, table, table2, zp, qmin, qmax);
       }
     }
   }

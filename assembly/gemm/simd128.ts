@@ -13,7 +13,7 @@
 //   the int8 weights (smull/smull2), i32x4.extadd_pairwise_i16x8_s (saddlp) and add. Packed `extmul` layout:
 //   16-byte header (unused), per block of 8 columns: int32 init[8], then ceil(k/2) k-pairs of 16 int8
 //   [c0k0 c0k1 c1k0 c1k1 ... c7k0 c7k1], zero padded. Weights minus zero point must fit int8.
-import { epi_store8 } from './epilogue_simd';
+import { epi_store4x8 } from './epilogue_simd';
 
 // Column-chunk size for cache blocking: about 256 KiB of packed weights stay hot while all rows stream by.
 const WCHUNK: i32 = 262144;
@@ -98,10 +98,7 @@ const WCHUNK: i32 = 262144;
         }
         const n0 = nb << 3;
         const cols = n - n0 < 8 ? n - n0 : 8;
-        epi_store8(acc00, acc01, n0, cols, c0, kind, table, table2, zp, qmin, qmax);
-        epi_store8(acc10, acc11, n0, cols, c1, kind, table, table2, zp, qmin, qmax);
-        epi_store8(acc20, acc21, n0, cols, c2, kind, table, table2, zp, qmin, qmax);
-        epi_store8(acc30, acc31, n0, cols, c3, kind, table, table2, zp, qmin, qmax);
+        epi_store4x8(acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, n0, cols, c0, c1, c2, c3, kind, table, table2, zp, qmin, qmax);
       }
     }
   }
@@ -121,6 +118,8 @@ export function qs8_gemm_4x8c2__simd128_dot16(
   if (a_unsigned) dot16_u8(rows, n, k, a, a_stride, w, c, c_stride, kind, table, table2, zp, qmin, qmax, scratch);
   else dot16_s8(rows, n, k, a, a_stride, w, c, c_stride, kind, table, table2, zp, qmin, qmax, scratch);
 }
+
+
 
 
 export function qs8_gemm_4x8c2__simd128_extmul(
@@ -186,10 +185,7 @@ export function qs8_gemm_4x8c2__simd128_extmul(
         }
         const n0 = nb << 3;
         const cols = n - n0 < 8 ? n - n0 : 8;
-        epi_store8(acc00, acc01, n0, cols, c0, kind, table, table2, zp, qmin, qmax);
-        epi_store8(acc10, acc11, n0, cols, c1, kind, table, table2, zp, qmin, qmax);
-        epi_store8(acc20, acc21, n0, cols, c2, kind, table, table2, zp, qmin, qmax);
-        epi_store8(acc30, acc31, n0, cols, c3, kind, table, table2, zp, qmin, qmax);
+        epi_store4x8(acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, n0, cols, c0, c1, c2, c3, kind, table, table2, zp, qmin, qmax);
       }
     }
   }

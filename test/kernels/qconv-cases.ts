@@ -26,8 +26,12 @@ export function refConv(wasm: WasmKernels, p: QConv2dParams, x: Int8Array | Uint
   const o = p.output as any;
   const reals = kind <= 1 ? requantScales(p.requant ?? 'fixed-point', p.aScale, ws, o.scale) : new Float64Array(oc);
   const mult = new Int32Array(oc), shift = new Int32Array(oc), scale = new Float32Array(oc);
+  // the fixed-point decomposition is made per GEMM plan, i.e. per group (its groups of 4 channels start at each
+  // group's first channel: src/kernels/requant.ts fixedPointMultipliers)
+  const ocg = oc / (p.groups ?? 1);
+  const fpm = kind === 0 ? Array.from({ length: p.groups ?? 1 }, (_, g) => fixedPointMultipliers(reals.slice(g * ocg, (g + 1) * ocg))).flat() : [];
   for (let j = 0; j < oc; j++) {
-    if (kind === 0) ({ multiplier: mult[j], shift: shift[j] } = fixedPointMultipliers(reals)[j]);
+    if (kind === 0) ({ multiplier: mult[j], shift: shift[j] } = fpm[j]);
     scale[j] = kind === 3 ? Math.fround(Math.fround(p.aScale) * Math.fround(ws[j])) : reals[j];
   }
   const { qmin, qmax } = kind <= 1 ? outputRange(out as QuantType, o.zeroPoint, o.scale, o.clamp) : { qmin: 0, qmax: 0 };
@@ -84,15 +88,19 @@ export function randomConv(seed: number, path: KernelPath): { p: QConv2dParams; 
     for (let i = 0; i < wd.length; i++) wd[i] = ri(0, 255);
     const zbs = wType === 'int8' ? pick([0, 0, -128, 127]) : pick([0, 128, 255]);
     const zeroPoints = pick([zbs, Array.from({ length: oc }, () => (wType === 'int8' ? ri(-128, 127) : ri(0, 255)))]);
-    const scales = Array.from({ length: oc }, (_, j) => (j % 5 === 2 ? 1e-9 * r() : j % 5 === 4 ? 30 + 100 * r() : 10 ** (-6 + 6 * r())));
+    let scales = Array.from({ length: oc }, (_, j) => (j % 5 === 2 ? 1e-9 * r() : j % 5 === 4 ? 30 + 100 * r() : 10 ** (-6 + 6 * r())));
     const out: OutType = pick(['int8', 'uint8', 'int8', 'uint8', 'int32', 'float32']);
     const output = out === 'int32' || out === 'float32' ? { type: out } : { type: out, scale: 2 ** (-12 + 8 * r()), zeroPoint: out === 'int8' ? ri(-128, 127) : ri(0, 255), clamp: pick([undefined, { min: 0 }, { min: 0, max: 6 }]) };
     const bias = out === 'float32' ? Float32Array.from({ length: oc }, () => (r() - 0.5) * 8) : pick([undefined, Int32Array.from({ length: oc }, () => ri(-5000, 5000))]);
     const x = aType === 'int8' ? new Int8Array(n * h * w * c) : new Uint8Array(n * h * w * c);
     for (let i = 0; i < x.length; i++) x[i] = ri(0, 255);
     const mode: RequantMode = pick(['fixed-point', 'float']);
+    const aScale = 2 ** (-8 + 6 * r());
+    // half the int8/uint8-output cases with model-like multipliers (1e-5..0.5): the fixed-point mode then runs the
+    // one-multiply (FIXEDX) epilogue
+    if ('scale' in output && r() < 0.5) scales = scales.map(() => (10 ** (-5 + 4.7 * r()) * output.scale) / aScale);
     const p: QConv2dParams = {
-      name: 'conv', n, h, w, c, oc, kernel, strides, pads, dilations, groups, aType, aScale: 2 ** (-8 + 6 * r()), aZeroPoint: za,
+      name: 'conv', n, h, w, c, oc, kernel, strides, pads, dilations, groups, aType, aScale, aZeroPoint: za,
       weights: { data: wd, type: wType, zeroPoints, scales }, bias, output: output as any, requant: mode, path,
     };
     return { p, x };

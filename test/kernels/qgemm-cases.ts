@@ -23,6 +23,11 @@ export interface Case {
   seed: number;
   /** Force all A and B values to the given extremes (overflow checks). */
   extreme?: boolean;
+  /**
+   * Model-like scales: every requantization multiplier in 1e-5..0.5, so the fixed-point mode runs the one-multiply
+   * (FIXEDX) epilogue, with biases large enough to push accumulators past its clamp bounds.
+   */
+  modelScales?: boolean;
 }
 
 export function randomCase(r: () => number, seed: number, maxDim = 40): Case {
@@ -45,6 +50,7 @@ export function randomCase(r: () => number, seed: number, maxDim = 40): Case {
     mode: pick(['fixed-point', 'float']),
     clamp: pick([undefined, { min: 0 }, { min: 0, max: 6 }, { min: -1, max: 1 }]),
     seed,
+    modelScales: r() < 0.5,
   };
 }
 
@@ -65,11 +71,12 @@ export function makeProblem(c: Case): Problem {
   for (let i = 0; i < B.length; i++) B[i] = c.extreme ? (c.wType === 'int8' ? 127 : 255) : Math.floor(r() * 256);
   const aScale = 2 ** (-8 + r() * 6);
   // per-channel weight scales over 6 orders of magnitude, plus multipliers below 2^-31 and above 1
-  const wScales = Array.from({ length: c.n }, (_, j) => (j % 7 === 3 ? 1e-9 * r() : j % 7 === 5 ? 40 + r() * 100 : 10 ** (-6 + r() * 6)));
+  let wScales = Array.from({ length: c.n }, (_, j) => (j % 7 === 3 ? 1e-9 * r() : j % 7 === 5 ? 40 + r() * 100 : 10 ** (-6 + r() * 6)));
   const outScale = 2 ** (-12 + r() * 8);
+  if (c.modelScales) wScales = wScales.map(() => (10 ** (-5 + 4.7 * r()) * outScale) / aScale);
   let bias: Int32Array | Float32Array;
   if (c.out === 'float32') bias = Float32Array.from({ length: c.n }, () => (r() - 0.5) * 10);
-  else bias = Int32Array.from({ length: c.n }, () => Math.floor((r() - 0.5) * 2 ** (r() * 20)));
+  else bias = Int32Array.from({ length: c.n }, () => Math.floor((r() - 0.5) * 2 ** (r() * (c.modelScales ? 26 : 20))));
   const output: QOutput = c.out === 'int32' || c.out === 'float32' ? { type: c.out } : { type: c.out, scale: outScale, zeroPoint: c.out === 'int8' ? Math.floor(r() * 256) - 128 : Math.floor(r() * 256), clamp: c.clamp };
   return { a: A, b: B, bias, aScale, wScales, output };
 }
