@@ -24,6 +24,21 @@ export interface SessionOptions {
    * cheaper epilogue on wasm) or 'fixed-point' (gemmlowp/TFLite integer-only arithmetic).
    */
   requantization?: RequantMode;
+  /**
+   * Which QDQ patterns fold into integer kernels: 'octet' (default: every supported pattern, fastest) or 'ort'
+   * (only those onnxruntime's CPU provider folds on x86-64; the rest runs DequantizeLinear -> float op ->
+   * QuantizeLinear with float Conv / GlobalAveragePool in onnxruntime's MLAS order, on the host, slowly). With
+   * requantization 'float', 'ort' makes int8-activation QDQ models (onnxruntime quantizer) bit-identical to
+   * onnxruntime; see README "QDQ and onnxruntime".
+   */
+  qdqFusion?: 'octet' | 'ort';
+  /**
+   * With qdqFusion 'ort': the intra-op thread count of the onnxruntime session to reproduce (its
+   * `intraOpNumThreads`; default 1). onnxruntime splits some float GEMMs over its threads, which changes how they
+   * cut K and so their rounding (a pointwise Conv with fewer filters than output pixels and more than 128 input
+   * channels, for one).
+   */
+  ortThreads?: number;
   /** Reject models whose weights + arena would exceed this many bytes of wasm memory. */
   maxMemoryBytes?: number;
   /**
@@ -146,6 +161,12 @@ export class InferenceSession {
     if (requant !== 'fixed-point' && requant !== 'float') {
       throw new Error(`octet: unknown requantization '${requant}' (expected 'fixed-point' or 'float')`);
     }
+    const qdqFusion = options.qdqFusion ?? 'octet';
+    if (qdqFusion !== 'octet' && qdqFusion !== 'ort') {
+      throw new Error(`octet: unknown qdqFusion '${String(qdqFusion)}' (expected 'octet' or 'ort')`);
+    }
+    const ortThreads = options.ortThreads ?? 1;
+    if (!(Number.isInteger(ortThreads) && ortThreads >= 1)) throw new Error(`octet: ortThreads must be an integer >= 1, got ${ortThreads}`);
     if (options.maxMemoryBytes !== undefined && !(options.maxMemoryBytes > 0)) {
       throw new Error(`octet: maxMemoryBytes must be a positive number, got ${options.maxMemoryBytes}`);
     }
@@ -174,7 +195,7 @@ export class InferenceSession {
     const wasm = await wasmP;
     const inst = await pool.attach(wasm);
     phase('wasm-wait');
-    const env: KernelEnv = { path: choice.path, arch: choice.features.arch, requant };
+    const env: KernelEnv = { path: choice.path, arch: choice.features.arch, requant, qdqFusion, ortThreads };
     const s = new InferenceSession(graph, env, wasm, choice.reason, options, pool, inst);
     if (graph.inputs.every((v) => v.dims)) {
       const dims = new Map(graph.inputs.map((v) => [v.name, v.dims!.map((d) => (typeof d === 'number' && d >= 0 ? d : 1))]));

@@ -11,6 +11,18 @@
 //   DQ -> Sigmoid | HardSigmoid | HardSwish | LeakyRelu | Tanh | Relu | Clip -> Q => a 256-entry lookup table
 // PyTorch-exporter noise (Constant, Cast, ConstantOfShape, Shape chains) is folded before this pass. Dequantize
 // nodes left with constant inputs (unfused weights) are then evaluated into float constants.
+//
+// fusion 'ort' (session option qdqFusion: 'ort') folds only what onnxruntime's CPU provider on x86-64 folds, so a
+// QDQ model computes what onnxruntime computes (observed on its optimized graphs, onnxruntime-node 1.30, levels
+// 'extended' and 'all'; test/runtime/qdq-ort-fusion.test.ts):
+//  - an int8 QuantizeLinear -> DequantizeLinear pair whose dequantized value has a single consumer is turned into
+//    uint8 (QDQS8ToU8Transformer, after each consumer got its own DQ copy); a value that fans out (a residual input
+//    read by a Conv and an Add) stays int8;
+//  - Conv and MatMul fold only with uint8 activations in and out; Add, Mul, Gemm, pooling and Concat fold when the
+//    (converted) activation types of their inputs and output agree, int8 included;
+//  - what is left runs DequantizeLinear -> float op -> QuantizeLinear; its float Conv and GlobalAveragePool are
+//    stamped `_ortf32` (= onnxruntime's intra-op thread count, which decides how some of its GEMMs cut K) and
+//    computed in MLAS's order (src/ops/ort-float.ts).
 import type { Node } from './ir.js';
 import { attrInt, attrFloat } from './ir.js';
 import { toNumbers, makeTensor, sizeOf, type HostTensor } from './tensor.js';
@@ -26,11 +38,32 @@ interface QParams { scale: string; zp: string; s: number[]; z: number[]; dtype: 
 
 let uniq = 0;
 
-export function foldQDQ(tg: TypedGraph): void {
+export type QdqFusion = 'octet' | 'ort';
+
+export function foldQDQ(tg: TypedGraph, fusion: QdqFusion = 'octet', ortThreads = 1): void {
   const producer = new Map<string, Node>();
   for (const n of tg.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
   const cons = consumers(tg);
   const val = (n: string) => tg.values.get(n);
+  const ort = fusion === 'ort';
+  /** onnxruntime's view of a quantized activation's type: int8 Q -> DQ pairs read once become uint8. */
+  const ortType = (q: string, dtype: string): string => {
+    if (dtype !== 'int8') return dtype;
+    const p = producer.get(q);
+    if (!p || p.op !== 'QuantizeLinear' || tg.outputs.includes(q)) return dtype;
+    const cs = cons.get(q) ?? [];
+    if (!cs.every((c) => c.op === 'DequantizeLinear' && c.domain === '')) return dtype;
+    let reads = 0;
+    for (const c of cs) reads += (cons.get(c.outputs[0])?.length ?? 0) + (tg.outputs.includes(c.outputs[0]) ? 1 : 0);
+    return reads === 1 ? 'uint8' : dtype;
+  };
+  /** In 'ort' mode: do the activations (DQ inputs, Q output) let onnxruntime fold this node? */
+  const ortFolds = (xs: ({ x: string; dtype: string } | null)[], q: { y: string; dtype: string }, uint8Only: boolean): boolean => {
+    if (!ort) return true;
+    const t = ortType(q.y, q.dtype);
+    if (uint8Only && t !== 'uint8') return false;
+    return xs.every((x) => !x || ortType(x.x, x.dtype) === t);
+  };
   const isQ8 = (t?: string) => t === 'int8' || t === 'uint8';
   const constParams = (n: Node): QParams | null => {
     const s = val(n.inputs[1]), z = n.inputs[2] ? val(n.inputs[2]) : undefined;
@@ -80,7 +113,7 @@ export function foldQDQ(tg: TypedGraph): void {
     switch (n.op) {
       case 'Conv': {
         const x = dqOf(n.inputs[0]), w = dqOf(n.inputs[1]), q = qAfter(out);
-        if (!x || !w || !q || !scalar(x) || !val(w.x)?.const) break;
+        if (!x || !w || !q || !scalar(x) || !val(w.x)?.const || !ortFolds([x], q, true)) break;
         if (w.s.length > 1 && w.s.length !== val(w.x)!.dims[0]) break;
         const bias = biasInt32(tg, n.inputs[2], x.s[0], w.s, val(w.x)!.dims[0], dqOf);
         if (bias === null) break;
@@ -91,7 +124,7 @@ export function foldQDQ(tg: TypedGraph): void {
       }
       case 'MatMul': {
         const a = dqOf(n.inputs[0]), b = dqOf(n.inputs[1]), q = qAfter(out);
-        if (!a || !b || !q || !scalar(a) || (b.s.length > 1 && b.s.length !== val(b.x)!.dims[val(b.x)!.dims.length - 1])) break;
+        if (!a || !b || !q || !scalar(a) || !ortFolds([a], q, true) || (b.s.length > 1 && b.s.length !== val(b.x)!.dims[val(b.x)!.dims.length - 1])) break;
         finish(n, q.node, [{ name: n.name, op: 'QLinearMatMul', domain: '', attrs: { ...n.attrs },
           inputs: [a.x, a.scale, a.zp || addConst('a_zp', zpTensor(a)), b.x, b.scale, b.zp || addConst('b_zp', zpTensor(b)), q.scale, q.zp || addConst('y_zp', zpTensor(q))], outputs: [q.y] }]);
         break;
@@ -99,7 +132,7 @@ export function foldQDQ(tg: TypedGraph): void {
       case 'Gemm': {
         // Gemm(A [M,K], W^T) + bias as QLinearConv 1x1 over [M, K, 1, 1]: reuse the conv lowering (weights [N, K, 1, 1]).
         const a = dqOf(n.inputs[0]), w = dqOf(n.inputs[1]), q = qAfter(out);
-        if (!a || !w || !q || !scalar(a) || !val(w.x)?.const || attrInt(n, 'transA', 0) || attrFloat(n, 'alpha', 1) !== 1 || attrFloat(n, 'beta', 1) !== 1) break;
+        if (!a || !w || !q || !scalar(a) || !val(w.x)?.const || !ortFolds([a], q, false) || attrInt(n, 'transA', 0) || attrFloat(n, 'alpha', 1) !== 1 || attrFloat(n, 'beta', 1) !== 1) break;
         const wt = val(w.x)!.const!;
         const tB = attrInt(n, 'transB', 0) === 1;
         const [K, N] = tB ? [wt.dims[1], wt.dims[0]] : wt.dims;
@@ -140,7 +173,7 @@ export function foldQDQ(tg: TypedGraph): void {
             q = qAfter(act.outputs[0]);
           }
         }
-        if (!q || a.dtype !== q.dtype || b.dtype !== q.dtype) break;
+        if (!q || a.dtype !== q.dtype || b.dtype !== q.dtype || !ortFolds([a, b], q, false)) break;
         const yzp = q.zp || addConst('y_zp', zpTensor(q));
         const qop: Node = { name: n.name, op: n.op === 'Add' ? 'QLinearAdd' : 'QLinearMul', domain: 'com.microsoft', attrs: {},
           inputs: [a.x, a.scale, a.zp || addConst('a_zp', zpTensor(a)), b.x, b.scale, b.zp || addConst('b_zp', zpTensor(b)), q.scale, yzp], outputs: [q.y] };
@@ -162,7 +195,7 @@ export function foldQDQ(tg: TypedGraph): void {
       case 'GlobalAveragePool':
       case 'AveragePool': {
         const x = dqOf(n.inputs[0]), q = qAfter(out);
-        if (!x || !q || !scalar(x) || x.dtype !== q.dtype || val(x.x)!.dims.length !== 4) break;
+        if (!x || !q || !scalar(x) || x.dtype !== q.dtype || val(x.x)!.dims.length !== 4 || !ortFolds([x], q, false)) break;
         finish(n, q.node, [{ name: n.name, op: n.op === 'AveragePool' ? 'QLinearAveragePool' : 'QLinearGlobalAveragePool', domain: 'com.microsoft',
           attrs: { ...n.attrs }, inputs: [x.x, x.scale, x.zp || addConst('x_zp', zpTensor(x)), q.scale, q.zp || addConst('y_zp', zpTensor(q))], outputs: [q.y] }]);
         break;
@@ -177,7 +210,7 @@ export function foldQDQ(tg: TypedGraph): void {
       case 'Concat': {
         const q = qAfter(out);
         const xs = n.inputs.map((i) => dqOf(i));
-        if (!q || xs.some((x) => !x || !scalar(x) || x.dtype !== q.dtype)) break;
+        if (!q || xs.some((x) => !x || !scalar(x) || x.dtype !== q.dtype) || !ortFolds(xs, q, false)) break;
         const ins = [q.scale, q.zp || addConst('y_zp', zpTensor(q))];
         for (const x of xs) ins.push(x!.x, x!.scale, x!.zp || addConst('x_zp', zpTensor(x!)));
         finish(n, q.node, [{ name: n.name, op: 'QLinearConcat', domain: 'com.microsoft', attrs: { axis: attrInt(n, 'axis', 0) }, inputs: ins, outputs: [q.y] }]);
@@ -227,6 +260,7 @@ export function foldQDQ(tg: TypedGraph): void {
     kept.push(n);
   }
   tg.nodes = kept;
+  if (ort) for (const n of tg.nodes) if (n.domain === '' && (n.op === 'Conv' || n.op === 'GlobalAveragePool')) n.attrs._ortf32 = ortThreads;
 }
 
 function zpTensor(q: QParams): HostTensor {

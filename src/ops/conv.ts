@@ -8,6 +8,7 @@ import { makeTensor, toNumbers, fromNumbers, sizeOf, type HostTensor } from '../
 import { prepareF32Conv2d, prepareF32DwConv2d, prepareF32ConvTranspose } from '../kernels/f32.js';
 import type { PreparedKernel } from '../kernels/types.js';
 import { fusedClamp } from './matmul.js';
+import { ortConv2d } from './ort-float.js';
 import { inputAt, need, fail, type OpDef, type LowerCtx, type LoweredStep, type ValueState } from './types.js';
 
 export interface Geometry {
@@ -100,9 +101,38 @@ export const conv: OpDef = {
     const [y] = convCL(node, [xc, w, b]);
     return [transposeF(y, inv)];
   },
-  evalCL: (node, ins) => convCL(node, ins),
-  lower: (lc) => lowerConv(lc),
+  evalCL: (node, ins) => (node.attrs._ortf32 ? convOrtCL(node, ins) : convCL(node, ins)),
+  lower: (lc) => (lc.node.attrs._ortf32 ? null : lowerConv(lc)),
 };
+
+/** Channels-last float32 Conv in onnxruntime's MLAS order (qdqFusion 'ort', src/ops/ort-float.ts). */
+function convOrtCL(node: Node, [x, w, b]: (HostTensor | undefined)[]): HostTensor[] {
+  need(node, x!.dtype === 'float32' && w!.dtype === 'float32', 'onnxruntime-order Conv needs float32 input and weights');
+  const r = x!.dims.length;
+  const N = x!.dims[0], C = x!.dims[r - 1];
+  const H = r === 4 ? x!.dims[1] : 1, W = x!.dims[r - 2];
+  const { group, OC, g } = convInfo(node, r === 4 ? [N, C, H, W] : [N, C, W], w!.dims);
+  const geo = as2d(g);
+  const { oh, ow } = geo;
+  const xv = x!.data as Float32Array, wv = w!.data as Float32Array;
+  const bv = b ? Float32Array.from(toNumbers(b)) : undefined;
+  const { min, max } = fusedClamp(node);
+  const outDims = r === 4 ? [N, oh, ow, OC] : [N, ow, OC];
+  const y = makeTensor('float32', outDims);
+  const yv = y.data as Float32Array;
+  const chw = new Float32Array(C * H * W);
+  for (let n = 0; n < N; n++) {
+    const xo = n * H * W * C;
+    for (let p = 0; p < H * W; p++) for (let c = 0; c < C; c++) chw[c * H * W + p] = xv[xo + p * C + c];
+    const o = ortConv2d(chw, wv, bv, { C, H, W, M: OC, group, ...geo }, Number(node.attrs._ortf32) || 1);
+    const yo = n * oh * ow * OC, P = oh * ow;
+    for (let m = 0; m < OC; m++) for (let p = 0; p < P; p++) {
+      const v = o[m * P + p];
+      yv[yo + p * OC + m] = v < min ? min : v > max ? max : v;
+    }
+  }
+  return [y];
+}
 
 function transposeF(t: HostTensor, perm: number[]): HostTensor {
   // float-only fast path via the generic helper

@@ -8,6 +8,7 @@ import { windowGeometry, type Geometry } from './conv.js';
 import { inputAt, need, type OpDef, type InferCtx } from './types.js';
 import { lowerQMaxPool } from './quant.js';
 import { prepareF32Pool, prepareF32GlobalAvgPool } from '../kernels/f32.js';
+import { ortGlobalAvg } from './ort-float.js';
 
 function poolGeom(node: Node, dims: number[]): Geometry {
   const ks = attrInts(node, 'kernel_shape');
@@ -124,6 +125,17 @@ function globalPool(x: HostTensor, kind: 'max' | 'avg', cl: boolean): HostTensor
   return fromNumbers(x.dtype, dims, res);
 }
 
+/** Channels-last float32 GlobalAveragePool in onnxruntime's MLAS order (qdqFusion 'ort', src/ops/ort-float.ts). */
+function globalAvgOrtCL(x: HostTensor): HostTensor {
+  const r = x.dims.length;
+  const N = x.dims[0], C = x.dims[r - 1], sp = sizeOf(x.dims.slice(1, r - 1));
+  const v = x.dtype === 'float32' ? (x.data as Float32Array) : Float32Array.from(toNumbers(x));
+  const y = makeTensor('float32', [N, ...new Array(r - 2).fill(1), C]);
+  const yv = y.data as Float32Array;
+  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) yv[n * C + c] = ortGlobalAvg(v, n * sp * C + c, C, sp);
+  return y;
+}
+
 function globalOp(op: string, kind: 'max' | 'avg'): OpDef {
   return {
     op,
@@ -134,9 +146,10 @@ function globalOp(op: string, kind: 'max' | 'avg'): OpDef {
     },
     layout: clIf4,
     eval: (_n, [x]) => [globalPool(x!, kind, false)],
-    evalCL: (_n, [x]) => [globalPool(x!, kind, true)],
+    evalCL: (n, [x]) => [n.attrs._ortf32 && kind === 'avg' ? globalAvgOrtCL(x!) : globalPool(x!, kind, true)],
     lower: kind === 'avg' ? (lc) => {
       const x = lc.inputs[0]!;
+      if (lc.node.attrs._ortf32) return null;
       if (x.dtype !== 'float32' || x.layout !== 'cl' || x.dims.length !== 4) return null;
       const [N, C, H, W] = x.dims;
       const k = prepareF32GlobalAvgPool({ N, H, W, C, node: lc.node.name }, { path: lc.env.path, arch: lc.env.arch });

@@ -48,6 +48,10 @@ export interface KernelEnv {
   path: KernelPath;
   arch: Arch;
   requant: RequantMode;
+  /** QDQ folding rule (src/graph/qdq.ts): 'octet' (default, every pattern) or 'ort' (what onnxruntime folds). */
+  qdqFusion?: 'octet' | 'ort';
+  /** With qdqFusion 'ort': the intra-op thread count of the onnxruntime session to reproduce (default 1). */
+  ortThreads?: number;
 }
 
 export interface LowerCtx {

@@ -52,7 +52,8 @@ function cloneGraph(g: Graph): Graph {
   return { ...g, nodes: g.nodes.map((n) => ({ ...n, inputs: n.inputs.slice(), outputs: n.outputs.slice(), attrs: { ...n.attrs } })) };
 }
 
-export function optimize(g: Graph, inputDims: Map<string, number[]>, inputValues?: Map<string, HostTensor>, requant: 'fixed-point' | 'float' = 'float'): TypedGraph {
+export function optimize(g: Graph, inputDims: Map<string, number[]>, inputValues?: Map<string, HostTensor>, requant: 'fixed-point' | 'float' = 'float',
+  qdqFusion: 'octet' | 'ort' = 'octet', ortThreads = 1): TypedGraph {
   const cg = cloneGraph(g);
   for (const n of cg.nodes) n.attrs._requant = requant;
   const tg = typeGraph(cg, inputDims, inputValues);
@@ -61,7 +62,7 @@ export function optimize(g: Graph, inputDims: Map<string, number[]>, inputValues
   foldBatchNorm(tg);
   fuseActivations(tg);
   phase('bn+fuse');
-  foldQDQ(tg);
+  foldQDQ(tg, qdqFusion, ortThreads);
   phase('qdq');
   deadNodes(tg);
   assignLayouts(tg);
@@ -109,7 +110,7 @@ function hostKernel(node: Node, op: OpDef, opset: number, ins: (ValueState | und
 }
 
 export function compile(g: Graph, inputDims: Map<string, number[]>, env: KernelEnv, wasm: WasmKernels, opts: CompileOptions = {}): CompiledPlan {
-  const tg = optimize(g, inputDims, opts.inputValues, env.requant);
+  const tg = optimize(g, inputDims, opts.inputValues, env.requant, env.qdqFusion, env.ortThreads);
   const values = tg.values;
   const steps: Step[] = [];
   const alias = new Map<string, string>(); // value -> value whose buffer it shares

@@ -1,9 +1,9 @@
 // mobilenetv2 from the reference builder (src/zoo) against onnxruntime-node, requantization 'float': QOperator and
-// onnxruntime-quantizer uint8 QDQ forms identical, FP32 within 1e-4, the QDQ forms onnxruntime runs in float in close agreement (see zoo-util.ts).
+// onnxruntime-quantizer uint8 QDQ forms identical, the int8 one identical with qdqFusion 'ort', FP32 within 1e-4, the QDQ forms onnxruntime runs in float in close agreement (see zoo-util.ts).
 import { test } from 'uvu';
 import { compareWithOrt } from './zoo-util.js';
 
-for (const form of ['qop-u8', 'qdq-ort-u8', 'qdq-pt-s8'] as const) {
+for (const form of ['qop-u8', 'qdq-ort-u8', 'qdq-ort-s8', 'qdq-pt-s8'] as const) {
   test(`mobilenetv2 ${form} matches onnxruntime`, () => compareWithOrt('mobilenetv2', form));
 }
 
