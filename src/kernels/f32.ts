@@ -8,13 +8,14 @@
 // prepareF32Gemm({ M, N, K, weights, transB?, bias?, min?, max? })
 //   C[M x N] = clamp(A[M x K] * W + bias, min, max). weights: K x N row-major (transB: N x K, as ONNX Gemm
 //   with transB=1 gives it). Packed once into constants. io.inputs = [A], io.outputs = [C].
-//   workItems = ceil(M / mr) row tiles.
+//   workItems = ceil(M / mr) row tiles, times column blocks when there are fewer than 16 tiles (f32ColumnBlocks).
 //
 // prepareF32Conv2d({ N, H, W, C, Cout, KH, KW, strides?, pads?, dilations?, groups?, weights, bias?, min?, max? })
 //   NHWC x[N,H,W,C] -> y[N,OH,OW,Cout]. weights OIHW as ONNX gives them ([Cout][C/groups][KH][KW]); strides
 //   [SH,SW], pads [top,left,bottom,right], dilations [DH,DW] (defaults 1 / 0 / 1). Per group: im2col of a block of
 //   output pixels into scratch, then the GEMM (1x1 stride-1 unpadded convolutions read x directly, no scratch).
-//   io.inputs = [x], io.outputs = [y]; workItems = blocks of output pixels (over N*OH*OW).
+//   io.inputs = [x], io.outputs = [y]; workItems = blocks of output pixels (over N*OH*OW), times column blocks when
+//   there are few pixel blocks (under 16 for direct convolutions, under 4 with im2col).
 // prepareF32DwConv2d({ N, H, W, C, KH, KW, strides?, pads?, dilations?, multiplier?, weights, bias?, min?, max? })
 //   Depthwise (groups = C): weights [C*multiplier][1][KH][KW]. Multiplier 1 runs the depthwise kernels (3x3 has a
 //   specialised SIMD kernel); multiplier > 1 runs prepareF32Conv2d with groups = C. io as Conv2d;
@@ -141,19 +142,51 @@ export function prepareF32Gemm(p: F32GemmParams, sel: F32Select): PreparedKernel
   const lo = p.min ?? -Infinity;
   const hi = p.max ?? Infinity;
   const tiles = Math.ceil(M / v.mr);
+  const cols = f32ColumnBlocks(tiles, N);
+  const items = tiles * cols.blocks;
   return {
     variant: v.name,
     constants: bytesOf(packed),
     constantsAlign: 16,
     scratchBytes: 0,
-    workItems: tiles,
-    run(wasm: WasmKernels, io: KernelIO, begin = 0, end = tiles) {
-      const m0 = begin * v.mr;
-      const m1 = Math.min(M, end * v.mr);
-      if (m1 <= m0) return;
-      wasm.exports[v.rows](m0, m1, N, K, io.inputs[0], K * 4, 4, io.constants, io.outputs[0], N * 4, 1, 0, lo, hi);
+    workItems: items,
+    run(wasm: WasmKernels, io: KernelIO, begin = 0, end = items) {
+      const rows = wasm.exports[v.rows];
+      forColumnRuns(cols, begin, end, (t, n0, n1) => {
+        const m0 = t * v.mr, m1 = Math.min(M, m0 + v.mr);
+        rows(m0, m1, n1 - n0, K, io.inputs[0], K * 4, 4, io.constants + n0 * (K + 1) * 4, io.outputs[0] + n0 * 4, N * 4, 1, 0, lo, hi);
+      });
     },
   };
+}
+
+/**
+ * Column blocks of a GEMM with few row items (the 7x7 and 14x14 stages of a CNN, a classifier with M = 1), so a
+ * node still has enough work items for the worker pool to split: blocks of whole 8-column panels, at most
+ * `panels`, enough for about `target` items in all. Each output element is computed by the same tile code either way
+ * (a tile's columns never depend on the others), so outputs do not change with the split.
+ */
+export function f32ColumnBlocks(rowItems: number, N: number, target = 16): { blocks: number; panelsPerBlock: number; N: number } {
+  const panels = Math.ceil(N / 8);
+  if (rowItems >= target || panels < 2) return { blocks: 1, panelsPerBlock: panels, N };
+  const want = Math.min(panels, Math.ceil(target / rowItems));
+  const panelsPerBlock = Math.ceil(panels / want);
+  return { blocks: Math.ceil(panels / panelsPerBlock), panelsPerBlock, N };
+}
+
+/**
+ * Items [begin, end) of a (row item x column block) grid, row-major, as one call per row item: f(row, n0, n1)
+ * with the column range [n0, n1) of the consecutive blocks of that row in the range.
+ */
+function forColumnRuns(c: { blocks: number; panelsPerBlock: number; N: number }, begin: number, end: number, f: (row: number, n0: number, n1: number) => void): void {
+  for (let it = begin; it < end;) {
+    const r = Math.floor(it / c.blocks);
+    const j0 = it - r * c.blocks;
+    const j1 = Math.min(c.blocks, j0 + (end - it));
+    const n0 = j0 * c.panelsPerBlock * 8, n1 = Math.min(c.N, j1 * c.panelsPerBlock * 8);
+    if (n1 > n0) f(r, n0, n1);
+    it += j1 - j0;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -244,8 +277,14 @@ export function prepareF32Conv2d(p: F32Conv2dParams, sel: F32Select): F32Prepare
   const M = N * OH * OW;
   const direct = g.KH === 1 && g.KW === 1 && g.SH === 1 && g.SW === 1 && g.padT + g.padL + g.padB + g.padR === 0;
   // Rows per work item: im2col block of about 64 KB (L2-resident next to the packed weights), a multiple of mr.
-  const rb = direct ? v.mr * Math.max(1, Math.ceil(64 / v.mr)) : v.mr * Math.max(1, Math.floor(65536 / (Kg * 4 * v.mr)));
-  const items = Math.ceil(M / rb);
+  const rbMax = direct ? v.mr * Math.max(1, Math.ceil(64 / v.mr)) : v.mr * Math.max(1, Math.floor(65536 / (Kg * 4 * v.mr)));
+  const rowItems = Math.ceil(M / rbMax);
+  // Rows spread evenly over the row items (a multiple of mr, at most rbMax): 196 rows are 4 items of 52, 52, 52, 40.
+  const rb = v.mr * Math.ceil(M / (rowItems * v.mr));
+  // Few row items (7x7, 14x14 stages): also cut into column blocks (see prepareF32Gemm). An im2col convolution
+  // redoes the row's im2col for each call, so it gets fewer blocks (about 4 items in all).
+  const cols = f32ColumnBlocks(rowItems, og, direct ? 16 : 4);
+  const items = rowItems * cols.blocks;
   const lo = p.min ?? -Infinity;
   const hi = p.max ?? Infinity;
   const Cout = p.Cout;
@@ -260,19 +299,19 @@ export function prepareF32Conv2d(p: F32Conv2dParams, sel: F32Select): F32Prepare
       const k = wasm.exports;
       const rows = k[v.rows];
       const x = io.inputs[0], y = io.outputs[0];
-      for (let it = begin; it < end; it++) {
-        const m0 = it * rb, m1 = Math.min(M, m0 + rb);
+      forColumnRuns(cols, begin, end, (r, n0, n1) => {
+        const m0 = r * rb, m1 = Math.min(M, m0 + rb);
         for (let gi = 0; gi < groups; gi++) {
-          const w = io.constants + gi * panelLen * 4;
-          const c = y + (m0 * Cout + gi * og) * 4;
+          const w = io.constants + (gi * panelLen + n0 * (Kg + 1)) * 4;
+          const c = y + (m0 * Cout + gi * og + n0) * 4;
           if (direct) {
-            rows(0, m1 - m0, og, cg, x + (m0 * C + gi * cg) * 4, C * 4, 4, w, c, Cout * 4, 1, 0, lo, hi);
+            rows(0, m1 - m0, n1 - n0, cg, x + (m0 * C + gi * cg) * 4, C * 4, 4, w, c, Cout * 4, 1, 0, lo, hi);
           } else {
             k.f32_im2col_nhwc(x, H, W, C, gi * cg, cg, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.padT, g.padL, OH, OW, m0, m1, io.scratch);
-            rows(0, m1 - m0, og, Kg, io.scratch, Kg * 4, 4, w, c, Cout * 4, 1, 0, lo, hi);
+            rows(0, m1 - m0, n1 - n0, Kg, io.scratch, Kg * 4, 4, w, c, Cout * 4, 1, 0, lo, hi);
           }
         }
-      }
+      });
     },
   };
 }

@@ -4,11 +4,13 @@
 //   browsers: platform.ts). Each worker instantiates the same wasm build over the same shared memory as
 //   the session (`attach`), once per session memory, so sessions keep separate memories and share workers.
 // - `run(instance, kernel, io)` splits a node's work items [0, workItems) into static contiguous ranges
-//   ("chunks"): chunk c = [floor(c*n/T), floor((c+1)*n/T)), T = 4 x threads; a thread runs a chunk on its own
-//   scratch slot (the scratch arguments are relocated per thread, see dispatch). Threads claim
-//   chunks with an atomic compare-and-swap, so a worker that wakes late (a busy machine) leaves its chunk to
-//   the calling thread instead of stalling it. Each item is computed entirely by one thread with the same
-//   code, so every thread count (and every claim order) gives bit-identical outputs.
+//   ("chunks"): chunk c = [floor(c*n/T), floor((c+1)*n/T)), T = 4 x threads (one chunk per item when there are at
+//   most 8 per thread: chunkCount); a thread runs a chunk on its own scratch slot (the scratch arguments are
+//   relocated per thread, see dispatch). Each thread has a home range of the chunks (the same part of every node:
+//   it reads back what it wrote) and steals from the others' when it runs out, all through compare-and-swap claims
+//   (worker.ts: runShare), so a worker that wakes late (a busy machine) leaves its chunks to the calling thread
+//   instead of stalling it. Each item is computed entirely by one thread with the same code, so every thread count
+//   (and every claim order) gives bit-identical outputs.
 // - Workers cannot receive closures: for each chunk the pool takes the kernel's export calls
 //   (PreparedKernel.calls, or the calls `run` makes, recorded) and writes them as numbers into a command
 //   area in a SharedArrayBuffer; one GEN bump + Atomics.notify starts every worker, the last chunk to finish
@@ -31,7 +33,7 @@
 //   a time), so a session can show which threads actually did work (InferenceSession.threadStats()).
 import type { WasmKernels } from './wasm.js';
 import { alignScratch, runCalls, type KernelCall, type KernelIO, type PreparedKernel } from '../kernels/types.js';
-import { CTL, ERR_CHARS } from './worker.js';
+import { CTL, ERR_CHARS, CLAIM_WORDS, MAX_PHASE_CHUNKS, runShare, writeClaims, type ShareContext } from './worker.js';
 import { spawnWorker, threadSupport, type WorkerHandle } from './platform.js';
 
 export interface PoolOptions {
@@ -108,6 +110,16 @@ export const MAX_DEFAULT_THREADS = 4;
 export const MIN_PARALLEL_COST = 20_000;
 /** Chunks per thread for kernels without scratch (see dispatch). */
 export const CHUNKS_PER_THREAD = 4;
+/**
+ * A node with at most this many items per thread is cut into one chunk per item (10 items in 8 chunks would give
+ * one thread 6 items' work and the other 4), so no node has more than this many chunks per thread.
+ */
+export const MAX_CHUNKS_PER_THREAD = 2 * CHUNKS_PER_THREAD;
+
+/** How many chunks a node of n work items is cut into for `threads` threads (at most n). */
+export function chunkCount(n: number, threads: number): number {
+  return n <= threads * MAX_CHUNKS_PER_THREAD ? n : threads * CHUNKS_PER_THREAD;
+}
 /** Calling thread busy-waits this long for the workers before sleeping (ms). */
 const SPIN_MS = 0.25;
 /** Calling thread blocks at most this long in Atomics.wait before switching to an async wait (ms). */
@@ -195,8 +207,8 @@ function scratchMasks(a: readonly KernelCall[], b: readonly KernelCall[] | null,
     if (a[i].fn !== b[i].fn || x.length !== y.length) return null;
     let m = 0;
     for (let j = 0; j < x.length; j++) {
+      if (Object.is(x[j], y[j])) continue; // equal (also +-Infinity clamp bounds, whose difference is NaN)
       const d = y[j] - x[j];
-      if (d === 0) continue;
       if (d !== stride || j > 30) return null;
       m |= 1 << j;
     }
@@ -218,6 +230,8 @@ export class ThreadPool {
   private workCounts!: Int32Array;
   /** End time of each phase of the job in flight (worker.ts), for per-step times of a plan job. */
   private phaseTimes!: Float64Array;
+  /** Claim words of the job in flight (worker.ts: each thread's home range of each phase). */
+  private claims!: Int32Array;
   private workSeen!: Int32Array;
   private instances = new Map<number, Attached>();
   /** Per step (its io object): the chunks of the last split and their command-area image (dispatch). */
@@ -270,6 +284,8 @@ export class ThreadPool {
     const errSab = new SharedArrayBuffer(W * ERR_CHARS * 2);
     const countsSab = new SharedArrayBuffer(Math.max(1, W) * 4);
     const phaseSab = new SharedArrayBuffer(PHASE_TIMES * 8);
+    const claimSab = new SharedArrayBuffer(CLAIM_WORDS * 4);
+    this.claims = new Int32Array(claimSab);
     this.phaseTimes = new Float64Array(phaseSab);
     this.workCounts = new Int32Array(countsSab);
     this.workSeen = new Int32Array(W);
@@ -286,7 +302,7 @@ export class ThreadPool {
       ready.push(this.expect(w, 'ready'));
       w.postMessage({
         type: 'init', index: i, ctl: ctlSab, cmd: cmdSab, cmdOffset: 0, cmdLength: this.capacity,
-        err: errSab, counts: countsSab, phaseTimes: phaseSab, layout: CTL, errChars: ERR_CHARS, spinMs: WORKER_SPIN_MS, sleepMs: WORKER_SLEEP_MS,
+        err: errSab, counts: countsSab, phaseTimes: phaseSab, claims: claimSab, layout: CTL, errChars: ERR_CHARS, spinMs: WORKER_SPIN_MS, sleepMs: WORKER_SLEEP_MS,
       });
     }
     await withTimeout(Promise.all(ready), START_TIMEOUT_MS, 'workers did not start');
@@ -411,7 +427,7 @@ export class ThreadPool {
     const key = `${io.inputs.join(',')}|${io.outputs.join(',')}|${io.constants}|${io.scratch}`;
     let node = this.nodes.get(io);
     if (!node || node.kernel !== kernel || node.inst !== inst.id || node.threads !== this.threads || node.key !== key) {
-      const res = this.split(inst, kernel, io, this.threads * CHUNKS_PER_THREAD);
+      const res = this.split(inst, kernel, io, chunkCount(kernel.workItems, this.threads));
       node = {
         kernel, inst: inst.id, threads: this.threads, key, T: res?.chunks.length ?? 0, chunks: res?.chunks ?? null,
         encoded: res && this.encode(inst, kernel.variant, res.chunks, res.masks, res.strides),
@@ -454,7 +470,7 @@ export class ThreadPool {
     };
     const T = Math.max(1, Math.min(n, maxChunks));
     const res = cut(T, true);
-    if (res || stride === 0 || T === 1 || !record(io, 0, n)) return res;
+    if (res || stride === 0 || !record(io, 0, n)) return res;
     return cut(Math.min(n, this.threads), false);
   }
 
@@ -472,7 +488,7 @@ export class ThreadPool {
     for (const s of steps) {
       const k = s.kernel;
       const small = k.workItems <= 1 || (k.cost !== undefined && k.cost < MIN_PARALLEL_COST);
-      const res = this.split(a, k, s.io, small ? 1 : this.threads * CHUNKS_PER_THREAD);
+      const res = this.split(a, k, s.io, small ? 1 : chunkCount(k.workItems, this.threads));
       if (!res) return null;
       phaseStart.push(chunks.length);
       chunks.push(...res.chunks);
@@ -546,57 +562,38 @@ export class ThreadPool {
    */
   private runEncoded(inst: Attached, what: string, chunks: readonly KernelCall[][], phaseStart: readonly number[]): void | Promise<void> {
     const ctl = this.ctl;
-    const T = chunks.length;
     const gen = (Atomics.load(ctl, CTL.GEN) + 1) | 0;
-    const tag = gen & 0x7fff;
+    writeClaims(this.claims, gen, this.threads, phaseStart);
     Atomics.store(ctl, CTL.ERRORS, 0);
-    Atomics.store(ctl, CTL.PENDING, T);
-    Atomics.store(ctl, CTL.NCHUNKS, T);
-    Atomics.store(ctl, CTL.CLAIM, tag << 16);
+    Atomics.store(ctl, CTL.PENDING, chunks.length);
     Atomics.store(ctl, CTL.GEN, gen);
     Atomics.notify(ctl, CTL.GEN);
-    // This thread claims chunks like a worker: a late worker leaves its chunk to it.
+    // This thread takes its share like a worker (runShare): a late worker leaves its chunks to it.
     let mainError: unknown;
-    let mainChunks = 0;
-    let phase = 0;
-    let lastPending = T, lastProgress = now(), spins = 0;
-    for (;;) {
-      const c = Atomics.load(ctl, CTL.CLAIM);
-      const idx = c & 0xffff;
-      if (c >>> 16 !== tag || idx >= T) break;
-      while (phaseStart[phase + 1] <= idx) phase++;
-      const pending = Atomics.load(ctl, CTL.PENDING);
-      if (pending > T - phaseStart[phase]) {
-        // the phase is not open yet: earlier chunks are still running on workers
-        if (pending !== lastPending) {
-          lastPending = pending;
-          lastProgress = now();
-          spins = 0;
-        } else if ((++spins & 255) === 0) {
-          const idle = now() - lastProgress;
-          if (idle > SYNC_BUDGET_MS) break;
-          // after a short spin, sleep until the pending count moves (a busy machine: leave the core to the workers)
-          if (idle > SPIN_MS && this.canBlock) Atomics.wait(ctl, CTL.PENDING, pending, 1);
+    const counts = this.workCounts;
+    const x: ShareContext = {
+      ctl, claims: this.claims, cmd: this.cmd, layout: CTL, gen, me: 0,
+      run: (c) => {
+        try {
+          runCalls(inst.wasm, chunks[c]);
+        } catch (e) {
+          mainError ??= e;
         }
-        continue;
-      }
-      if (Atomics.compareExchange(ctl, CTL.CLAIM, c, c + 1) !== c) continue;
-      try {
-        runCalls(inst.wasm, chunks[idx]);
-      } catch (e) {
-        mainError ??= e;
-      }
-      mainChunks++;
-      const left = Atomics.sub(ctl, CTL.PENDING, 1) - 1;
-      if (left === T - phaseStart[phase + 1]) {
-        if (phase < this.phaseTimes.length) this.phaseTimes[phase] = performance.timeOrigin + now();
-        Atomics.notify(ctl, CTL.PENDING);
-      }
-      lastPending = left;
-      lastProgress = now();
-    }
-    inst.counts.chunks[0] += mainChunks;
-    if (this.waitSync()) return this.finish(inst, what, mainError);
+      },
+      count: () => {},
+      stamp: (k) => {
+        if (k < this.phaseTimes.length) this.phaseTimes[k] = performance.timeOrigin + now();
+      },
+      now, spinMs: SPIN_MS, canBlock: this.canBlock, budgetMs: SYNC_BUDGET_MS,
+      // the workers' chunk counters (and PENDING) move while they make progress
+      progress: () => {
+        let p = Atomics.load(ctl, CTL.PENDING);
+        for (let w = 0; w < counts.length; w++) p += Atomics.load(counts, w) * (w + 2);
+        return p;
+      },
+    };
+    inst.counts.chunks[0] += runShare(x);
+    if (!x.gaveUp && this.waitSync()) return this.finish(inst, what, mainError);
     const p = this.waitAsync(what).then(() => this.finish(inst, what, mainError));
     this.setLock(p.then(
       () => undefined,
@@ -626,6 +623,8 @@ export class ThreadPool {
   private encode(inst: Attached, what: string, chunks: readonly KernelCall[][], masks?: readonly number[][], strides?: readonly number[],
     phaseStart: readonly number[] = [0, chunks.length]): Float64Array | null {
     const nPhases = phaseStart.length - 1;
+    if (this.threads * ((nPhases + 15) & ~15) > CLAIM_WORDS) return null;
+    for (let k = 0; k < nPhases; k++) if (phaseStart[k + 1] - phaseStart[k] > MAX_PHASE_CHUNKS) return null;
     let size = 4 + nPhases + 1 + chunks.length;
     for (const calls of chunks) {
       size += 2;
@@ -636,6 +635,7 @@ export class ThreadPool {
     cmd[0] = inst.id;
     cmd[1] = chunks.length;
     cmd[2] = nPhases;
+    cmd[3] = this.threads;
     for (let k = 0; k <= nPhases; k++) cmd[4 + k] = phaseStart[k];
     const offsets = 4 + nPhases + 1;
     let p = offsets + chunks.length;

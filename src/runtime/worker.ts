@@ -4,21 +4,28 @@
 //
 // Protocol (no message per node): a node's work items are cut into static contiguous ranges ("chunks", a few per
 // thread); the pool writes every chunk's export calls into the command area (a Float64Array over a
-// SharedArrayBuffer), sets PENDING = NCHUNKS = number of chunks, CLAIM = (generation tag << 16 | 0), bumps GEN and
-// notifies it. Each thread, the calling one included, claims chunks with a compare-and-swap on CLAIM (which only
-// succeeds while CLAIM carries the current generation tag), runs the chunk's calls and decrements PENDING; the
-// last one notifies PENDING. A thread that wakes late finds no chunk left and does nothing, so a descheduled
-// worker (a busy machine) costs no more than running its chunk on the calling thread. Outputs do not depend on
-// which thread ran a chunk: each item is computed by one thread, the same way.
-// Command area (a "job"): [instanceId, nChunks, nPhases, 0, phaseStart[0..nPhases], chunkOffset[0..nChunks-1]], then
+// SharedArrayBuffer), sets PENDING = number of chunks, writes the claim words (below), bumps GEN and notifies it.
+// Phases: chunks [phaseStart[k], phaseStart[k+1]) form phase k (one node); a thread starts on phase k once every
+// chunk of the earlier phases is done (PENDING <= nChunks - phaseStart[k]; it spins up to spinMs, then sleeps in
+// Atomics.wait on PENDING), so a whole run of a model can be one job with no return to the calling thread between
+// nodes. A one-node job is one phase.
+// Claiming (runShare, the same code on every thread): each phase's chunks are dealt out as T contiguous home ranges,
+// range t to thread t (0 = the calling thread), so a thread tends to read what it wrote in the phase before (the
+// same pixel rows) from its own cache. A thread takes chunks from the front of its own range, then steals from the
+// back of the others' ranges; a claim is a compare-and-swap on the range's claim word, [tag:10 | next:11 | end:11]
+// (chunk indices relative to the phase; tag = GEN & 0x3ff, so a thread still in an older job never claims). Claim
+// words sit in their own SharedArrayBuffer, thread t's for phase k at t * stride + k (stride = nPhases rounded up
+// to 16: each thread's words on their own cache lines). When a thread finds nothing left in a phase it subtracts
+// the chunks it ran there from PENDING (one atomic per thread and phase, not per chunk); the one that reaches the
+// phase's end stamps its end time (phaseTimes, for the session's profile) and notifies PENDING. A thread that wakes
+// late finds its range taken and does nothing, so a descheduled worker (a busy machine) costs no more than running
+// its chunks on the calling thread. Outputs do not depend on which thread ran a chunk: each item is computed by one
+// thread, the same way.
+// Command area (a "job"): [instanceId, nChunks, nPhases, T, phaseStart[0..nPhases], chunkOffset[0..nChunks-1]], then
 // per chunk at its offset: [nCalls, scratchStride, (fnIndex, argc, scratchMask, arg0 .. argc-1) * nCalls]. fnIndex
 // indexes the instance's export list (WebAssembly.Module.exports order, the same on both sides). Chunks are
 // recorded with scratch slot 0; thread t (worker index + 1) adds t * scratchStride to the arguments whose bit is set
 // in scratchMask, so any thread can run any chunk with its own scratch (a node may have more chunks than threads).
-// Phases: chunks [phaseStart[k], phaseStart[k+1]) form phase k (one node); a thread that claims a chunk of phase k
-// waits (spins, then Atomics.wait on PENDING) until every chunk of the earlier phases is done, so a whole run of a
-// model can be one job with no return to the calling thread between nodes. The thread that finishes a phase's last
-// chunk stamps its end time (phaseTimes, for the session's profile) and notifies PENDING. A one-node job is one phase.
 // A worker that throws (a wasm trap, a missing instance) writes the message into its error slot, counts
 // itself in ERRORS and still decrements PENDING, so the pool turns it into a rejected promise and goes on.
 // Messages (init, attach, detach) are only handled while the worker idles in Atomics.waitAsync: the pool
@@ -36,13 +43,117 @@ export const CTL = {
   ERRORS: 32,
   /** YIELD + t: worker t should return to its event loop to read messages. */
   YIELD: 48,
-  /** (generation tag << 16) | next unclaimed chunk. */
-  CLAIM: 304,
-  /** Chunks of the current generation. */
-  NCHUNKS: 305,
   /** Int32 length of the control block (supports up to 255 workers). */
-  LENGTH: 320,
+  LENGTH: 304,
 } as const;
+
+/** Int32 claim words (see the protocol): threads x phases, each thread's rounded up to 16. */
+export const CLAIM_WORDS = 1 << 16;
+/** Most chunks in one phase (11-bit fields of a claim word). */
+export const MAX_PHASE_CHUNKS = 0x7ff;
+
+/** The claim words of a job: thread t's home range of each phase (claimWord layout, see the protocol). */
+export function writeClaims(claims: Int32Array, gen: number, threads: number, phaseStart: readonly number[]): void {
+  const nPhases = phaseStart.length - 1;
+  const stride = (nPhases + 15) & ~15;
+  const tagBits = (gen & 0x3ff) << 22;
+  for (let k = 0; k < nPhases; k++) {
+    const m = phaseStart[k + 1] - phaseStart[k];
+    for (let t = 0; t < threads; t++) {
+      const b = Math.floor((t * m) / threads), e = Math.floor(((t + 1) * m) / threads);
+      claims[t * stride + k] = tagBits | (b << 11) | e;
+    }
+  }
+}
+
+/** What runShare needs from the thread it runs on (plain data and functions: it is shipped to workers as text). */
+export interface ShareContext {
+  ctl: Int32Array;
+  claims: Int32Array;
+  cmd: Float64Array;
+  layout: typeof CTL;
+  /** GEN of the job. */
+  gen: number;
+  /** This thread (0 = the calling thread, worker i = i + 1). */
+  me: number;
+  run(chunk: number): void;
+  /** Called with the chunks this thread ran in a phase, before they are released (work counters). */
+  count(n: number): void;
+  /** The end of phase k (the thread that completes it). */
+  stamp(k: number): void;
+  now(): number;
+  /** Spin this long waiting for a phase before sleeping (ms). */
+  spinMs: number;
+  /** May this thread block in Atomics.wait? */
+  canBlock: boolean;
+  /** Give up (return, leaving the rest to the others) when progress() has not changed for this long (ms). */
+  budgetMs: number;
+  progress(): number;
+  /** Set when runShare gave up (budgetMs, or SHUTDOWN). */
+  gaveUp?: boolean;
+}
+
+/**
+ * One thread's part of the job in the command area (protocol above). Returns the chunks it ran. Self-contained
+ * (no module scope): workers get it as source text.
+ */
+export function runShare(x: ShareContext): number {
+  const ctl = x.ctl, claims = x.claims, cmd = x.cmd, L = x.layout;
+  const total = cmd[1], nPhases = cmd[2], T = cmd[3];
+  const stride = (nPhases + 15) & ~15;
+  const tagBits = (x.gen & 0x3ff) << 22;
+  let ran = 0;
+  // A thread that wakes after its job ended may see the next job's command area half written: nothing to do.
+  if (!(T >= 1 && x.me < T && T * stride <= claims.length && nPhases >= 0)) return 0;
+  for (let k = 0; k < nPhases; k++) {
+    const a = cmd[4 + k], b = cmd[5 + k];
+    if (b === a) continue;
+    // wait until every chunk of the phases before k is done
+    let spins = 0, since = 0, seen = 0;
+    for (;;) {
+      if (Atomics.load(ctl, L.GEN) !== x.gen) return ran; // a newer job: this one is over
+      const v = Atomics.load(ctl, L.PENDING);
+      if (v <= total - a) break;
+      if ((++spins & 127) !== 0) continue;
+      if (Atomics.load(ctl, L.SHUTDOWN)) {
+        x.gaveUp = true;
+        return ran;
+      }
+      const t = x.now(), p = x.progress();
+      if (spins === 128 || p !== seen) {
+        since = t;
+        seen = p;
+      } else if (t - since > x.budgetMs) {
+        x.gaveUp = true;
+        return ran;
+      } else if (t - since > x.spinMs && x.canBlock) Atomics.wait(ctl, L.PENDING, v, 1);
+    }
+    // own range from the front, then the others' from the back
+    let done = 0;
+    for (let d = 0; d < T; d++) {
+      const w = ((x.me + d) % T) * stride + k;
+      for (;;) {
+        const c = Atomics.load(claims, w);
+        if ((c & ~0x3fffff) !== tagBits) break; // not this job's word
+        const next = (c >>> 11) & 0x7ff, end = c & 0x7ff;
+        if (next >= end) break;
+        if (Atomics.compareExchange(claims, w, c, d === 0 ? c + 0x800 : c - 1) !== c) continue;
+        x.run(a + (d === 0 ? next : end - 1));
+        done++;
+      }
+    }
+    if (done) {
+      ran += done;
+      x.count(done);
+      const left = Atomics.sub(ctl, L.PENDING, done) - done;
+      if (left === total - b) {
+        x.stamp(k);
+        Atomics.notify(ctl, L.PENDING);
+      }
+    }
+  }
+  return ran;
+}
 
 /** Error slot per worker: Uint16 [length, ...UTF-16 code units]. */
 export const ERR_CHARS = 1024;
@@ -59,6 +170,8 @@ export interface WorkerInit {
   counts: SharedArrayBuffer;
   /** Float64 per phase: end time of the phase (performance.timeOrigin + now()), written by its last chunk's thread. */
   phaseTimes: SharedArrayBuffer;
+  /** Int32 claim words (CLAIM_WORDS). */
+  claims: SharedArrayBuffer;
   layout: typeof CTL;
   errChars: number;
   /** Busy-wait this long after a job before sleeping (ms). */
@@ -80,6 +193,7 @@ export function workerMain(): void {
   let err: Uint16Array;
   let counts: Int32Array;
   let phaseTimes: Float64Array;
+  let claims: Int32Array;
   let seen = 0;
   let running = false;
   const now = () => G.performance.now();
@@ -106,43 +220,27 @@ export function workerMain(): void {
   };
 
   const runJob = (g: number) => {
-    const L = init.layout;
-    const tag = g & 0x7fff;
-    const total = cmd[1];
-    let phase = 0, spins = 0;
-    for (;;) {
-      const c = Atomics.load(ctl, L.CLAIM);
-      if (c >>> 16 !== tag) return;
-      const idx = c & 0xffff;
-      if (idx >= Atomics.load(ctl, L.NCHUNKS)) return;
-      // Chunks of phase k start once every chunk of the phases before it is done (PENDING <= total - phaseStart[k]).
-      // Claim only then: a thread descheduled while waiting must not hold a chunk the others could run.
-      while (cmd[4 + phase + 1] <= idx) phase++;
-      const v = Atomics.load(ctl, L.PENDING);
-      if (v > total - cmd[4 + phase]) {
-        if (Atomics.load(ctl, L.SHUTDOWN)) return;
-        if (++spins > 2000) Atomics.wait(ctl, L.PENDING, v, 1);
-        continue;
-      }
-      spins = 0;
-      if (Atomics.compareExchange(ctl, L.CLAIM, c, c + 1) !== c) continue;
-      try {
-        runChunk(idx);
-      } catch (e: any) {
-        const msg = String((e && e.message) || e).slice(0, init.errChars - 1);
-        err[0] = msg.length;
-        for (let i = 0; i < msg.length; i++) err[1 + i] = msg.charCodeAt(i);
-        Atomics.add(ctl, L.ERRORS, 1);
-      }
-      // Counted before the chunk is released: when PENDING reaches 0 the pool sees every count.
-      Atomics.add(counts, init.index, 1);
-      const left = Atomics.sub(ctl, L.PENDING, 1) - 1;
-      if (left === total - cmd[4 + phase + 1]) {
-        // Last chunk of its phase: stamp the phase's end (absolute time: thread clocks have other origins).
-        if (phase < phaseTimes.length) phaseTimes[phase] = G.performance.timeOrigin + now();
-        Atomics.notify(ctl, L.PENDING);
-      }
-    }
+    const x = {
+      ctl, claims, cmd, layout: init.layout, gen: g, me: init.index + 1,
+      run: (c: number) => {
+        try {
+          runChunk(c);
+        } catch (e: any) {
+          const msg = String((e && e.message) || e).slice(0, init.errChars - 1);
+          err[0] = msg.length;
+          for (let i = 0; i < msg.length; i++) err[1 + i] = msg.charCodeAt(i);
+          Atomics.add(ctl, init.layout.ERRORS, 1);
+        }
+      },
+      // Counted before the chunks are released: when PENDING reaches 0 the pool sees every count.
+      count: (n: number) => Atomics.add(counts, init.index, n),
+      // The end of a phase (absolute time: thread clocks have other origins).
+      stamp: (k: number) => {
+        if (k < phaseTimes.length) phaseTimes[k] = G.performance.timeOrigin + now();
+      },
+      now, spinMs: init.spinMs, canBlock: true, budgetMs: Infinity, progress: () => 0,
+    };
+    G.__octetRunShare(x);
   };
 
   const loop = () => {
@@ -190,6 +288,7 @@ export function workerMain(): void {
       err = new Uint16Array(m.err, m.index * m.errChars * 2, m.errChars);
       counts = new Int32Array(m.counts);
       phaseTimes = new Float64Array(m.phaseTimes);
+      claims = new Int32Array(m.claims);
       seen = Atomics.load(ctl, m.layout.GEN);
       post({ type: 'ready' });
       idle();
@@ -214,5 +313,5 @@ export function workerMain(): void {
 /** Source text of a worker: `prelude` defines globalThis.__octetPort; `__name` covers the helper some
  * TypeScript transpilers (esbuild keepNames, used by tsx) insert into function bodies. */
 export function workerSource(prelude: string): string {
-  return `var __name = (f) => f;\n${prelude}\n(${workerMain.toString()})();\n`;
+  return `var __name = (f) => f;\n${prelude}\nglobalThis.__octetRunShare = (${runShare.toString()});\n(${workerMain.toString()})();\n`;
 }

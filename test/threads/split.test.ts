@@ -1,7 +1,8 @@
 // Work ranges: cutting a node's work items [0, workItems) into any ranges and running them one after another
 // writes exactly what the whole call writes. This is what makes the pool's outputs bit-identical for every
 // thread count. Covers the qs8 GEMM and convolution splits (row quads, and 8-column blocks for small outputs:
-// shifted weight / table / output pointers, for every epilogue kind and path) and the layout kernels (vs the host).
+// shifted weight / table / output pointers, for every epilogue kind and path), the FP32 GEMM and direct 1x1
+// convolution (row tiles x column blocks when rows are few) and the layout kernels (vs the host).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WasmKernels, BumpAllocator } from '../../src/runtime/wasm.js';
@@ -9,6 +10,7 @@ import { prepareQGemm, gemmSplit, type QOutput } from '../../src/kernels/qgemm.j
 import { prepareQConv2d } from '../../src/kernels/qconv.js';
 import type { KernelIO, KernelPath, PreparedKernel } from '../../src/kernels/types.js';
 import { LAYOUT_OPS } from '../../src/ops/layout.js';
+import { prepareF32Gemm, prepareF32Conv2d, f32ColumnBlocks } from '../../src/kernels/f32.js';
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -16,7 +18,7 @@ function rng(seed: number) {
 }
 
 /** Output of the whole call, then of the items cut at `cuts`, on a fresh output buffer each time. */
-function compareCuts(wasm: WasmKernels, kernel: PreparedKernel, input: Int8Array, outBytes: number, what: string, seed: number): void {
+function compareCuts(wasm: WasmKernels, kernel: PreparedKernel, input: ArrayBufferView, outBytes: number, what: string, seed: number): void {
   const mem = new BumpAllocator(wasm);
   const io: KernelIO = { constants: mem.put(kernel.constants), inputs: [mem.put(input)], outputs: [mem.alloc(outBytes)], scratch: mem.alloc(kernel.scratchBytes + 64) };
   const out = () => wasm.u8(io.outputs[0], outBytes);
@@ -105,6 +107,25 @@ test('layout kernels ([N, C, S] <-> [N, S, C], 1- and 4-byte elements): equal th
         const w = want.data as any;
         assert.equal(Array.from(wasm.u8(io.outputs[0], bytes)), Array.from(new Uint8Array(w.buffer, w.byteOffset, w.byteLength)), `${op.op} ${dtype} [${dims}] cuts ${cuts}`);
       }
+    }
+  }
+});
+
+test('f32 GEMM and conv (direct 1x1, im2col): row tiles x column blocks (few rows: 7x7, 14x14 stages, M = 1) equal the whole call', async () => {
+  for (const [path, build] of [['scalar', 'scalar'], ['x86', 'simd128']] as const) {
+    const wasm = await WasmKernels.create(build);
+    for (const [m, k, n] of [[1, 64, 1000], [49, 40, 72], [7, 33, 20], [196, 24, 48], [3, 8, 5]]) {
+      const r = rng(m * 13 + n);
+      const kernel = prepareF32Gemm({ M: m, N: n, K: k, weights: Float32Array.from({ length: k * n }, () => r() - 0.5), bias: Float32Array.from({ length: n }, () => r()), min: -0.6, max: 0.8 }, { path });
+      const blocks = f32ColumnBlocks(Math.ceil(m / 4), n).blocks;
+      assert.ok(n <= 8 || blocks > 1 || m >= 64, `${m}x${k}x${n}: column blocks when rows are few`);
+      compareCuts(wasm, kernel, Float32Array.from({ length: m * k }, () => r() - 0.5), m * n * 4, `${path} f32 gemm ${m}x${k}x${n} (${kernel.workItems} items)`, m + k);
+    }
+    for (const [h, c, oc, groups, kh, s] of [[7, 16, 160, 1, 1, 1], [14, 24, 40, 1, 1, 1], [7, 8, 48, 2, 1, 1], [3, 5, 9, 1, 1, 1], [14, 64, 128, 1, 1, 2], [7, 96, 64, 1, 3, 1], [7, 16, 40, 2, 3, 1]]) {
+      const r = rng(h * 17 + oc);
+      const kernel = prepareF32Conv2d({ N: 1, H: h, W: h, C: c, Cout: oc, KH: kh, KW: kh, strides: [s, s], pads: kh === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0], groups, weights: Float32Array.from({ length: oc * (c / groups) * kh * kh }, () => r() - 0.5), bias: Float32Array.from({ length: oc }, () => r()), min: 0, max: 6 }, { path });
+      const oh = Math.floor((h + (kh === 3 ? 2 : 0) - kh) / s) + 1;
+      compareCuts(wasm, kernel, Float32Array.from({ length: h * h * c }, () => r() * 2 - 1), oh * oh * oc * 4, `${path} f32 conv ${kh}x${kh}/${s} ${h}x${h}x${c} -> ${oc} groups ${groups} (${kernel.variant}, ${kernel.workItems} items)`, h + c);
     }
   }
 });

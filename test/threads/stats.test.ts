@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { InferenceSession, Tensor, type ThreadStats } from '../../src/index.js';
 import { GraphBuilder } from '../../src/onnx/writer.js';
-import { CHUNKS_PER_THREAD } from '../../src/runtime/pool.js';
+import { MAX_CHUNKS_PER_THREAD } from '../../src/runtime/pool.js';
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -39,7 +39,7 @@ function checkRun(t: ThreadStats, nodes: number, threads: number): void {
   assert.is(t.parallelNodes + t.serialNodes, nodes, 'every node is counted once, as parallel or serial');
   const c = sum(t.chunks);
   assert.ok(c >= t.parallelNodes, `chunks ${c} < split nodes ${t.parallelNodes}`);
-  assert.ok(c <= t.parallelNodes * threads * CHUNKS_PER_THREAD, `chunks ${c} > split nodes x ${threads * CHUNKS_PER_THREAD}`);
+  assert.ok(c <= t.parallelNodes * threads * MAX_CHUNKS_PER_THREAD, `chunks ${c} > split nodes x ${threads * MAX_CHUNKS_PER_THREAD}`);
   for (const x of t.chunks) assert.ok(Number.isInteger(x) && x >= 0);
 }
 
