@@ -2,10 +2,11 @@
 //   node --experimental-wasm-relaxed-simd --import tsx bench/threads-balance.ts [--models resnet18:qdq-ort-s8,mobilenetv2:fp32]
 //        [--threads 2] [--rounds 9] [--barrier-us 5] [--top 12] [--stat min|median]
 // For each model: builds the session's whole-run pool job (ThreadPool.planJob: a phase per step, each phase cut into
-// chunks), times every chunk on the calling thread alone (median over rounds; running the chunks in order is one
+// chunks), times every chunk on the calling thread alone (minimum or median over rounds; running the chunks in order is one
 // whole run), then simulates the pool's claiming: in each phase each thread works through its home range and then
-// steals from the others' (worker.ts runShare), and a phase starts when the one before it is done (barrier). Predicted time = sum over
-// phases of (slowest thread's time + the barrier cost); upper bound of the speed-up = serial time / predicted time.
+// steals from the others' (worker.ts runShare), and a phase starts when the one before it is done (barrier).
+// Predicted time = sum over phases of (slowest thread's time + the barrier cost); upper bound of the speed-up =
+// serial time / predicted time.
 // Also prints the one-thread session's run time (the chunking overhead is serial sum vs that), the barriers (phases)
 // per run, and the phases that lose the most (slowest thread minus an even share).
 // What it cannot see: memory-bandwidth contention, cores taken by other processes, wake-up latency of a sleeping
@@ -79,6 +80,7 @@ export function simulate(cost: number[], phaseStart: number[], threads: number):
   return { makespan, perThread };
 }
 
+const pick = (a: number[]): number => (stat === 'min' ? min(a) : med(a));
 console.log(`bench/threads-balance.ts --stat ${stat} --threads ${T} --rounds ${rounds} --barrier-us ${values['barrier-us']} · ${cpus().length} x ${cpus()[0]?.model}, Node ${process.version} · load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
 for (const spec of values.models!.split(',')) {
   const [arch, form] = spec.split(':') as [ArchName, Form];

@@ -33,6 +33,9 @@ export function fromChannelsLast(t: HostTensor): HostTensor {
   return t.dims.length >= 3 && !(t.data instanceof BigInt64Array) ? swapCS(t, false) : transposeData(t, invPerm(clPerm(t.dims.length)));
 }
 
+/** Spatial positions per work item of the wasm conversions (the kernel walks tiles of 64). */
+const SWAP_BLOCK = 256;
+
 /** The wasm form of both conversions: [N, C, S] <-> [N, S, C] on the physical tensors. */
 function lowerSwap(lc: LowerCtx, toCL: boolean): LoweredStep[] | null {
   const x = lc.inputs[0], y = lc.outputs[0];
@@ -45,9 +48,11 @@ function lowerSwap(lc: LowerCtx, toCL: boolean): LoweredStep[] | null {
   const S = total / Math.max(N * C, 1);
   if (!Number.isInteger(S) || total === 0) return null;
   const fn = es === 1 ? 'x8_swap_cs__scalar' : 'x32_swap_cs__scalar';
+  // Work items: blocks of SWAP_BLOCK spatial positions (of every image), so the worker pool can split the copy.
+  const items = Math.ceil(S / SWAP_BLOCK);
   const kernel = kernelFromCalls({
-    variant: fn, constants: new Uint8Array(0), scratchBytes: 0, workItems: 1, cost: total,
-    calls: (io) => [{ fn, args: [io.inputs[0], io.outputs[0], N, C, S, toCL ? 1 : 0] }],
+    variant: fn, constants: new Uint8Array(0), scratchBytes: 0, workItems: items, cost: total,
+    calls: (io, b, e) => [{ fn, args: [io.inputs[0], io.outputs[0], N, C, S, toCL ? 1 : 0, b * SWAP_BLOCK, Math.min(S, e * SWAP_BLOCK)] }],
   });
   return [{ kernel, inputs: [x.name], outputs: [y.name] }];
 }

@@ -108,6 +108,11 @@ export const MAX_DEFAULT_THREADS = 4;
  * round trip costs about 10-30 us, about what 20k MACs take at ~1-2 GMAC/s per thread for small shapes.
  */
 export const MIN_PARALLEL_COST = 20_000;
+/**
+ * Inside a plan job no worker is woken per node, so a step costs a phase boundary (a few us), not a round trip:
+ * steps from this cost up to MIN_PARALLEL_COST get one chunk per thread (e.g. a 14x14x64 QLinearAdd, ~20 us).
+ */
+export const MIN_PHASE_COST = 4_000;
 /** Chunks per thread for kernels without scratch (see dispatch). */
 export const CHUNKS_PER_THREAD = 4;
 /**
@@ -476,7 +481,8 @@ export class ThreadPool {
 
   /**
    * A whole run of a plan (its steps in order) as one job: step k is phase k, split like a node (steps below
-   * MIN_PARALLEL_COST or with one item are one chunk, run by whichever thread claims it). Threads go from node to
+   * MIN_PHASE_COST or with one item are one chunk, run by whichever thread claims it; below MIN_PARALLEL_COST one
+   * chunk per thread). Threads go from node to
    * node without returning to the calling thread (worker.ts: phases). Null when a step cannot be replayed or the
    * job does not fit the command area: run the steps one by one instead.
    */
@@ -487,8 +493,9 @@ export class ThreadPool {
     let parallelNodes = 0;
     for (const s of steps) {
       const k = s.kernel;
-      const small = k.workItems <= 1 || (k.cost !== undefined && k.cost < MIN_PARALLEL_COST);
-      const res = this.split(a, k, s.io, small ? 1 : chunkCount(k.workItems, this.threads));
+      const n = k.workItems, cost = k.cost ?? Infinity;
+      const parts = n <= 1 || cost < MIN_PHASE_COST ? 1 : cost < MIN_PARALLEL_COST ? Math.min(n, this.threads) : chunkCount(n, this.threads);
+      const res = this.split(a, k, s.io, parts);
       if (!res) return null;
       phaseStart.push(chunks.length);
       chunks.push(...res.chunks);

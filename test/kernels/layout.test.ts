@@ -20,12 +20,12 @@ for (const level of ['scalar', 'simd128'] as const) {
         const data = es === 1 ? Int8Array.from({ length: n }, (_, i) => ((i * 37) % 256) - 128) : Float32Array.from({ length: n }, (_, i) => i * 0.5 - 3);
         const want = transposeData({ dtype: es === 1 ? 'int8' : 'float32', dims, data }, perm);
         const src = a.put(data), dst = a.alloc(n * es);
-        k.exports[es === 1 ? 'x8_swap_cs__scalar' : 'x32_swap_cs__scalar'](src, dst, N, C, S, 1);
+        k.exports[es === 1 ? 'x8_swap_cs__scalar' : 'x32_swap_cs__scalar'](src, dst, N, C, S, 1, 0, S);
         const got = es === 1 ? k.i8(dst, n).slice() : k.f32(dst, n).slice();
         assert.equal(Array.from(got), Array.from(want.data as ArrayLike<number>), `to NHWC ${dims} es=${es}`);
         // and back: [N, S, C] -> [N, C, S]
         const back = a.alloc(n * es);
-        k.exports[es === 1 ? 'x8_swap_cs__scalar' : 'x32_swap_cs__scalar'](dst, back, N, C, S, 0);
+        k.exports[es === 1 ? 'x8_swap_cs__scalar' : 'x32_swap_cs__scalar'](dst, back, N, C, S, 0, 0, S);
         const round = es === 1 ? k.i8(back, n).slice() : k.f32(back, n).slice();
         assert.equal(Array.from(round), Array.from(data), `round trip ${dims} es=${es}`);
         const host = fromChannelsLast({ dtype: es === 1 ? 'int8' : 'float32', dims: want.dims, data: want.data });
