@@ -72,9 +72,14 @@ export function foldBatchNorm(tg: TypedGraph): void {
       && tg.values.get(prod.inputs[1])?.const && (!prod.inputs[2] || tg.values.get(prod.inputs[2])?.const) && x.dtype === 'float32') {
       const w = tg.values.get(prod.inputs[1])!.const!;
       const oc = w.dims[0], per = sizeOf(w.dims) / oc;
-      const wv = toNumbers(w);
+      // float32 weights are read as they are (no float64 copy of every weight: session creation time)
+      const wv = w.data instanceof Float32Array ? w.data : toNumbers(w);
       const nw = makeTensor('float32', w.dims);
-      for (let o = 0; o < oc; o++) for (let i = 0; i < per; i++) (nw.data as Float32Array)[o * per + i] = wv[o * per + i] * scale[o];
+      const nd = nw.data as Float32Array;
+      for (let o = 0; o < oc; o++) {
+        const s = scale[o], b = o * per;
+        for (let i = 0; i < per; i++) nd[b + i] = wv[b + i] * s;
+      }
       const bv = prod.inputs[2] ? toNumbers(tg.values.get(prod.inputs[2])!.const!) : new Float64Array(oc);
       const nb = makeTensor('float32', [oc]);
       for (let o = 0; o < oc; o++) (nb.data as Float32Array)[o] = bv[o] * scale[o] + shift[o];

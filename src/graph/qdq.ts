@@ -65,10 +65,15 @@ export function foldQDQ(tg: TypedGraph, fusion: QdqFusion = 'octet', ortThreads 
     return xs.every((x) => !x || ortType(x.x, x.dtype) === t);
   };
   const isQ8 = (t?: string) => t === 'int8' || t === 'uint8';
+  const paramCache = new Map<Node, QParams | null>(); // a DQ / Q node is asked about by each of its neighbours
   const constParams = (n: Node): QParams | null => {
+    let q = paramCache.get(n);
+    if (q !== undefined) return q;
     const s = val(n.inputs[1]), z = n.inputs[2] ? val(n.inputs[2]) : undefined;
-    if (!s?.const || (z && !z.const) || attrInt(n, 'block_size', 0)) return null;
-    return { scale: n.inputs[1], zp: n.inputs[2] ?? '', s: Array.from(toNumbers(s.const)), z: z ? Array.from(toNumbers(z.const!)) : [0], dtype: z?.dtype ?? 'uint8' };
+    q = !s?.const || (z && !z.const) || attrInt(n, 'block_size', 0) ? null
+      : { scale: n.inputs[1], zp: n.inputs[2] ?? '', s: Array.from(toNumbers(s.const)), z: z ? Array.from(toNumbers(z.const!)) : [0], dtype: z?.dtype ?? 'uint8' };
+    paramCache.set(n, q);
+    return q;
   };
   /** The DQ node producing `v` (runtime or const integer input). */
   const dqOf = (v: string): (QParams & { node: Node; x: string }) | null => {
@@ -141,9 +146,12 @@ export function foldQDQ(tg: TypedGraph, fusion: QdqFusion = 'octet', ortThreads 
         if (aV.dims.length !== 2) break;
         const bias = biasInt32(tg, n.inputs[2], a.s[0], w.s, N, dqOf);
         if (bias === null) break;
-        const w4 = makeTensor(wt.dtype, [N, K, 1, 1]);
-        const src = wt.data as Int8Array, dst = w4.data as Int8Array;
-        for (let i = 0; i < N; i++) for (let k = 0; k < K; k++) dst[i * K + k] = tB ? src[i * K + k] : src[k * N + i];
+        // transB: W is already [N, K] (shared, not copied); else transposed once
+        const w4 = makeTensor(wt.dtype, [N, K, 1, 1], tB ? wt.data : undefined);
+        if (!tB) {
+          const src = wt.data as Int8Array, dst = w4.data as Int8Array;
+          for (let k = 0; k < K; k++) for (let i = 0; i < N; i++) dst[i * K + k] = src[k * N + i];
+        }
         const M = aV.dims[0];
         const x4 = `${a.x}__as4d${uniq++}`, y4 = `${q.y}__4d${uniq++}`;
         tg.values.set(x4, { name: x4, dtype: aV.dtype, dims: [M, K, 1, 1], layout: 'logical' });

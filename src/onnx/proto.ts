@@ -2,7 +2,7 @@
 // AttributeProto -> AttrValue, ValueInfoProto -> ValueInfo. int64 values arrive as Long (protobufjs) or number.
 import onnxProto from 'onnx-proto';
 import type { AttrValue, Dim, ValueInfo } from '../graph/ir.js';
-import { DTYPE_BYTES, dtypeFromOnnx, makeTensor, allocData, sizeOf, type HostTensor, type DType } from '../graph/tensor.js';
+import { DTYPE_BYTES, dtypeFromOnnx, makeTensor, allocData, sizeOf, viewData, type HostTensor, type DType } from '../graph/tensor.js';
 
 export const onnx = onnxProto.onnx;
 
@@ -29,7 +29,12 @@ function longToBig(v: unknown, unsigned: boolean): bigint {
 /** Resolves external data: given the `location` and the byte range, returns the bytes. */
 export type ExternalLoader = (location: string, offset: number, length: number | undefined, tensor: string) => Uint8Array;
 
-export function tensorFromProto(t: onnxProto.onnx.ITensorProto, where: string, ext?: ExternalLoader): HostTensor {
+/**
+ * `inPlace`: the model bytes belong to the reader (read from a file), so raw_data that is aligned for its element
+ * type is viewed where it lies instead of copied (int8 / uint8 weights always are): no second copy of the weights
+ * at session creation (bench/cold-phases.ts). Bytes a caller passed in are always copied (the caller may reuse them).
+ */
+export function tensorFromProto(t: onnxProto.onnx.ITensorProto, where: string, ext?: ExternalLoader, inPlace = false): HostTensor {
   const name = t.name || where;
   const dtype = dtypeFromOnnx(t.dataType ?? 0, `tensor '${name}'`);
   const dims = (t.dims ?? []).map(longToNumber);
@@ -51,6 +56,9 @@ export function tensorFromProto(t: onnxProto.onnx.ITensorProto, where: string, e
     const need = n * DTYPE_BYTES[dtype];
     if (raw.length !== need) {
       throw new Error(`octet: tensor '${name}': has ${raw.length} bytes of data, dims [${dims}] of ${dtype} need ${need}`);
+    }
+    if (inPlace && raw.byteOffset % DTYPE_BYTES[dtype] === 0) {
+      return makeTensor(dtype, dims, viewData(dtype, raw.buffer, raw.byteOffset, n));
     }
     const out = makeTensor(dtype, dims);
     new Uint8Array(out.data.buffer, out.data.byteOffset, need).set(raw);
@@ -82,23 +90,23 @@ function pickField(t: onnxProto.onnx.ITensorProto, dtype: DType): ArrayLike<unkn
   }
 }
 
-export function attrFromProto(a: onnxProto.onnx.IAttributeProto, where: string, ext?: ExternalLoader): AttrValue {
+export function attrFromProto(a: onnxProto.onnx.IAttributeProto, where: string, ext?: ExternalLoader, inPlace = false): AttrValue {
   const T = onnx.AttributeProto.AttributeType;
   switch (a.type) {
     case T.FLOAT: return a.f ?? 0;
     case T.INT: return longToNumber(a.i ?? 0);
     case T.STRING: return new TextDecoder().decode(a.s ?? new Uint8Array());
-    case T.TENSOR: return tensorFromProto(a.t ?? {}, `${where}.${a.name}`, ext);
+    case T.TENSOR: return tensorFromProto(a.t ?? {}, `${where}.${a.name}`, ext, inPlace);
     case T.FLOATS: return Array.from(a.floats ?? []);
     case T.INTS: return (a.ints ?? []).map(longToNumber);
     case T.STRINGS: return (a.strings ?? []).map((s) => new TextDecoder().decode(s));
-    case T.TENSORS: return (a.tensors ?? []).map((t, i) => tensorFromProto(t, `${where}.${a.name}[${i}]`, ext));
+    case T.TENSORS: return (a.tensors ?? []).map((t, i) => tensorFromProto(t, `${where}.${a.name}[${i}]`, ext, inPlace));
     case T.GRAPH: case T.GRAPHS: return { graph: true };
     default: {
       // Old models may omit `type`: infer from which field is set.
       if (a.ints && a.ints.length) return a.ints.map(longToNumber);
       if (a.floats && a.floats.length) return Array.from(a.floats);
-      if (a.t) return tensorFromProto(a.t, `${where}.${a.name}`, ext);
+      if (a.t) return tensorFromProto(a.t, `${where}.${a.name}`, ext, inPlace);
       if (a.s && a.s.length) return new TextDecoder().decode(a.s);
       if (a.i !== undefined && a.i !== null && longToNumber(a.i) !== 0) return longToNumber(a.i);
       if (a.f) return a.f;

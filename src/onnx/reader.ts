@@ -13,6 +13,11 @@ export interface ReadOptions {
   baseDir?: string;
   /** Custom loader for external data (e.g. in browsers). */
   externalData?: ExternalLoader;
+  /**
+   * The bytes are the reader's own (read from a file, not reused by anyone): aligned tensor data is viewed in place,
+   * not copied. Set by readModelFile.
+   */
+  ownBytes?: boolean;
 }
 
 const NODE_FS = 'node:fs';
@@ -29,7 +34,7 @@ export async function readModelFile(path: string): Promise<Graph> {
     throw new Error(`octet: cannot read model file '${path}': ${e.code ?? e.message}`);
   }
   phase('read-file');
-  return readModel(bytes, { baseDir: pathMod.dirname(path), externalData: nodeExternalLoader(fs, pathMod, pathMod.dirname(path)) });
+  return readModel(bytes, { baseDir: pathMod.dirname(path), externalData: nodeExternalLoader(fs, pathMod, pathMod.dirname(path)), ownBytes: true });
 }
 
 function nodeExternalLoader(fs: typeof import('node:fs'), pathMod: typeof import('node:path'), baseDir: string): ExternalLoader {
@@ -85,7 +90,7 @@ export function readModel(bytes: Uint8Array, opts: ReadOptions = {}): Graph {
   const consts = new Map<string, ReturnType<typeof tensorFromProto>>();
   for (const t of gp.initializer ?? []) {
     if (!t.name) throw new Error('octet: an initializer has no name');
-    consts.set(t.name, tensorFromProto(t, t.name, ext));
+    consts.set(t.name, tensorFromProto(t, t.name, ext, opts.ownBytes));
   }
   const nodes: Node[] = [];
   const seenOut = new Set<string>();
@@ -96,7 +101,7 @@ export function readModel(bytes: Uint8Array, opts: ReadOptions = {}): Graph {
     const attrs: Node['attrs'] = {};
     for (const a of np.attribute ?? []) {
       if (!a.name) continue;
-      attrs[a.name] = attrFromProto(a, where, ext);
+      attrs[a.name] = attrFromProto(a, where, ext, opts.ownBytes);
     }
     const node: Node = {
       name,

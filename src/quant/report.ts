@@ -15,6 +15,7 @@ import type { Executor, TensorLike } from './executor.js';
 import { defaultExecutor } from './executor.js';
 import { type CalibrationData, type Progress, checkSample, iterate, modelInputs, type Sample } from './calibrate.js';
 import { METADATA_KEY, type QuantizedTensorInfo } from './rewrite.js';
+import { fmt } from './format.js';
 import { quantizeModel, type QuantizeOptions, type QuantizeResult, type QuantizeSummary } from './quantize.js';
 
 export const NODES_METADATA_KEY = 'octet.tensor_nodes';
@@ -162,19 +163,7 @@ export async function quantizationReport(
   };
 }
 
-const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : x > 0 ? 'inf' : '-inf');
-
-/** The report as a text table, worst layers first. */
-export function formatReport(r: QuantizationReport, limit = Infinity): string {
-  const rows = [['tensor', 'node', 'op', 'SQNR dB', 'cosine', 'max |err|']];
-  for (const l of r.layers.slice(0, limit)) rows.push([l.tensor, l.node, l.op, fmt(l.sqnr), fmt(l.cosine, 5), l.maxAbsError.toPrecision(3)]);
-  const w = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
-  const line = (row: string[]) => row.map((x, c) => (c >= 3 ? x.padStart(w[c]) : x.padEnd(w[c]))).join('  ');
-  const out = [line(rows[0]), w.map((x) => '-'.repeat(x)).join('  '), ...rows.slice(1).map(line)];
-  out.push('', `model outputs (${r.samples} samples):`);
-  for (const o of r.outputs) out.push(`  ${o.tensor}: SQNR ${fmt(o.sqnr)} dB, cosine ${fmt(o.cosine, 5)}`);
-  return out.join('\n');
-}
+export { formatReport } from './format.js';
 
 export interface MixedPrecisionOptions extends QuantizeOptions {
   /** Minimum SQNR (dB) of every model output on `evalSamples`. */

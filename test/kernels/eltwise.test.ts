@@ -329,4 +329,29 @@ if (!RELAXED_CHILD) {
   });
 }
 
+test('qaddSumsExact (its closed-form bound, else the enumeration) equals the TwoSum check of every sum', () => {
+  // independent reference: every inner sum x * ri + fixed and every outer sum x * ro + t (t an inner fused result)
+  const brute = (dtype: 'int8' | 'uint8', ro: number, ri: number, fixed: number) => {
+    const xs = Array.from({ length: 256 }, (_, b) => (dtype === 'int8' && b >= 128 ? b - 256 : b));
+    const exact = (p: number, t: number) => { const s = p + t, bb = s - p; return (p - (s - bb)) + (t - bb) === 0; };
+    const ts: number[] = [];
+    for (const x of xs) { if (!exact(x * ri, fixed)) return false; ts.push(fma32(x, ri, fixed)); }
+    return ts.every((t) => xs.every((x) => exact(x * ro, t)));
+  };
+  const r = rng(31);
+  let trues = 0, falses = 0;
+  for (let t = 0; t < 400; t++) {
+    const dtype = r() < 0.5 ? 'int8' : 'uint8';
+    const ro = t % 17 === 0 ? 0 : Math.fround(2 ** randInt(r, -12, 6) * (0.5 + r()));
+    const ri = t % 13 === 0 ? 0 : Math.fround(2 ** randInt(r, -12, 6) * (0.5 + r()));
+    const zy = randInt(r, -128, 255), zo = randInt(r, -128, 255), zi = randInt(r, -128, 255);
+    let fixed = qaddFixed(ro, zo, ri, zi, zy);
+    if (t % 11 === 0) fixed = Math.fround((r() < 0.5 ? -1 : 1) * 2 ** -randInt(r, 30, 80)); // tiny: sums inexact
+    const want = brute(dtype, ro, ri, fixed);
+    assert.is(qaddSumsExact(dtype, ro, ri, fixed), want, `${dtype} ro ${ro} ri ${ri} fixed ${fixed}`);
+    if (want) trues++; else falses++;
+  }
+  assert.ok(trues > 50 && falses > 10, `both outcomes covered (${trues} exact, ${falses} not)`);
+});
+
 test.run();
