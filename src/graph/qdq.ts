@@ -20,6 +20,8 @@
 //    read by a Conv and an Add) stays int8;
 //  - Conv and MatMul fold only with uint8 activations in and out; Add, Mul, Gemm, pooling and Concat fold when the
 //    (converted) activation types of their inputs and output agree, int8 included;
+//  - a float bias of a QDQ Conv / Gemm is first quantized to int32 (BiasQuantization), so one left in float adds
+//    that bias dequantized;
 //  - what is left runs DequantizeLinear -> float op -> QuantizeLinear; its float Conv and GlobalAveragePool are
 //    stamped `_ortf32` (= onnxruntime's intra-op thread count, which decides how some of its GEMMs cut K) and
 //    computed in MLAS's order (src/ops/ort-float.ts).
@@ -239,6 +241,24 @@ export function foldQDQ(tg: TypedGraph, fusion: QdqFusion = 'octet', ortThreads 
           inputs: [x.x, x.scale, x.zp || addConst('x_zp', zpTensor(x)), q.scale, q.zp || addConst('y_zp', zpTensor(q))], outputs: [q.y] }]);
         break;
       }
+    }
+  }
+  if (ort) {
+    // onnxruntime's BiasQuantization quantizes a float bias of a QDQ Conv / Gemm to int32 (scale sx * sw) before it
+    // decides what to fold: a Conv / Gemm left in float adds that bias dequantized, float(q) * f32(sx * sw).
+    for (const n of tg.nodes) {
+      if (n.domain !== '' || (n.op !== 'Conv' && n.op !== 'Gemm') || replace.has(n) || !n.inputs[2]) continue;
+      const x = dqOf(n.inputs[0]), w = dqOf(n.inputs[1]), b = val(n.inputs[2]);
+      if (!x || !w || !scalar(x) || !val(w.x)?.const || !b?.const || b.dtype !== 'float32') continue;
+      const wd = val(w.x)!.dims;
+      const cout = n.op === 'Conv' ? wd[0] : attrInt(n, 'transB', 0) ? wd[0] : wd[wd.length - 1];
+      if (w.s.length > 1 && w.s.length !== cout) continue;
+      const q = biasInt32(tg, n.inputs[2], x.s[0], w.s, cout, dqOf);
+      if (!q) continue;
+      const f = makeTensor('float32', b.dims.slice());
+      const fd = f.data as Float32Array, qd = q.data as Int32Array;
+      for (let i = 0; i < cout; i++) fd[i] = Math.fround(Math.fround(qd[i]) * Math.fround(Math.fround(x.s[0]) * Math.fround(w.s.length > 1 ? w.s[i] : w.s[0])));
+      n.inputs[2] = addConst(`${n.name}_bias_dq`, f);
     }
   }
   const out: Node[] = [];

@@ -143,7 +143,7 @@ test('float Conv / GlobalAveragePool in MLAS order equal onnxruntime bit for bit
  * int8 QDQ graph with fan-outs: x feeds conv1 and add (stays int8), conv1's output feeds add and conv2 (int8), the
  * add output feeds two float ops (Relu, Mul), a GlobalAveragePool -> Mul (squeeze-excite like) reads a fanned-out value.
  */
-function fanoutModel(): Uint8Array {
+function fanoutModel(floatBias = false): Uint8Array {
   const r = rng(9);
   const g = new GraphBuilder({ name: 'fanout', opset: 17 });
   g.input('x', 'float32', [1, 8, 10, 10]);
@@ -157,14 +157,16 @@ function fanoutModel(): Uint8Array {
     const s = g.initializer(`ws${k}`, 'float32', Float32Array.from({ length: oc }, () => Math.fround(0.002 + r() * 0.01)), [oc]);
     return g.node('DequantizeLinear', [q, s, g.initializer(`wz${k++}`, 'int8', new Int8Array(oc), [oc])], 1, { axis: 0 })[0];
   };
+  // PyTorch style: a float bias, which onnxruntime quantizes to int32 even for the Convs it leaves in float
+  const bias = (oc: number) => (floatBias ? [g.initializer(`b${k++}`, 'float32', Float32Array.from({ length: oc }, () => Math.fround(r() - 0.5)), [oc])] : []);
   const x = qdq('x', 0.02, 3);
-  const c1 = qdq(g.node('Conv', [x, weight(8, 8, 3)], ['c1'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, { name: 'conv1' })[0], 0.03, -5);
+  const c1 = qdq(g.node('Conv', [x, weight(8, 8, 3), ...bias(8)], ['c1'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, { name: 'conv1' })[0], 0.03, -5);
   const a = qdq(g.node('Add', [x, c1], ['a'], {}, { name: 'add' })[0], 0.04, 1);
   const c2 = qdq(g.node('Conv', [c1, weight(8, 8, 1)], ['c2'], { kernel_shape: [1, 1] }, { name: 'conv2' })[0], 0.025, 0);
   const gp = qdq(g.node('GlobalAveragePool', [c2], ['gp'], {}, { name: 'gap' })[0], 0.01, -2);
   const sg = qdq(g.node('Sigmoid', [gp], ['sg'], {}, { name: 'sig' })[0], 1 / 256, -128);
   const m = qdq(g.node('Mul', [c2, sg], ['m'], {}, { name: 'mul' })[0], 0.02, 0);
-  const c3 = qdq(g.node('Conv', [m, weight(8, 8, 3)], ['c3'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] }, { name: 'conv3' })[0], 0.05, 4);
+  const c3 = qdq(g.node('Conv', [m, weight(8, 8, 3), ...bias(8)], ['c3'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] }, { name: 'conv3' })[0], 0.05, 4);
   g.node('Relu', [a], ['o1']);
   g.node('Mul', [a, a], ['o2'], {}, { name: 'square' });
   g.node('Identity', [c3], ['o3']);
@@ -174,8 +176,8 @@ function fanoutModel(): Uint8Array {
 
 const FLOAT_OPS = new Set(['Conv', 'Add', 'Mul', 'GlobalAveragePool', 'MatMul']);
 
-test("qdqFusion 'ort': the nodes left in float are onnxruntime's, the outputs identical", async () => {
-  const bytes = fanoutModel();
+for (const floatBias of [false, true]) test(`qdqFusion 'ort': the nodes left in float are onnxruntime's, the outputs identical${floatBias ? ' (float biases)' : ''}`, async () => {
+  const bytes = fanoutModel(floatBias);
   const dir = mkdtempSync(join(tmpdir(), 'octet-ortfusion-'));
   try {
     const path = join(dir, 'opt.onnx');

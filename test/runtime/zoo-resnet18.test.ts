@@ -1,5 +1,5 @@
 // resnet18 from the reference builder (src/zoo) against onnxruntime-node, requantization 'float': QOperator and
-// onnxruntime-quantizer uint8 QDQ forms identical, the int8 one identical with qdqFusion 'ort', FP32 within 1e-4, the QDQ forms onnxruntime runs in float in close agreement (see zoo-util.ts).
+// QDQ forms identical (the int8 ones with qdqFusion 'ort', which folds what onnxruntime folds), FP32 within 1e-4 (see zoo-util.ts).
 import { test } from 'uvu';
 import { compareWithOrt } from './zoo-util.js';
 
