@@ -3,6 +3,9 @@
 // process and interleaved (A B F A B F ...: one timed batch of each per round), so machine load hits them alike.
 //   node --experimental-wasm-relaxed-simd --import tsx bench/kernels-qconv-ab.ts [--net mnv2|resnet18]
 //        [--variants qs8_gemm_4x8c2__simd128_dot16,<other>] [--rounds 9] [--filter <substring>] [--atype uint8|int8]
+//        [--requant float|fixed-point] [--mscale 0.004]
+// Requantization 'float' is the session default (what `npm run bench` runs); multipliers Sa*Sw/Sy around --mscale
+// (MobileNetV2's are 4e-4..1e-2: in fixed-point mode they stay unnormalized, the FIXEDX epilogue's T = 2 case).
 // The first variant is the baseline: every other column is a ratio against it (time / baseline time), and
 // int8/f32 is each variant's time over FP32's. Time = process CPU time (user + system) per call, median over rounds.
 // INT8 runs on the simd128 build (x86 path; the relaxed path runs the same kernels), FP32 on the relaxed build when
@@ -23,6 +26,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '9' },
     filter: { type: 'string', default: '' },
     atype: { type: 'string', default: 'int8' },
+    requant: { type: 'string', default: 'float' },
+    mscale: { type: 'string', default: '0.004' },
   },
 });
 const variants = values.variants!.split(',');
@@ -30,9 +35,10 @@ const rounds = Number(values.rounds);
 const aType = values.atype as 'int8' | 'uint8';
 
 const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
-function place(wasm: WasmKernels, prep: PreparedKernel, input: ArrayBufferView, outBytes: number): () => void {
+function place(wasm: WasmKernels, prep: PreparedKernel, input: ArrayBufferView, outBytes: number, chunk = 0): () => void {
   const al = new BumpAllocator(wasm);
   const io = { inputs: [al.put(input)], constants: al.put(prep.constants, 16), outputs: [al.alloc(outBytes)], scratch: al.alloc(prep.scratchBytes + 64) };
+  if (chunk) return () => { for (let b = 0; b < prep.workItems; b += chunk) prep.run(wasm, io, b, Math.min(prep.workItems, b + chunk)); };
   return () => prep.run(wasm, io, 0, prep.workItems);
 }
 /** Calls per batch so that one batch lasts about 15 ms. */
@@ -55,7 +61,7 @@ const fwasm = f.relaxedSimd ? await WasmKernels.create('relaxed', { initialBytes
 const fpath = f.relaxedSimd ? 'relaxed' : 'x86';
 const load0 = os.loadavg().map((v) => v.toFixed(2)).join(' ');
 console.log(`command: node ${process.execArgv.join(' ')} ${process.argv.slice(1).map((a) => a.replace(process.cwd() + '/', '')).join(' ')}`);
-console.log(`machine: ${os.cpus()[0]?.model} x${os.cpus().length}, Node ${process.version}; load average ${load0}; ${aType} activations, int8 per-channel weights, FP32 on ${fpath}`);
+console.log(`machine: ${os.cpus()[0]?.model} x${os.cpus().length}, Node ${process.version}; load average ${load0}; ${aType} activations, int8 per-channel weights, ${values.requant} requantization, multipliers ~${values.mscale}, FP32 on ${fpath}`);
 const cols = [...variants.map((v, i) => (i ? `${v} /base` : `${v} ms`)), 'fp32 ms', ...variants.map((_, i) => `v${i} int8/f32`)];
 console.log(`| layer | x | ${cols.join(' | ')} |`);
 console.log(`|---|---:|${cols.map(() => '---:').join('|')}|`);
@@ -68,18 +74,21 @@ for (const l of CONV_LAYERS.filter((x) => x.net === values.net && x.name.include
   const common = {
     n: 1, h: l.h, w: l.w, c: l.c, oc: l.oc, kernel: [l.k, l.k] as [number, number], strides: [l.s, l.s] as [number, number], pads: [l.p, l.p, l.p, l.p] as [number, number, number, number],
     aType, aScale: 0.02, aZeroPoint: za,
-    weights: { data: w8, type: 'int8' as const, scales: Array.from({ length: l.oc }, () => 0.005 + 0.01 * Math.random()) },
+    weights: { data: w8, type: 'int8' as const, scales: Array.from({ length: l.oc }, () => (Number(values.mscale) * (0.5 + Math.random()) * 0.5) / 0.02) },
     bias: Int32Array.from({ length: l.oc }, () => Math.floor(Math.random() * 1000)),
     output: { type: aType, scale: 0.5, zeroPoint: aType === 'uint8' ? 0 : -128, clamp: { min: 0 } },
-    path: 'x86' as const,
+    path: 'x86' as const, requant: values.requant as 'float' | 'fixed-point',
   };
   const fns: Array<() => void> = [];
   let outBytes = 0;
-  for (const v of variants) {
+  for (const spec of variants) {
+    // `name@q`: run the work range in calls of q work items (row quads when the split is by rows), e.g. @16 = one
+    // call per 64 pixels as 'direct' convolutions did before
+    const [v, q4] = spec.split('@');
     const q = prepareQConv2d({ ...common, variant: v });
     const [, oh, ow] = q.outShape;
     outBytes = oh * ow * l.oc;
-    fns.push(place(simd, q, x8, outBytes));
+    fns.push(place(simd, q, x8, outBytes, q4 && !q.byColumns ? Number(q4) : 0));
   }
   const fp = prepareF32Conv2d({ N: 1, H: l.h, W: l.w, C: l.c, KH: l.k, KW: l.k, strides: [l.s, l.s], pads: [l.p, l.p, l.p, l.p], Cout: l.oc,
     weights: Float32Array.from({ length: wn }, () => Math.random() - 0.5), bias: Float32Array.from({ length: l.oc }, () => Math.random()), min: 0 }, { path: fpath });

@@ -15,6 +15,10 @@
 //   EPI_FIXEDX (5): as EPI_FIXED_NL, one-multiply form (FIXEDX table, zero point folded in; requant/core.ts 1b):
 //                  multipliers < 1 with right shifts <= 17 only (the host checks), same results
 // zp/qmin/qmax: output zero point and clamp (kinds 0, 1 and 5; kind 5 ignores zp). Tables are padded to a multiple of 8 channels.
+// table2: kind 3, the float bias per channel; kinds 0, 1, 4 and 5, a 128-byte block of the epilogue's v128 constants
+//   (loaded, not splatted per tile; src/kernels/qgemm.ts clampConstants): +0 i8x16 qmin, +16 i8x16 qmax,
+//   +32 f32x4 qmin - zp, +48 f32x4 qmax - zp, +64 i32x4 MAGIC_I - zp, +80 i32x4 zp, +96 i32x4 qmin, +112 i32x4 qmax.
+//   (The scalar epilogue ignores it.)
 // scratch: 16-byte aligned work memory of 16 * ceil(k/2) bytes (widened A rows; only dot16 uses it).
 import { rq_fixed_out, rq_fixedx_out, rq_float_out, rq_float_scale, FIXED_BLOCK, MAGIC_I } from '../requant/core';
 
@@ -24,6 +28,16 @@ export const EPI_I32: i32 = 2;
 export const EPI_F32: i32 = 3;
 export const EPI_FIXED_NL: i32 = 4;
 export const EPI_FIXEDX: i32 = 5;
+
+/** Offsets in the table2 constants block of kinds 0, 1, 4, 5. */
+export const EC_QMIN8: i32 = 0;
+export const EC_QMAX8: i32 = 16;
+export const EC_FLO: i32 = 32;
+export const EC_FHI: i32 = 48;
+export const EC_MAGZ: i32 = 64;
+export const EC_ZP: i32 = 80;
+export const EC_QMIN: i32 = 96;
+export const EC_QMAX: i32 = 112;
 
 /** Scalar epilogue of one output (column `col`) at byte address `cp` of its row. */
 @inline export function epi_scalar(acc: i32, col: i32, cp: usize, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32): void {

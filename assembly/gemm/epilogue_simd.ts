@@ -2,7 +2,7 @@
 // Contract and kinds: ./epilogue.ts.
 import { rqv_fixed_out, rqv_fixed_nl_out, rqv_fixedx_out, rqv_float_out } from '../requant/core_simd';
 import { FIXED_BLOCK, FIXEDX_BLOCK, MAGIC_I } from '../requant/core';
-import { EPI_FIXED, EPI_FLOAT, EPI_I32, EPI_FIXED_NL, EPI_FIXEDX } from './epilogue';
+import { EPI_FIXED, EPI_FLOAT, EPI_I32, EPI_FIXED_NL, EPI_FIXEDX, EC_QMIN8, EC_QMAX8, EC_FLO, EC_FHI, EC_MAGZ, EC_ZP, EC_QMIN, EC_QMAX } from './epilogue';
 
 @inline function store_i32_partial(p: usize, v: v128, cnt: i32): void {
   if (cnt > 0) store<i32>(p, i32x4.extract_lane(v, 0));
@@ -20,29 +20,29 @@ import { EPI_FIXED, EPI_FLOAT, EPI_I32, EPI_FIXED_NL, EPI_FIXEDX } from './epilo
     let v0: v128, v1: v128;
     if (kind == EPI_FIXEDX) {
       const blk = table + <usize>((n0 >> 2) * FIXEDX_BLOCK);
-      const vmin = i32x4.splat(qmin);
-      const vmax = i32x4.splat(qmax);
+      const vmin = v128.load(table2, EC_QMIN);
+      const vmax = v128.load(table2, EC_QMAX);
       v0 = rqv_fixedx_out(acc0, blk, vmin, vmax);
       v1 = rqv_fixedx_out(acc1, blk + FIXEDX_BLOCK, vmin, vmax);
     } else if (kind == EPI_FIXED_NL) {
       const blk = table + <usize>((n0 >> 2) * FIXED_BLOCK);
-      const vzp = i32x4.splat(zp);
-      const vmin = i32x4.splat(qmin);
-      const vmax = i32x4.splat(qmax);
+      const vzp = v128.load(table2, EC_ZP);
+      const vmin = v128.load(table2, EC_QMIN);
+      const vmax = v128.load(table2, EC_QMAX);
       v0 = rqv_fixed_nl_out(acc0, blk, vzp, vmin, vmax);
       v1 = rqv_fixed_nl_out(acc1, blk + FIXED_BLOCK, vzp, vmin, vmax);
     } else if (kind == EPI_FIXED) {
       const blk = table + <usize>((n0 >> 2) * FIXED_BLOCK);
-      const vzp = i32x4.splat(zp);
-      const vmin = i32x4.splat(qmin);
-      const vmax = i32x4.splat(qmax);
+      const vzp = v128.load(table2, EC_ZP);
+      const vmin = v128.load(table2, EC_QMIN);
+      const vmax = v128.load(table2, EC_QMAX);
       v0 = rqv_fixed_out(acc0, blk, vzp, vmin, vmax);
       v1 = rqv_fixed_out(acc1, blk + FIXED_BLOCK, vzp, vmin, vmax);
     } else {
       const sp = table + (<usize>n0 << 2);
-      const vlo = f32x4.splat(<f32>(qmin - zp));
-      const vhi = f32x4.splat(<f32>(qmax - zp));
-      const vmz = i32x4.splat(MAGIC_I - zp);
+      const vlo = v128.load(table2, EC_FLO);
+      const vhi = v128.load(table2, EC_FHI);
+      const vmz = v128.load(table2, EC_MAGZ);
       v0 = rqv_float_out(acc0, v128.load(sp), vlo, vhi, vmz);
       v1 = rqv_float_out(acc1, v128.load(sp, 16), vlo, vhi, vmz);
     }
@@ -92,6 +92,15 @@ import { EPI_FIXED, EPI_FLOAT, EPI_I32, EPI_FIXED_NL, EPI_FIXEDX } from './epilo
   return i32x4.shr_s(i32x4.sub(i32x4.add(hh, kk), v128.and(i32x4.lt_s(x, t), mm)), sh);
 }
 
+/** fx4 for a block with T = 2 (every e = 0): 2^(T-e) = 4, M = 0, shift by T - 1 = 1. */
+@inline function fx4t2(acc: v128, lo: v128, hi: v128, q: v128, kk: v128): v128 {
+  const xs = i32x4.shl(i32x4.min_s(i32x4.max_s(acc, lo), hi), 2);
+  const l = i64x2.extmul_low_i32x4_s(xs, q);
+  const h = i64x2.extmul_high_i32x4_s(xs, q);
+  const hh = i8x16.shuffle(l, h, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+  return i32x4.shr_s(i32x4.add(hh, kk), 1);
+}
+
 @inline function store_row8(p: usize, v: v128, lane: i32, cols: i32): void {
   if (cols == 8) {
     if (lane == 0) v128.store64_lane(p, v, 0);
@@ -114,7 +123,7 @@ import { EPI_FIXED, EPI_FLOAT, EPI_I32, EPI_FIXED_NL, EPI_FIXEDX } from './epilo
  */
 @inline export function epi_fixedx_4x8(
   a00: v128, a01: v128, a10: v128, a11: v128, a20: v128, a21: v128, a30: v128, a31: v128,
-  n0: i32, cols: i32, c0: usize, c1: usize, c2: usize, c3: usize, table: usize, qmin: i32, qmax: i32,
+  n0: i32, cols: i32, c0: usize, c1: usize, c2: usize, c3: usize, table: usize, consts: usize, qmax: i32,
 ): void {
   const b0 = table + <usize>((n0 >> 2) * FIXEDX_BLOCK);
   const b1 = b0 + <usize>FIXEDX_BLOCK;
@@ -122,19 +131,58 @@ import { EPI_FIXED, EPI_FLOAT, EPI_I32, EPI_FIXED_NL, EPI_FIXEDX } from './epilo
   const t0 = v128.load(b0, 64), m0 = v128.load(b0, 80), k0 = v128.load(b0, 96), s0 = load<i32>(b0, 112);
   const q1 = v128.load(b1), lo1 = v128.load(b1, 16), hi1 = v128.load(b1, 32), pm1 = v128.load(b1, 48);
   const t1 = v128.load(b1, 64), m1 = v128.load(b1, 80), k1 = v128.load(b1, 96), s1 = load<i32>(b1, 112);
-  const r0 = i16x8.narrow_i32x4_s(fx4(a00, lo0, hi0, pm0, q0, t0, m0, k0, s0), fx4(a01, lo1, hi1, pm1, q1, t1, m1, k1, s1));
-  const r1 = i16x8.narrow_i32x4_s(fx4(a10, lo0, hi0, pm0, q0, t0, m0, k0, s0), fx4(a11, lo1, hi1, pm1, q1, t1, m1, k1, s1));
-  const r2 = i16x8.narrow_i32x4_s(fx4(a20, lo0, hi0, pm0, q0, t0, m0, k0, s0), fx4(a21, lo1, hi1, pm1, q1, t1, m1, k1, s1));
-  const r3 = i16x8.narrow_i32x4_s(fx4(a30, lo0, hi0, pm0, q0, t0, m0, k0, s0), fx4(a31, lo1, hi1, pm1, q1, t1, m1, k1, s1));
+  let r0: v128, r1: v128, r2: v128, r3: v128;
+  if (s0 == 1 && s1 == 1) {
+    // T = 2 in both blocks: every channel has e = 0 (unnormalized multipliers, the common case), so 2^(T-e) = 4,
+    // M = 0 and the shift is the constant 1 (an immediate shift instead of a variable one)
+    r0 = i16x8.narrow_i32x4_s(fx4t2(a00, lo0, hi0, q0, k0), fx4t2(a01, lo1, hi1, q1, k1));
+    r1 = i16x8.narrow_i32x4_s(fx4t2(a10, lo0, hi0, q0, k0), fx4t2(a11, lo1, hi1, q1, k1));
+    r2 = i16x8.narrow_i32x4_s(fx4t2(a20, lo0, hi0, q0, k0), fx4t2(a21, lo1, hi1, q1, k1));
+    r3 = i16x8.narrow_i32x4_s(fx4t2(a30, lo0, hi0, q0, k0), fx4t2(a31, lo1, hi1, q1, k1));
+  } else {
+    r0 = i16x8.narrow_i32x4_s(fx4(a00, lo0, hi0, pm0, q0, t0, m0, k0, s0), fx4(a01, lo1, hi1, pm1, q1, t1, m1, k1, s1));
+    r1 = i16x8.narrow_i32x4_s(fx4(a10, lo0, hi0, pm0, q0, t0, m0, k0, s0), fx4(a11, lo1, hi1, pm1, q1, t1, m1, k1, s1));
+    r2 = i16x8.narrow_i32x4_s(fx4(a20, lo0, hi0, pm0, q0, t0, m0, k0, s0), fx4(a21, lo1, hi1, pm1, q1, t1, m1, k1, s1));
+    r3 = i16x8.narrow_i32x4_s(fx4(a30, lo0, hi0, pm0, q0, t0, m0, k0, s0), fx4(a31, lo1, hi1, pm1, q1, t1, m1, k1, s1));
+  }
   let v01: v128, v23: v128;
+  const vmin = v128.load(consts, EC_QMIN8), vmax = v128.load(consts, EC_QMAX8);
   if (qmax <= 127) {
-    const vmin = i8x16.splat(<i8>qmin), vmax = i8x16.splat(<i8>qmax);
     v01 = i8x16.min_s(i8x16.max_s(i8x16.narrow_i16x8_s(r0, r1), vmin), vmax);
     v23 = i8x16.min_s(i8x16.max_s(i8x16.narrow_i16x8_s(r2, r3), vmin), vmax);
   } else {
-    const vmin = i8x16.splat(<i8>qmin), vmax = i8x16.splat(<i8>qmax);
     v01 = i8x16.min_u(i8x16.max_u(i8x16.narrow_i16x8_u(r0, r1), vmin), vmax);
     v23 = i8x16.min_u(i8x16.max_u(i8x16.narrow_i16x8_u(r2, r3), vmin), vmax);
+  }
+  const o = <usize>n0;
+  store_row8(c0 + o, v01, 0, cols);
+  store_row8(c1 + o, v01, 1, cols);
+  store_row8(c2 + o, v23, 0, cols);
+  store_row8(c3 + o, v23, 1, cols);
+}
+
+/**
+ * EPI_FLOAT epilogue of a whole 4x8 tile: rqv_float_out's lanes already lie in [qmin, qmax], so two saturating
+ * narrowings (exact there) pack two rows per vector instead of a byte shuffle per row.
+ */
+@inline export function epi_float_4x8(
+  a00: v128, a01: v128, a10: v128, a11: v128, a20: v128, a21: v128, a30: v128, a31: v128,
+  n0: i32, cols: i32, c0: usize, c1: usize, c2: usize, c3: usize, table: usize, consts: usize, qmax: i32,
+): void {
+  const sp = table + (<usize>n0 << 2);
+  const s0 = v128.load(sp), s1 = v128.load(sp, 16);
+  const vlo = v128.load(consts, EC_FLO), vhi = v128.load(consts, EC_FHI), vmz = v128.load(consts, EC_MAGZ);
+  const r0 = i16x8.narrow_i32x4_s(rqv_float_out(a00, s0, vlo, vhi, vmz), rqv_float_out(a01, s1, vlo, vhi, vmz));
+  const r1 = i16x8.narrow_i32x4_s(rqv_float_out(a10, s0, vlo, vhi, vmz), rqv_float_out(a11, s1, vlo, vhi, vmz));
+  const r2 = i16x8.narrow_i32x4_s(rqv_float_out(a20, s0, vlo, vhi, vmz), rqv_float_out(a21, s1, vlo, vhi, vmz));
+  const r3 = i16x8.narrow_i32x4_s(rqv_float_out(a30, s0, vlo, vhi, vmz), rqv_float_out(a31, s1, vlo, vhi, vmz));
+  let v01: v128, v23: v128;
+  if (qmax <= 127) {
+    v01 = i8x16.narrow_i16x8_s(r0, r1);
+    v23 = i8x16.narrow_i16x8_s(r2, r3);
+  } else {
+    v01 = i8x16.narrow_i16x8_u(r0, r1);
+    v23 = i8x16.narrow_i16x8_u(r2, r3);
   }
   const o = <usize>n0;
   store_row8(c0 + o, v01, 0, cols);
@@ -150,7 +198,9 @@ import { EPI_FIXED, EPI_FLOAT, EPI_I32, EPI_FIXED_NL, EPI_FIXEDX } from './epilo
   kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32,
 ): void {
   if (kind == EPI_FIXEDX) {
-    epi_fixedx_4x8(a00, a01, a10, a11, a20, a21, a30, a31, n0, cols, c0, c1, c2, c3, table, qmin, qmax);
+    epi_fixedx_4x8(a00, a01, a10, a11, a20, a21, a30, a31, n0, cols, c0, c1, c2, c3, table, table2, qmax);
+  } else if (kind == EPI_FLOAT) {
+    epi_float_4x8(a00, a01, a10, a11, a20, a21, a30, a31, n0, cols, c0, c1, c2, c3, table, table2, qmax);
   } else {
     epi_store8(a00, a01, n0, cols, c0, kind, table, table2, zp, qmin, qmax);
     epi_store8(a10, a11, n0, cols, c1, kind, table, table2, zp, qmin, qmax);

@@ -225,7 +225,10 @@ export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [
   }
 
   const es = outputElementSize(p.output);
-  const pixBlock = method === 'im2col' ? Math.max(4, Math.min(256, Math.floor(65536 / K / 4) * 4)) : 64;
+  // pixels per kernel call: im2col blocks fill up to 64 KiB of scratch; 'direct' needs no buffer, so a work range is
+  // one call (the GEMM blocks its columns for the cache itself; one JS -> wasm call per 64 pixels cost up to 5% on
+  // MobileNetV2's 112x112 layers: bench/kernels-qconv-ab.ts); the indirect kernel walks 64 pixels per call.
+  const pixBlock = method === 'im2col' ? Math.max(4, Math.min(256, Math.floor(65536 / K / 4) * 4)) : method === 'direct' ? Math.max(P, 1) : 64;
   // Work items (gemmSplit): row quads of output pixels, or 8-column blocks of output channels for small outputs
   // (one group, not the indirect kernel). Either way a range is computed in blocks of at most pixBlock pixels.
   const split = gemmSplit(P, ocg, groups === 1 && method !== 'indirect' && plans.every(columnSplittable));

@@ -263,6 +263,24 @@ export interface QGemmPlanParams {
   tailBytes?: number;
 }
 
+/** Float bit pattern of the magic rounding bias 12582912.0 (assembly/requant/core.ts MAGIC_I). */
+const MAGIC_I = 0x4b400000;
+
+/**
+ * The v128 constants of the int8/uint8-output epilogues (kinds fixed, float, fixedNoLeftShift, fixedOneMul), passed
+ * as `table2` so the kernels load them instead of splatting per tile (assembly/gemm/epilogue.ts, 128 bytes):
+ * i8x16 qmin, i8x16 qmax, f32x4 qmin - zp, f32x4 qmax - zp, i32x4 MAGIC_I - zp, i32x4 zp, i32x4 qmin, i32x4 qmax.
+ */
+export function clampConstants(zp: number, qmin: number, qmax: number): Uint8Array {
+  const b = new ArrayBuffer(128);
+  new Uint8Array(b, 0, 16).fill(qmin & 0xff);
+  new Uint8Array(b, 16, 16).fill(qmax & 0xff);
+  new Float32Array(b, 32, 4).fill(qmin - zp);
+  new Float32Array(b, 48, 4).fill(qmax - zp);
+  new Int32Array(b, 64, 16).set([0, 1, 2, 3].map(() => (MAGIC_I - zp) | 0).concat([zp, zp, zp, zp, qmin, qmin, qmin, qmin, qmax, qmax, qmax, qmax]));
+  return new Uint8Array(b);
+}
+
 function fixedForm(p: QGemmPlanParams): 'auto' | 'two-multiply' {
   if (p.epilogue) return p.epilogue;
   const env = typeof process !== 'undefined' ? (process as any).env?.OCTET_FIXED_FORM : undefined;
@@ -332,6 +350,7 @@ export function planQGemm(p: QGemmPlanParams): QGemmPlan {
       const tx = mode === 'fixed-point' && fixedForm(p) === 'auto' ? fixedxTable(reals, zp, 8) : null;
       if (tx) { table = tx; kind = EPI.fixedOneMul; }
       ({ qmin, qmax } = outputRange(out.type, zp, out.scale, out.clamp));
+      table2 = clampConstants(zp, qmin, qmax);
     }
   }
   // one buffer: packed weights written in place, then the tables (and the caller's tail)

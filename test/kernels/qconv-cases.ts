@@ -98,7 +98,9 @@ export function randomConv(seed: number, path: KernelPath): { p: QConv2dParams; 
     const aScale = 2 ** (-8 + 6 * r());
     // half the int8/uint8-output cases with model-like multipliers (1e-5..0.5): the fixed-point mode then runs the
     // one-multiply (FIXEDX) epilogue
-    if ('scale' in output && r() < 0.5) scales = scales.map(() => (10 ** (-5 + 4.7 * r()) * output.scale) / aScale);
+    // (multipliers in 1e-5..0.5, or in 1e-3..0.5: whole groups of 4 then stay unnormalized, e = 0, T = 2)
+    const lo = r() < 0.5 ? -5 : -3;
+    if ('scale' in output && r() < 0.5) scales = scales.map(() => (10 ** (lo + (-0.3 - lo) * r()) * output.scale) / aScale);
     const p: QConv2dParams = {
       name: 'conv', n, h, w, c, oc, kernel, strides, pads, dilations, groups, aType, aScale, aZeroPoint: za,
       weights: { data: wd, type: wType, zeroPoints, scales }, bias, output: output as any, requant: mode, path,

@@ -73,7 +73,8 @@ export function makeProblem(c: Case): Problem {
   // per-channel weight scales over 6 orders of magnitude, plus multipliers below 2^-31 and above 1
   let wScales = Array.from({ length: c.n }, (_, j) => (j % 7 === 3 ? 1e-9 * r() : j % 7 === 5 ? 40 + r() * 100 : 10 ** (-6 + r() * 6)));
   const outScale = 2 ** (-12 + r() * 8);
-  if (c.modelScales) wScales = wScales.map(() => (10 ** (-5 + 4.7 * r()) * outScale) / aScale);
+  // multipliers in 1e-5..0.5, or (odd seeds) in 1e-3..0.5: whole groups of 4 then stay unnormalized (e = 0, T = 2)
+  if (c.modelScales) wScales = wScales.map(() => (10 ** (c.seed & 1 ? -3 + 2.7 * r() : -5 + 4.7 * r()) * outScale) / aScale);
   let bias: Int32Array | Float32Array;
   if (c.out === 'float32') bias = Float32Array.from({ length: c.n }, () => (r() - 0.5) * 10);
   else bias = Int32Array.from({ length: c.n }, () => Math.floor((r() - 0.5) * 2 ** (r() * (c.modelScales ? 26 : 20))));
