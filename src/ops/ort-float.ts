@@ -114,33 +114,52 @@ function sgemmPanel(A: Float32Array, Bt: Float32Array, C: Float32Array, M: numbe
     return;
   }
   const sk = sgemmStrideK(nc, kc);
-  for (let m = 0; m < M; m++) {
-    const a = m * K, crow = m * N;
-    for (let n = n0; n < n0 + nc; n++) {
-      const b = n * K;
-      let c = zero ? 0 : C[crow + n], first = zero;
+  // output pixel outer (its K values stay in L1); four filters at a time: four independent FMA chains
+  for (let n = n0; n < n0 + nc; n++) {
+    const b = n * K;
+    let m = 0;
+    for (; m + 4 <= M; m += 4) {
+      const a0 = m * K, a1 = a0 + K, a2 = a1 + K, a3 = a2 + K;
+      let c0 = zero ? 0 : C[m * N + n], c1 = zero ? 0 : C[(m + 1) * N + n];
+      let c2 = zero ? 0 : C[(m + 2) * N + n], c3 = zero ? 0 : C[(m + 3) * N + n];
+      for (let kb = k0; kb < k0 + kc; kb += sk) {
+        const ke = Math.min(kb + sk, k0 + kc);
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (let k = kb; k < ke; k++) {
+          const v = Bt[b + k];
+          s0 = fmaChain(A[a0 + k] * v, s0);
+          s1 = fmaChain(A[a1 + k] * v, s1);
+          s2 = fmaChain(A[a2 + k] * v, s2);
+          s3 = fmaChain(A[a3 + k] * v, s3);
+        }
+        if (zero && kb === k0) { c0 = s0; c1 = s1; c2 = s2; c3 = s3; }
+        else { c0 = Math.fround(s0 + c0); c1 = Math.fround(s1 + c1); c2 = Math.fround(s2 + c2); c3 = Math.fround(s3 + c3); }
+      }
+      C[m * N + n] = c0; C[(m + 1) * N + n] = c1; C[(m + 2) * N + n] = c2; C[(m + 3) * N + n] = c3;
+    }
+    for (; m < M; m++) {
+      const a = m * K;
+      let c = zero ? 0 : C[m * N + n];
       for (let kb = k0; kb < k0 + kc; kb += sk) {
         const ke = Math.min(kb + sk, k0 + kc);
         let acc = 0;
-        for (let k = kb; k < ke; k++) {
-          // inline fmaf(A[a + k], Bt[b + k], acc)
-          const p = A[a + k] * Bt[b + k], s = p + acc;
-          let r = Math.fround(s);
-          if (r !== s) {
-            const h = s - r, t = r + 2 * h;
-            if (Math.fround(t) === t) {
-              const bb = s - p, err = (p - (s - bb)) + (acc - bb);
-              if (err !== 0 && (err > 0) === (h > 0)) r = t;
-            }
-          }
-          acc = r;
-        }
-        c = first ? acc : Math.fround(acc + c);
-        first = false;
+        for (let k = kb; k < ke; k++) acc = fmaChain(A[a + k] * Bt[b + k], acc);
+        c = zero && kb === k0 ? acc : Math.fround(acc + c);
       }
-      C[crow + n] = c;
+      C[m * N + n] = c;
     }
   }
+}
+
+/** fmaf(x, y, acc) given the exact product p = x * y (float64): one step of a fused multiply-add chain. */
+function fmaChain(p: number, acc: number): number {
+  const s = p + acc;
+  const r = Math.fround(s);
+  if (r === s) return r;
+  const h = s - r, t = r + 2 * h;
+  if (Math.fround(t) !== t) return r;
+  const bb = s - p, err = (p - (s - bb)) + (acc - bb);
+  return err !== 0 && (err > 0) === (h > 0) ? t : r;
 }
 
 export interface OrtConvGeom {
@@ -219,16 +238,18 @@ export function ortConv2d(x: Float32Array, w: Float32Array, bias: Float32Array |
     segN = t > 1 ? sn : N;
   }
   for (let gi = 0; gi < group; gi++) {
-    // im2col, transposed: Bt[n, k], k = (c, ky, kx)
-    for (let c = 0; c < cg; c++) {
-      const xc = (gi * cg + c) * H * W;
-      for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) {
-        const k = (c * kh + ky) * kw + kx;
-        for (let oy = 0; oy < oh; oy++) {
+    // im2col, transposed: Bt[n, k], k = (c, ky, kx); written one output pixel at a time
+    const xg = gi * cg * H * W;
+    for (let oy = 0; oy < oh; oy++) for (let ox = 0; ox < ow; ox++) {
+      let o = (oy * ow + ox) * K;
+      for (let c = 0; c < cg; c++) {
+        const xc = xg + c * H * W;
+        for (let ky = 0; ky < kh; ky++) {
           const iy = oy * sh - pt + ky * dh;
-          for (let ox = 0; ox < ow; ox++) {
+          const rowOk = iy >= 0 && iy < H, xr = xc + iy * W;
+          for (let kx = 0; kx < kw; kx++) {
             const ix = ox * sw - pl + kx * dw;
-            Bt[(oy * ow + ox) * K + k] = iy >= 0 && iy < H && ix >= 0 && ix < W ? x[xc + iy * W + ix] : 0;
+            Bt[o++] = rowOk && ix >= 0 && ix < W ? x[xr + ix] : 0;
           }
         }
       }
