@@ -54,6 +54,8 @@ export interface QConv2dParams {
   variant?: string;
   /** Force a method (tests, benchmarks); 'auto' by default. */
   method?: 'auto' | 'direct' | 'im2col' | 'indirect';
+  /** Where the constants are allocated when they are one buffer (one group, no indirection): KernelEnv.constAlloc. */
+  alloc?: (bytes: number) => Uint8Array | null;
 }
 
 export type QConvMethod = 'direct' | 'im2col' | 'indirect';
@@ -181,7 +183,7 @@ export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [
     plans.push(planQGemm({
       name, n: ocg, k: Kp, aType: p.aType, aScale: p.aScale, aZeroPoint: p.aZeroPoint, wc: wcs[g],
       wScales: groups === 1 ? wScales : Float64Array.from(sl(wScales)!), bias: groups === 1 ? p.bias : sl(p.bias), output: p.output, requant: p.requant, variant,
-      tailBytes: single ? prmBytes.length : 0,
+      tailBytes: single ? prmBytes.length : 0, alloc: single ? p.alloc : undefined,
     }));
   }
   // constants: [plans...][geometry record][indirection buffer][zero-point row]

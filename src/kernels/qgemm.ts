@@ -261,6 +261,8 @@ export interface QGemmPlanParams {
   epilogue?: 'auto' | 'two-multiply';
   /** Extra zeroed bytes at the end of `constants` (16-aligned start) for the caller's own records. */
   tailBytes?: number;
+  /** Where `constants` is allocated (zeroed, 16-aligned; e.g. in wasm memory: KernelEnv.constAlloc); null = a new array. */
+  alloc?: (bytes: number) => Uint8Array | null;
 }
 
 /** Float bit pattern of the magic rounding bias 12582912.0 (assembly/requant/core.ts MAGIC_I). */
@@ -356,7 +358,8 @@ export function planQGemm(p: QGemmPlanParams): QGemmPlan {
   // one buffer: packed weights written in place, then the tables (and the caller's tail)
   const tableOffset = align16(packedBytes(variant.layout, n, k));
   const table2Offset = align16(tableOffset + table.length);
-  const constants = new Uint8Array(align16(table2Offset + table2.length) + (p.tailBytes ?? 0));
+  const size = align16(table2Offset + table2.length) + (p.tailBytes ?? 0);
+  const constants = p.alloc?.(size) ?? new Uint8Array(size);
   packWeightsInto(constants, variant.layout, wc, n, k, intBias, zaEff, off);
   constants.set(table, tableOffset);
   constants.set(table2, table2Offset);

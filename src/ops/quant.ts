@@ -323,7 +323,7 @@ function lowerQConv(lc: LowerCtx): LoweredStep[] | null {
     dilations: [dh, dw], groups: group, aType: x.dtype, aScale: cval(lc, 1)[0], aZeroPoint: cval(lc, 2)[0],
     weights: { data: w.data as Int8Array, type: w.dtype, zeroPoints: wz, scales: ws }, bias,
     output: { type: outT, scale: cval(lc, 6)[0], zeroPoint: cval(lc, 7)[0], clamp }, requant: lc.env.requant,
-    path: lc.env.path, arch: lc.env.arch,
+    path: lc.env.path, arch: lc.env.arch, alloc: lc.env.constAlloc,
   });
   return [{ kernel: k, inputs: [x.name], outputs: [lc.outputs[0].name] }];
 }

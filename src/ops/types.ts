@@ -52,6 +52,12 @@ export interface KernelEnv {
   qdqFusion?: 'octet' | 'ort';
   /** With qdqFusion 'ort': the intra-op thread count of the onnxruntime session to reproduce (default 1). */
   ortThreads?: number;
+  /**
+   * Set by the executor while lowering: zeroed bytes for a kernel's constants directly in the session's wasm memory
+   * (weights region), or null when the reserved space is used up (then the kernel allocates its own). A kernel that
+   * packs into it saves a copy of its weights (session creation time). Valid until the plan is placed.
+   */
+  constAlloc?: (bytes: number) => Uint8Array | null;
 }
 
 export interface LowerCtx {

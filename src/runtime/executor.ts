@@ -120,6 +120,36 @@ export function compile(g: Graph, inputDims: Map<string, number[]>, env: KernelE
     return r;
   };
   const graphIO = new Set([...tg.inputs, ...tg.outputs]);
+  // Weights staged in wasm memory while lowering: kernels that can pack straight into the weights region take their
+  // constants from here (no JS copy, no second copy into wasm; bench/cold-phases.ts). Memory grows once, before
+  // lowering, to an estimate (twice the integer constants' bytes: int16 packing), so no view of it is detached while
+  // lowering; what does not fit is allocated by the kernel and copied below as before.
+  const staged = new Map<Uint8Array, number>();
+  let stageTop = wasm.heapBase;
+  let stageEnd = stageTop;
+  {
+    let intBytes = 0;
+    for (const v of values.values()) if (v.const && (v.dtype === 'int8' || v.dtype === 'uint8') && v.const.data.length >= 256) intBytes += v.const.data.length;
+    const want = alignUp(stageTop + 2 * intBytes + (intBytes ? 1 << 16 : 0), 64);
+    if (intBytes && (opts.maxMemoryBytes === undefined || want <= opts.maxMemoryBytes)) {
+      try {
+        wasm.ensure(want);
+        stageEnd = want;
+      } catch { /* above the build's limit: no staging */ }
+    }
+  }
+  const lowerEnv: KernelEnv = stageEnd > stageTop ? {
+    ...env,
+    constAlloc: (bytes: number) => {
+      const at = alignUp(stageTop, 64);
+      if (at + bytes > stageEnd) return null;
+      stageTop = at + bytes;
+      const view = wasm.u8(at, bytes);
+      view.fill(0); // a previous plan's weights may lie here
+      staged.set(view, at);
+      return view;
+    },
+  } : env;
   for (const node of tg.nodes) {
     const op = findOp(node.domain, node.op)!;
     const opset = opsetFor(tg.opsets, node.domain);
@@ -134,7 +164,7 @@ export function compile(g: Graph, inputDims: Map<string, number[]>, env: KernelE
     }
     let lowered = null;
     try {
-      lowered = op.lower?.({ node, inputs: ins, outputs: outs.filter((v): v is ValueState => !!v), env, opset }) ?? null;
+      lowered = op.lower?.({ node, inputs: ins, outputs: outs.filter((v): v is ValueState => !!v), env: lowerEnv, opset }) ?? null;
     } catch (e: any) {
       throw new Error(e.message?.startsWith('octet:') ? e.message : `octet: ${nodeLabel(node)}: ${e.message}`);
     }
@@ -153,10 +183,16 @@ export function compile(g: Graph, inputDims: Map<string, number[]>, env: KernelE
     });
   }
   phase('lower+pack');
-  // weights region
-  let top = wasm.heapBase;
+  // weights region: staged constants where they were packed, the others after them
+  let top = stageTop;
   let weightsBytes = 0;
   for (const s of steps) {
+    const at = staged.get(s.kernel.constants);
+    if (at !== undefined) {
+      s.io.constants = at;
+      weightsBytes += s.kernel.constants.length;
+      continue;
+    }
     const a = Math.max(s.kernel.constantsAlign ?? 16, 16);
     top = alignUp(top, a);
     s.io.constants = top;
@@ -211,7 +247,7 @@ export function compile(g: Graph, inputDims: Map<string, number[]>, env: KernelE
     s.io.outputs = s.outputs.map((o) => offsets.get(o)!);
     const sc = arena.offsets.get(`\u0000scratch${t}`);
     s.io.scratch = sc === undefined ? 0 : arenaBase + sc;
-    if (s.kernel.constants.length) wasm.u8(s.io.constants, s.kernel.constants.length).set(s.kernel.constants);
+    if (s.kernel.constants.length && !staged.has(s.kernel.constants)) wasm.u8(s.io.constants, s.kernel.constants.length).set(s.kernel.constants);
   });
   phase('copy-weights');
   return {
