@@ -163,7 +163,8 @@ for (const spec of values.models!.split(',')) {
   }
   const cost = times.map(pick);
   const serial = cost.reduce((a, b) => a + b, 0);
-  const whole = wholeTimes.map(pick).reduce((a, b) => a + b, 0);
+  const wholeStep = wholeTimes.map(pick);
+  const whole = wholeStep.reduce((a, b) => a + b, 0);
   const { makespan, perThread } = simulate(cost, job.phaseStart, T);
   const phases = makespan.length;
   const spanSum = makespan.reduce((a, b) => a + b, 0);
@@ -179,6 +180,9 @@ for (const spec of values.models!.split(',')) {
   const loss = makespan.map((m, k) => ({ k, loss: m - perThread[k].reduce((a, b) => a + b, 0) / T, m, n: job.phaseStart[k + 1] - job.phaseStart[k] }));
   loss.sort((a, b) => b.loss - a.loss);
   console.log(`  phases losing most (slowest thread - even share):`);
+  const cut = wholeStep.map((w, k) => ({ k, extra: cost.slice(job.phaseStart[k], job.phaseStart[k + 1]).reduce((a, b) => a + b, 0) - w }));
+  cut.sort((a, b) => b.extra - a.extra);
+  console.log(`  steps costing most to cut (chunks in order - step whole): ${cut.slice(0, top).map((c) => `#${c.k} ${steps[c.k].kernel.variant} ${(c.extra * 1000).toFixed(0)} us`).join(', ')}`);
   for (const l of loss.slice(0, top)) {
     const s = steps[l.k];
     console.log(`    #${String(l.k).padStart(3)} ${s.op.padEnd(14)} ${s.kernel.variant.padEnd(36)} items ${String(s.kernel.workItems).padStart(4)} chunks ${String(l.n).padStart(2)}`
