@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { GraphBuilder } from '../../src/onnx/writer.js';
 import { readModel } from '../../src/onnx/reader.js';
 import { optimize } from '../../src/runtime/executor.js';
-import { InferenceSession, Tensor } from '../../src/index.js';
+import { InferenceSession, Tensor, quantize } from '../../src/index.js';
+import { zooModel } from '../../src/zoo/index.js';
 import { fmaf, ortConv2d, ortGlobalAvg } from '../../src/ops/ort-float.js';
 
 function rng(seed: number) {
@@ -208,6 +209,32 @@ for (const floatBias of [false, true]) test(`qdqFusion 'ort': the nodes left in 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("Octet's quantizer, int8 activations (MobileNetV2, min/max, per-channel): qdqFusion 'ort' identical to onnxruntime", async () => {
+  const fp32 = await zooModel('mobilenetv2', 'fp32');
+  const r = rng(11);
+  const img = () => Float32Array.from({ length: 3 * 224 * 224 }, () => r() * 2 - 1);
+  const probe = await ort.InferenceSession.create(fp32);
+  const input = probe.inputNames[0];
+  await probe.release();
+  const calibration = Array.from({ length: 2 }, () => ({ [input]: { data: img(), dims: [1, 3, 224, 224] } }));
+  const q = await quantize(fp32, { calibration, method: 'minmax', perChannel: true, activations: 'int8', format: 'qdq' });
+  const x = img();
+  const os = await ort.InferenceSession.create(q, { intraOpNumThreads: 1 });
+  const want = Object.values(await os.run({ [input]: new ort.Tensor('float32', x, [1, 3, 224, 224]) }))[0].data as Float32Array;
+  await os.release();
+  const counts: Record<string, number> = {};
+  for (const mode of ['octet', 'ort'] as const) {
+    const s = await InferenceSession.create(q, { requantization: 'float', qdqFusion: mode });
+    const got = Object.values(await s.run({ [input]: new Tensor('float32', x, [1, 3, 224, 224]) }))[0].data as Float32Array;
+    await s.release();
+    let d = 0;
+    for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) d++;
+    counts[mode] = d;
+  }
+  console.log(`quantize() int8 MobileNetV2: default mode ${counts.octet}/1000 logits differ from onnxruntime, 'ort' ${counts.ort}/1000`);
+  assert.is(counts.ort, 0);
 });
 
 test("qdqFusion: an unknown value is rejected", async () => {
