@@ -1,5 +1,5 @@
 // Structural thread-scaling estimate (no 2-thread wall clock: valid on a loaded machine).
-//   node --experimental-wasm-relaxed-simd --import tsx bench/threads-balance.ts [--models resnet18:qdq-ort-s8,mobilenetv2:fp32]
+//   npm run bench:threads-balance -- [--models resnet18:qdq-ort-s8,mobilenetv2:fp32]
 //        [--threads 2] [--rounds 9] [--barrier-us 5|auto] [--top 12] [--stat min|median]
 // For each model: builds the session's whole-run pool job (ThreadPool.planJob: a phase per step, each phase cut into
 // chunks), times every chunk on the calling thread alone (minimum or median over rounds; running the chunks in order is one
