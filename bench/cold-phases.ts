@@ -36,10 +36,15 @@ if (values.child) {
   // shared machine the wall clock includes waiting for a core, the thread's CPU time much less so.
   const { readFileSync } = await import('node:fs');
   const cpuNow = (): number => { try { return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6; } catch { return NaN; } };
+  // Minor page faults of the process (/proc/self/stat field 10): first touches of fresh memory, which cost ~20 us each
+  // on this machine (a sandboxed kernel), so the copies a phase makes show up here.
+  const faultsNow = (): number => { try { return Number(readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /, '').split(' ')[7]); } catch { return NaN; } };
+  const faults: number[] = [];
   const marks: [string, number, number][] = [];
+  const f0 = faultsNow();
   const c0 = cpuNow();
   const t0 = performance.now();
-  (globalThis as any).__octetPhase = (name: string, ms: number) => marks.push([name, ms, name.startsWith('~') ? NaN : cpuNow()]);
+  (globalThis as any).__octetPhase = (name: string, ms: number) => { marks.push([name, ms, name.startsWith('~') ? NaN : cpuNow()]); faults.push(faultsNow() - f0); };
   const cpu0 = process.cpuUsage();
   const { engines, setThreads } = await import('./engines.js');
   setThreads(1);
@@ -51,18 +56,18 @@ if (values.child) {
   // module is then cached, so create() below measures only session creation).
   if (values.engine!.startsWith('ort-web')) {
     await import('onnxruntime-web');
-    marks.push(['import', performance.now(), cpuNow()]);
+    marks.push(['import', performance.now(), cpuNow()]); faults.push(faultsNow() - f0);
   } else {
     await import(process.env.OCTET_BENCH_DIST === '1' ? '../dist/index.js' : '../src/index.js' as string);
-    marks.push(['import', performance.now(), cpuNow()]);
+    marks.push(['import', performance.now(), cpuNow()]); faults.push(faultsNow() - f0);
   }
   const runner = await engine.create(m);
-  marks.push(['create-end', performance.now(), cpuNow()]);
+  marks.push(['create-end', performance.now(), cpuNow()]); faults.push(faultsNow() - f0);
   await runner.run(x);
   const tFirst = performance.now();
-  marks.push(['first-run', tFirst, cpuNow()]);
+  marks.push(['first-run', tFirst, cpuNow()]); faults.push(faultsNow() - f0);
   const cpu = process.cpuUsage(cpu0);
-  console.log(JSON.stringify({ ok: true, detail: runner.detail, firstResultMs: tFirst - t0, cpuMs: (cpu.user + cpu.system) / 1000, marks: marks.map(([n, t, c]) => [n, t - t0, c - c0]) }));
+  console.log(JSON.stringify({ ok: true, detail: runner.detail, firstResultMs: tFirst - t0, cpuMs: (cpu.user + cpu.system) / 1000, marks: marks.map(([n, t, c], i) => [n, t - t0, c - c0, faults[i]]) }));
   await runner.release();
   process.exit(0);
 }
@@ -90,7 +95,7 @@ function distFresh(): boolean {
 }
 const fromDist = distFresh();
 
-interface ChildResult { ok: boolean; detail?: string; firstResultMs: number; cpuMs: number; marks: [string, number, number][]; error?: string }
+interface ChildResult { ok: boolean; detail?: string; firstResultMs: number; cpuMs: number; marks: [string, number, number, number][]; error?: string }
 function child(engineTag: string): ChildResult {
   const [engine, at] = engineTag.split('@');
   const root = at === 'before' ? values['before-root']! : ROOT;
@@ -107,20 +112,21 @@ function child(engineTag: string): ChildResult {
 
 /** Phase durations from the marks, wall and main-thread CPU: each mark ends a phase that began at the previous mark;
  * '~' marks are events (the wasm build compiling in parallel) reported as the time since the start, not a phase. */
-function phases(r: ChildResult): Map<string, [number, number]> {
-  const out = new Map<string, [number, number]>();
-  let prev = 0, prevC = 0;
-  for (const [name, t, c] of r.marks) {
-    if (name.startsWith('~')) { out.set(`${name} (since start)`, [t, NaN]); continue; }
+function phases(r: ChildResult): Map<string, [number, number, number]> {
+  const out = new Map<string, [number, number, number]>();
+  let prev = 0, prevC = 0, prevF = 0;
+  for (const [name, t, c, f] of r.marks) {
+    if (name.startsWith('~')) { out.set(`${name} (since start)`, [t, NaN, NaN]); continue; }
     const key = name === 'create' ? 'engine setup' : name;
-    const o = out.get(key) ?? [0, 0];
-    out.set(key, [o[0] + t - prev, o[1] + c - prevC]);
+    const o = out.get(key) ?? [0, 0, 0];
+    out.set(key, [o[0] + t - prev, o[1] + c - prevC, o[2] + f - prevF]);
     prev = t;
     prevC = c;
+    prevF = f;
   }
   const last = r.marks.filter((m) => !m[0].startsWith('~')).pop();
-  out.set('= first result', [r.firstResultMs, last ? last[2] : NaN]);
-  out.set('cpu ms, all threads', [NaN, r.cpuMs]);
+  out.set('= first result', [r.firstResultMs, last ? last[2] : NaN, last ? last[3] : NaN]);
+  out.set('cpu ms, all threads', [NaN, r.cpuMs, NaN]);
   return out;
 }
 
@@ -146,11 +152,11 @@ for (const prec of values.precision!.split(',')) {
     const rs = results.get(e)!;
     const per = rs.map(phases);
     const keys = [...new Set(per.flatMap((p) => [...p.keys()]))];
-    console.log(`\n${e} (${rs[0]?.detail ?? '-'}), median of ${rs.length}: wall ms [min..max] · main-thread CPU ms`);
+    console.log(`\n${e} (${rs[0]?.detail ?? '-'}), median of ${rs.length}: wall ms [min..max] · main-thread CPU ms · page faults`);
     for (const k of keys) {
-      const v = per.map((p) => p.get(k)?.[0] ?? NaN), c = per.map((p) => p.get(k)?.[1] ?? NaN);
+      const v = per.map((p) => p.get(k)?.[0] ?? NaN), c = per.map((p) => p.get(k)?.[1] ?? NaN), f = per.map((p) => p.get(k)?.[2] ?? NaN);
       const range = v.some(Number.isFinite) ? `[${fmt(Math.min(...v))}..${fmt(Math.max(...v))}]` : '';
-      console.log(`  ${k.padEnd(28)} ${fmt(median(v)).padStart(7)} ${range.padEnd(16)} · ${fmt(median(c)).padStart(7)}`);
+      console.log(`  ${k.padEnd(28)} ${fmt(median(v)).padStart(7)} ${range.padEnd(16)} · ${fmt(median(c)).padStart(7)} · ${fmt(median(f)).padStart(6)}`);
     }
   }
   for (const oe of engines.filter((e) => e.startsWith('octet'))) {

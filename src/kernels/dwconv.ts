@@ -134,15 +134,19 @@ export function packDwWeights(
   const blocks = Math.ceil(C / 8);
   const buf = new ArrayBuffer(blocks * BB);
   const dv = new DataView(buf);
+  // int16 stores through a typed view on little-endian hosts (BB is even): no DataView call per tap (cold start)
+  const w16 = LITTLE_ENDIAN ? new Int16Array(buf) : null;
   let accBound = 0;
   for (let c = 0; c < C; c++) {
     const base = (c >> 3) * BB, j = c & 7;
     let sum = 0, abs = 0;
+    const z = zw[c];
     for (let k = 0; k < K; k++) {
-      const wv = w[c * K + k] - zw[c];
+      const wv = w[c * K + k] - z;
       sum += wv;
       abs += Math.abs(wv);
-      dvSet(dv, base, layout, k, j, wv * scale);
+      if (w16) w16[(base + (layout === 'tap' ? 32 + 16 * k + 2 * j : 32 + 32 * (k >> 1) + 16 * (j >> 2) + 2 * ((j & 3) * 2 + (k & 1)))) >> 1] = wv * scale;
+      else dvSet(dv, base, layout, k, j, wv * scale);
     }
     const b = (bias ? bias[c] : 0) - zx * sum;
     if (b < -0x80000000 || b > 0x7fffffff) throw new Error(`octet: depthwise conv: folded bias of channel ${c} overflows int32`);
@@ -151,6 +155,8 @@ export function packDwWeights(
   }
   return { bytes: new Uint8Array(buf), blockBytes: BB, accBound };
 }
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function dvSet(dv: DataView, base: number, layout: 'tap' | 'pair', k: number, j: number, v: number): void {
   const off = layout === 'tap' ? 32 + 16 * k + 2 * j : 32 + 32 * (k >> 1) + 16 * (j >> 2) + 2 * ((j & 3) * 2 + (k & 1));

@@ -1,7 +1,8 @@
 // Host feature detection: which wasm builds this engine can run, and whether it behaves like x86 or ARM.
-// - SIMD / relaxed SIMD: WebAssembly.validate on the real binaries (a build that validates will run).
+// - SIMD / relaxed SIMD: WebAssembly.validate on a one-instruction module of each instruction set (on the builds
+//   themselves when the `wasm` option names where they come from).
 // - x86 vs ARM inside wasm: the sign of the default NaN from inf - inf (XNNPACK, src/configs/hardware-config.c).
-import { loadWasmBytes, type BuildLevel, type WasmSource } from './wasm.js';
+import { loadWasmBytes, type WasmSource } from './wasm.js';
 
 export type Arch = 'x86' | 'arm';
 
@@ -16,9 +17,23 @@ export interface HostFeatures {
   cores: number;
 }
 
-async function validates(level: BuildLevel, source?: WasmSource): Promise<boolean> {
+const ZERO_V128 = [0xfd, 0x0c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]; // v128.const 0
+const PROBE_HEAD = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, 0x03, 0x02, 0x01, 0x00]; // () -> v128
+/** (func (result v128) (v128.const i32x4 0 0 0 0)): validates iff the engine has SIMD128. */
+const SIMD_PROBE = new Uint8Array([...PROBE_HEAD, 0x0a, 0x16, 0x01, 0x14, 0x00, ...ZERO_V128, 0x0b]);
+/** The same with i32x4.relaxed_trunc_f32x4_s (0xfd 0x101) applied: validates iff the engine has relaxed SIMD. */
+const RELAXED_PROBE = new Uint8Array([...PROBE_HEAD, 0x0a, 0x19, 0x01, 0x17, 0x00, ...ZERO_V128, 0xfd, 0x81, 0x02, 0x0b]);
+
+/**
+ * Whether the engine takes a build's instruction set. With the default files: WebAssembly.validate on a
+ * one-instruction module of that set (the builds use no other proposal), instead of reading and validating the
+ * 250 KB builds at every cold start (bench/cold-phases.ts). With a `wasm` source (which may lack some builds):
+ * validate that source's build, as a build that validates will run.
+ */
+async function validates(level: 'simd128' | 'relaxed', source?: WasmSource): Promise<boolean> {
   try {
-    return WebAssembly.validate((await loadWasmBytes(level, false, source)) as unknown as BufferSource);
+    const bytes = source === undefined ? (level === 'simd128' ? SIMD_PROBE : RELAXED_PROBE) : await loadWasmBytes(level, false, source);
+    return WebAssembly.validate(bytes as unknown as BufferSource);
   } catch {
     return false;
   }
