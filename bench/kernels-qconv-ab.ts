@@ -4,6 +4,8 @@
 //   node --experimental-wasm-relaxed-simd --import tsx bench/kernels-qconv-ab.ts [--net mnv2|resnet18]
 //        [--variants qs8_gemm_4x8c2__simd128_dot16,<other>] [--rounds 9] [--filter <substring>] [--atype uint8|int8]
 //        [--requant float|fixed-point] [--mscale 0.004]
+// A variant is a qs8-gemm variant name, optionally `name:method` (force direct | im2col | indirect) and `@q` (calls of q
+// work items).
 // Requantization 'float' is the session default (what `npm run bench` runs); multipliers Sa*Sw/Sy around --mscale
 // (MobileNetV2's are 4e-4..1e-2: in fixed-point mode they stay unnormalized, the FIXEDX epilogue's T = 2 case).
 // The first variant is the baseline: every other column is a ratio against it (time / baseline time), and
@@ -35,8 +37,11 @@ const rounds = Number(values.rounds);
 const aType = values.atype as 'int8' | 'uint8';
 
 const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+// one allocator per instance, reset per layer: the kernels of a layer are interleaved, so their memory must not overlap
+const allocators = new Map<WasmKernels, BumpAllocator>();
 function place(wasm: WasmKernels, prep: PreparedKernel, input: ArrayBufferView, outBytes: number, chunk = 0): () => void {
-  const al = new BumpAllocator(wasm);
+  let al = allocators.get(wasm);
+  if (!al) allocators.set(wasm, (al = new BumpAllocator(wasm)));
   const io = { inputs: [al.put(input)], constants: al.put(prep.constants, 16), outputs: [al.alloc(outBytes)], scratch: al.alloc(prep.scratchBytes + 64) };
   if (chunk) return () => { for (let b = 0; b < prep.workItems; b += chunk) prep.run(wasm, io, b, Math.min(prep.workItems, b + chunk)); };
   return () => prep.run(wasm, io, 0, prep.workItems);
@@ -79,13 +84,16 @@ for (const l of CONV_LAYERS.filter((x) => x.net === values.net && x.name.include
     output: { type: aType, scale: 0.5, zeroPoint: aType === 'uint8' ? 0 : -128, clamp: { min: 0 } },
     path: 'x86' as const, requant: values.requant as 'float' | 'fixed-point',
   };
+  for (const a of allocators.values()) a.reset();
   const fns: Array<() => void> = [];
   let outBytes = 0;
   for (const spec of variants) {
     // `name@q`: run the work range in calls of q work items (row quads when the split is by rows), e.g. @16 = one
     // call per 64 pixels as 'direct' convolutions did before
-    const [v, q4] = spec.split('@');
-    const q = prepareQConv2d({ ...common, variant: v });
+    // `name:method`: force the convolution method (direct | im2col | indirect)
+    const [vm, q4] = spec.split('@');
+    const [v, method] = vm.split(':') as [string, 'direct' | 'im2col' | 'indirect' | undefined];
+    const q = prepareQConv2d({ ...common, variant: v, method });
     const [, oh, ow] = q.outShape;
     outBytes = oh * ow * l.oc;
     fns.push(place(simd, q, x8, outBytes, q4 && !q.byColumns ? Number(q4) : 0));

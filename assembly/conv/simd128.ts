@@ -1,4 +1,9 @@
-// qs8 convolution, ARM path: QNNPACK-style indirect convolution on the extmul micro-kernel (no im2col copy).
+// qs8 convolution, indirect (QNNPACK-style: no im2col copy) on two micro-kernels:
+//   x86 path: qs8_igemm_4x8c2__simd128_dot16, the dot16 GEMM whose A rows are widened straight from the input
+//     pixels (through the indirection buffer) into its int16 scratch rows; packed weights: the `dot16` layout over
+//     k = taps * cg (channels of consecutive taps run on without padding, exactly as an im2col row).
+//   ARM path: qs8_igemm_4x8c2__simd128_extmul, as follows.
+// ARM path: QNNPACK-style indirect convolution on the extmul micro-kernel (no im2col copy).
 // The indirection buffer (built once per input shape by the host, src/kernels/qconv.ts) holds, for each output
 // pixel and each tap (ky, kx), the byte offset of the input pixel relative to the input base (+ group channel
 // offset), or -1 for a tap in the padding, which then reads `zero` (cg bytes equal to the input zero point).
@@ -6,6 +11,7 @@
 // k' = taps * cg2 where cg2 = cg rounded up to even (per tap, channel pairs never cross taps; the pad channel's
 // weight is 0). Calling convention of the epilogue: assembly/gemm/epilogue.ts.
 import { epi_store4x8 } from '../gemm/epilogue_simd';
+import { dot16_blocks } from '../gemm/dot16';
 
 @inline function tap_ptr(indir: usize, input: usize, zero: usize): usize {
   const o = load<i32>(indir);
@@ -81,6 +87,76 @@ export function qs8_igemm_4x8c2__simd128_extmul(
       epi_store4x8(acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, n0, cols, c0, c1, c2, c3, kind, table, table2, zp, qmin, qmax);
     }
   }
+}
+
+const IG_WCHUNK: i32 = 262144;
+
+/** Widens one output pixel's taps (indirection entries at `ind`) into an int16 row at `d` (k = taps * cg, odd k: a 0 pad). */
+@inline function widen_taps<T>(ind: usize, taps: i32, cg: i32, input: usize, zero: usize, d: usize): void {
+  const c8 = cg & ~7;
+  for (let t = 0; t < taps; t++) {
+    const o = load<i32>(ind + (<usize>t << 2));
+    const src = o < 0 ? zero : input + <usize>o;
+    let i = 0;
+    for (; i < c8; i += 8) {
+      if (isSigned<T>()) v128.store(d + (<usize>i << 1), v128.load8x8_s(src + <usize>i));
+      else v128.store(d + (<usize>i << 1), v128.load8x8_u(src + <usize>i));
+    }
+    for (; i < cg; i++) store<i16>(d + (<usize>i << 1), <i16>load<T>(src + <usize>i));
+    d += <usize>(cg << 1);
+  }
+  if ((taps * cg) & 1) store<i16>(d, 0);
+}
+
+@inline function igemm_dot16_impl<T>(
+  rows: i32, n: i32, taps: i32, cg: i32, indir: usize, input: usize, zero: usize, w: usize,
+  c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32, scratch: usize,
+): void {
+  const kp = (taps * cg + 1) >> 1;
+  const kp2 = <usize>(kp << 2);
+  const bstride = 32 + kp * 32;
+  const nblocks = (n + 7) >> 3;
+  let chunk = IG_WCHUNK / bstride;
+  if (chunk < 1) chunk = 1;
+  const istride = <usize>(taps << 2);
+  for (let cb = 0; cb < nblocks; cb += chunk) {
+    const cbe = cb + chunk < nblocks ? cb + chunk : nblocks;
+    for (let m = 0; m < rows; m += 4) {
+      const i0 = indir + <usize>m * istride;
+      const i1 = rows - m > 1 ? i0 + istride : i0;
+      const i2 = rows - m > 2 ? i1 + istride : i1;
+      const i3 = rows - m > 3 ? i2 + istride : i2;
+      const c0 = c + <usize>(m * c_stride);
+      const c1 = rows - m > 1 ? c0 + <usize>c_stride : c0;
+      const c2 = rows - m > 2 ? c1 + <usize>c_stride : c1;
+      const c3 = rows - m > 3 ? c2 + <usize>c_stride : c2;
+      widen_taps<T>(i0, taps, cg, input, zero, scratch);
+      widen_taps<T>(i1, taps, cg, input, zero, scratch + kp2);
+      widen_taps<T>(i2, taps, cg, input, zero, scratch + 2 * kp2);
+      widen_taps<T>(i3, taps, cg, input, zero, scratch + 3 * kp2);
+      dot16_blocks(cb, cbe, n, kp, w, scratch, c0, c1, c2, c3, kind, table, table2, zp, qmin, qmax);
+    }
+  }
+}
+
+function igemm_dot16_s8(rows: i32, n: i32, taps: i32, cg: i32, indir: usize, input: usize, zero: usize, w: usize, c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32, scratch: usize): void {
+  igemm_dot16_impl<i8>(rows, n, taps, cg, indir, input, zero, w, c, c_stride, kind, table, table2, zp, qmin, qmax, scratch);
+}
+function igemm_dot16_u8(rows: i32, n: i32, taps: i32, cg: i32, indir: usize, input: usize, zero: usize, w: usize, c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32, scratch: usize): void {
+  igemm_dot16_impl<u8>(rows, n, taps, cg, indir, input, zero, w, c, c_stride, kind, table, table2, zp, qmin, qmax, scratch);
+}
+
+/**
+ * Indirect convolution on the dot16 micro-kernel: `rows` output pixels whose indirection entries (int32 per tap:
+ * input byte offset relative to `input`, or -1 for padding, which reads `zero`) start at `indir`; n output channels
+ * (8-column blocks of packed dot16 weights at w); scratch: 16 * ceil(taps * cg / 2) bytes, 16-byte aligned.
+ */
+export function qs8_igemm_4x8c2__simd128_dot16(
+  rows: i32, n: i32, taps: i32, cg: i32, indir: usize, input: usize, zero: usize, a_unsigned: i32, w: usize,
+  c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32, scratch: usize,
+): void {
+  if (a_unsigned) igemm_dot16_u8(rows, n, taps, cg, indir, input, zero, w, c, c_stride, kind, table, table2, zp, qmin, qmax, scratch);
+  else igemm_dot16_s8(rows, n, taps, cg, indir, input, zero, w, c, c_stride, kind, table, table2, zp, qmin, qmax, scratch);
 }
 
 /** x32_conv_zp_correct__scalar (./scalar.ts) four channels at a time. */

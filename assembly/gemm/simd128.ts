@@ -14,6 +14,7 @@
 //   16-byte header (unused), per block of 8 columns: int32 init[8], then ceil(k/2) k-pairs of 16 int8
 //   [c0k0 c0k1 c1k0 c1k1 ... c7k0 c7k1], zero padded. Weights minus zero point must fit int8.
 import { epi_store4x8 } from './epilogue_simd';
+import { dot16_blocks } from './dot16';
 
 // Column-chunk size for cache blocking: about 256 KiB of packed weights stay hot while all rows stream by.
 const WCHUNK: i32 = 262144;
@@ -65,7 +66,6 @@ const WCHUNK: i32 = 262144;
   const nblocks = (n + 7) >> 3;
   let chunk = WCHUNK / bstride;
   if (chunk < 1) chunk = 1;
-  const s0 = scratch, s1 = scratch + kp2, s2 = scratch + 2 * kp2, s3 = scratch + 3 * kp2;
   for (let cb = 0; cb < nblocks; cb += chunk) {
     const cbe = cb + chunk < nblocks ? cb + chunk : nblocks;
     for (let m = 0; m < rows; m += 4) {
@@ -78,28 +78,7 @@ const WCHUNK: i32 = 262144;
       const c2 = rows - m > 2 ? c1 + <usize>c_stride : c1;
       const c3 = rows - m > 3 ? c2 + <usize>c_stride : c2;
       widen4<T>(a0, a1, a2, a3, k, kp2, scratch);
-      for (let nb = cb; nb < cbe; nb++) {
-        let wp = w + 16 + <usize>(nb * bstride);
-        let acc00 = v128.load(wp), acc01 = v128.load(wp, 16);
-        let acc10 = acc00, acc11 = acc01, acc20 = acc00, acc21 = acc01, acc30 = acc00, acc31 = acc01;
-        wp += 32;
-        const end = <usize>(kp << 2);
-        for (let o: usize = 0; o < end; o += 4) {
-          const b0 = v128.load(wp), b1 = v128.load(wp, 16);
-          let t = v128.load32_splat(s0 + o);
-          acc00 = i32x4.add(acc00, i32x4.dot_i16x8_s(t, b0)); acc01 = i32x4.add(acc01, i32x4.dot_i16x8_s(t, b1));
-          t = v128.load32_splat(s1 + o);
-          acc10 = i32x4.add(acc10, i32x4.dot_i16x8_s(t, b0)); acc11 = i32x4.add(acc11, i32x4.dot_i16x8_s(t, b1));
-          t = v128.load32_splat(s2 + o);
-          acc20 = i32x4.add(acc20, i32x4.dot_i16x8_s(t, b0)); acc21 = i32x4.add(acc21, i32x4.dot_i16x8_s(t, b1));
-          t = v128.load32_splat(s3 + o);
-          acc30 = i32x4.add(acc30, i32x4.dot_i16x8_s(t, b0)); acc31 = i32x4.add(acc31, i32x4.dot_i16x8_s(t, b1));
-          wp += 32;
-        }
-        const n0 = nb << 3;
-        const cols = n - n0 < 8 ? n - n0 : 8;
-        epi_store4x8(acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, n0, cols, c0, c1, c2, c3, kind, table, table2, zp, qmin, qmax);
-      }
+      dot16_blocks(cb, cbe, n, kp, w, scratch, c0, c1, c2, c3, kind, table, table2, zp, qmin, qmax);
     }
   }
 }

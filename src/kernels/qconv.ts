@@ -11,16 +11,19 @@
 //     run(begin, end) writes only those pixels / channels (scratch is per caller).
 //   Methods (chosen here, per path):
 //     'direct'   1x1, stride 1, no padding: the GEMM reads the input in place (per group, row stride C).
-//     'im2col'   x86 / scalar / relaxed paths: a block of output pixels is unrolled into scratch (zero point in
-//                the padding), then the qs8 GEMM of the path with the fused epilogue runs on it.
-//     'indirect' ARM path (and relaxed on an ARM engine): QNNPACK indirect convolution (assembly/conv/simd128.ts) with an indirection buffer
-//                of input offsets built once here, on the extmul micro-kernel; no copy of the input.
+//     'im2col'   scalar path, stems (fewer than 8 channels per group) and GEMM variants forced by name: a block of
+//                output pixels is unrolled into scratch (zero point in the padding), then the qs8 GEMM of the path
+//                with the fused epilogue runs on it.
+//     'indirect' QNNPACK indirect convolution (assembly/conv/simd128.ts) with an indirection buffer of input offsets
+//                built once here; no copy of the input. x86 / relaxed paths: on the dot16 micro-kernel
+//                (qs8_igemm_4x8c2__simd128_dot16, A rows widened straight from the input pixels; splits by rows or
+//                8-column blocks like the GEMM); ARM path (and relaxed on an ARM engine): on the extmul micro-kernel.
 //   Groups: one GEMM per group (depthwise works, but the dwconv family has the fast kernels for it).
 import type { PreparedKernel, KernelPath, KernelIO, KernelVariant } from './types.js';
 import type { Arch } from '../runtime/features.js';
 import type { WasmKernels } from '../runtime/wasm.js';
 import type { QuantType, RequantMode } from './requant.js';
-import { planQGemm, materializeRows, runPlan, runPlanColumns, columnSplittable, gemmSplit, planScratch, layoutFits, chooseQGemmVariant, outputElementSize, QGEMM_VARIANTS, type QOutput, type QGemmPlan, type WeightRows } from './qgemm.js';
+import { planQGemm, planColumns, DOT16, materializeRows, runPlan, runPlanColumns, columnSplittable, gemmSplit, planScratch, layoutFits, chooseQGemmVariant, outputElementSize, QGEMM_VARIANTS, type QOutput, type QGemmPlan, type WeightRows } from './qgemm.js';
 
 export interface QConv2dParams {
   name?: string;
@@ -64,6 +67,7 @@ export type QConvMethod = 'direct' | 'im2col' | 'indirect';
 export const QCONV_VARIANTS: readonly KernelVariant[] = [
   { family: 'qs8-conv', name: 'qs8_im2col+qs8_gemm', build: 'scalar', flavor: 'any', method: 'im2col' },
   { family: 'qs8-conv', name: 'qs8_igemm_4x8c2__simd128_extmul', build: 'simd128', flavor: 'arm', method: 'indirect' },
+  { family: 'qs8-conv', name: 'qs8_igemm_4x8c2__simd128_dot16', build: 'simd128', flavor: 'x86', method: 'indirect' },
 ];
 
 /** ONNX auto_pad -> explicit [top, left, bottom, right]. */
@@ -156,21 +160,28 @@ export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [
 
   const pointwise = kh === 1 && kw === 1 && sh === 1 && sw === 1 && pt + pl + pb + pr === 0;
   const armLike = p.path === 'arm' || (p.path === 'relaxed' && p.arch === 'arm');
-  let method: QConvMethod = p.method && p.method !== 'auto' ? p.method : pointwise ? 'direct' : armLike ? 'indirect' : 'im2col';
+  // x86-like paths: the dot16 GEMM reads its A rows through an indirection buffer (qs8_igemm_4x8c2__simd128_dot16, no
+  // im2col pass: ~10% of a 56x56x64 3x3 convolution) when channels come at least 8 at a time; stems (3 channels) unroll
+  const gemmVariant = armLike ? undefined : chooseQGemmVariant(p.path, p.arch, p.variant);
+  const dot16ok = gemmVariant?.name === DOT16.name;
+  let method: QConvMethod = p.method && p.method !== 'auto' ? p.method : pointwise ? 'direct' : armLike || (dot16ok && cg >= 8) ? 'indirect' : 'im2col';
   if (method === 'direct' && !pointwise) throw err(name, `method 'direct' needs a 1x1 stride-1 unpadded convolution`);
-  const cg2 = method === 'indirect' ? cg + (cg & 1) : cg;
+  // indirect on dot16 (x86-like paths) or on extmul (ARM, and forced elsewhere)
+  const dot16Ind = method === 'indirect' && dot16ok;
+  const extInd = method === 'indirect' && !dot16ok;
+  const cg2 = extInd ? cg + (cg & 1) : cg;
   const Kp = taps * cg2;
   // centered weights per group, K ordered (ky, kx, ci) like im2col rows / indirection taps
   const wcs: (Int32Array | WeightRows)[] = [];
   for (let g = 0; g < groups; g++) {
     const rows = convWeightRows(sw8, zb, g * ocg, cg, cg2, taps, ohwi);
-    wcs.push(method === 'indirect' ? materializeRows(rows, ocg, Kp) : rows);
+    wcs.push(extInd ? materializeRows(rows, ocg, Kp) : rows);
   }
-  if (method === 'indirect' && wcs.some((wc) => layoutFits('extmul', wc as Int32Array) < 0)) {
+  if (extInd && wcs.some((wc) => layoutFits('extmul', wc as Int32Array) < 0)) {
     // B - zb leaves int8 (uint8 weights): unroll instead, the dot16 GEMM takes int16 weights
     return prepareQConv2d({ ...p, method: 'im2col' });
   }
-  const variant = method === 'indirect' ? QGEMM_VARIANTS.find((v) => v.layout === 'extmul')! : chooseQGemmVariant(p.path, p.arch, p.variant);
+  const variant = extInd ? QGEMM_VARIANTS.find((v) => v.layout === 'extmul')! : gemmVariant ?? chooseQGemmVariant(p.path, p.arch, p.variant);
   const prm = new Int32Array(24);
   prm.set([h, w, c, kh, kw, sh, sw, pt, pl, dh, dw, cg, oh, ow, p.aZeroPoint & 0xff, K, cg2]);
   const prmBytes = new Uint8Array(prm.buffer);
@@ -230,13 +241,13 @@ export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [
   // pixels per kernel call: im2col blocks fill up to 64 KiB of scratch; 'direct' needs no buffer, so a work range is
   // one call (the GEMM blocks its columns for the cache itself; one JS -> wasm call per 64 pixels cost up to 5% on
   // MobileNetV2's 112x112 layers: bench/kernels-qconv-ab.ts); the indirect kernel walks 64 pixels per call.
-  const pixBlock = method === 'im2col' ? Math.max(4, Math.min(256, Math.floor(65536 / K / 4) * 4)) : method === 'direct' ? Math.max(P, 1) : 64;
+  const pixBlock = method === 'im2col' ? Math.max(4, Math.min(256, Math.floor(65536 / K / 4) * 4)) : method === 'direct' || dot16Ind ? Math.max(P, 1) : 64;
   // Work items (gemmSplit): row quads of output pixels, or 8-column blocks of output channels for small outputs
   // (one group, not the indirect kernel). Either way a range is computed in blocks of at most pixBlock pixels.
-  const split = gemmSplit(P, ocg, groups === 1 && method !== 'indirect' && plans.every(columnSplittable));
+  const split = gemmSplit(P, ocg, groups === 1 && !extInd && plans.every(columnSplittable));
   const items = split.items;
   const colBytes = method === 'im2col' ? align16(pixBlock * K) : 0;
-  const scratchBytes = colBytes + (method === 'indirect' ? 0 : Math.max(...plans.map(planScratch)) + 16);
+  const scratchBytes = colBytes + (extInd ? 0 : Math.max(...plans.map(planScratch)) + 16);
   const aUnsigned = p.aType === 'uint8';
   const block = (wasm: WasmKernels, io: KernelIO, p0: number, p1: number, b0: number, b1: number) => {
     const x = io.inputs[0], y = io.outputs[0], cb = io.constants;
@@ -249,6 +260,12 @@ export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [
         wasm.exports.qs8_im2col(cb + prmOffset, x, p0, p1, g, io.scratch);
         if (split.byColumns) runPlanColumns(wasm, plans[g], cb + planOffsets[g], p1 - p0, io.scratch, K, cOut, oc * es, io.scratch + colBytes, b0, b1);
         else runPlan(wasm, plans[g], cb + planOffsets[g], p1 - p0, io.scratch, K, cOut, oc * es, io.scratch + colBytes);
+      } else if (dot16Ind) {
+        const pl = plans[g], wc = cb + planOffsets[g];
+        const r = split.byColumns ? planColumns(pl, wc, cOut, b0, b1) : { n: ocg, w: wc, c: cOut, table: wc + pl.tableOffset, table2: wc + pl.table2Offset };
+        if (!r) continue;
+        wasm.exports.qs8_igemm_4x8c2__simd128_dot16(p1 - p0, r.n, taps, cg, cb + indirOffset + p0 * taps * 4, x + g * cg, cb + zeroOffset, aUnsigned ? 1 : 0,
+          r.w, r.c, oc * es, pl.kind, r.table, r.table2, pl.zp, pl.qmin, pl.qmax, (io.scratch + 15) & ~15);
       } else {
         const pl = plans[g], wc = cb + planOffsets[g];
         wasm.exports.qs8_igemm_4x8c2__simd128_extmul(p1 - p0, ocg, taps, cg, cb + indirOffset + p0 * taps * 4, x + g * cg, cb + zeroOffset, aUnsigned ? 1 : 0,
@@ -257,7 +274,7 @@ export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [
     }
   };
   return {
-    variant: method === 'indirect' ? 'qs8_igemm_4x8c2__simd128_extmul' : `${method}+${plans[0].variant.name}`,
+    variant: dot16Ind ? 'qs8_igemm_4x8c2__simd128_dot16' : extInd ? 'qs8_igemm_4x8c2__simd128_extmul' : `${method}+${plans[0].variant.name}`,
     method,
     pixBlock,
     byColumns: split.byColumns,

@@ -390,22 +390,32 @@ export function columnSplittable(plan: QGemmPlan): boolean {
  * epilogue tables, output) with n = the block range's width, so every output element is computed exactly as by
  * the whole call (bit-identical), and disjoint block ranges write disjoint columns. Needs columnSplittable(plan).
  */
-export function runPlanColumns(wasm: WasmKernels, plan: QGemmPlan, constants: number, rows: number, a: number, aStride: number,
-  c: number, cStride: number, scratch: number, b0: number, b1: number): void {
-  const fn = wasm.exports[plan.variant.name];
-  if (!fn) throw new Error(`octet: kernel ${plan.variant.name} is missing from the ${wasm.level} build`);
+/**
+ * The pointers and width of a plan restricted to its 8-column blocks [b0, b1) (null when empty): packed weights,
+ * epilogue tables and output shifted so the same kernel computes exactly those columns (runPlanColumns, and the
+ * indirect dot16 convolution in ./qconv.ts).
+ */
+export function planColumns(plan: QGemmPlan, constants: number, c: number, b0: number, b1: number): { n: number; w: number; c: number; table: number; table2: number } | null {
   const col0 = b0 * 8, col1 = Math.min(plan.n, b1 * 8);
-  if (col1 <= col0) return;
+  if (col1 <= col0) return null;
   const kp = Math.ceil(plan.k / 2);
   const bstride = plan.variant.layout === 'dot16' ? 32 + kp * 32 : 32 + kp * 16;
   const k = plan.kind;
   // FIXED tables hold 4 channels per FIXED_BLOCK (96 bytes), FIXEDX per FIXEDX_BLOCK (128 bytes; both in
-  // assembly/requant/core.ts); FLOAT / f32 tables 4 bytes each.
+  // assembly/requant/core.ts); FLOAT / f32 tables 4 bytes each; table2 is per channel only for f32 output.
   const tOff = k === EPI.fixed || k === EPI.fixedNoLeftShift ? (col0 / 4) * 96 : k === EPI.fixedOneMul ? (col0 / 4) * 128 : k === EPI.int32 ? 0 : col0 * 4;
   const t2Off = k === EPI.float32 ? col0 * 4 : 0;
   const es = k === EPI.int32 || k === EPI.float32 ? 4 : 1;
-  fn(rows, col1 - col0, plan.k, a, aStride, plan.aUnsigned ? 1 : 0, constants + b0 * bstride, c + col0 * es, cStride, plan.kind,
-    constants + plan.tableOffset + tOff, constants + plan.table2Offset + t2Off, plan.zp, plan.qmin, plan.qmax, (scratch + 15) & ~15);
+  return { n: col1 - col0, w: constants + b0 * bstride, c: c + col0 * es, table: constants + plan.tableOffset + tOff, table2: constants + plan.table2Offset + t2Off };
+}
+
+export function runPlanColumns(wasm: WasmKernels, plan: QGemmPlan, constants: number, rows: number, a: number, aStride: number,
+  c: number, cStride: number, scratch: number, b0: number, b1: number): void {
+  const fn = wasm.exports[plan.variant.name];
+  if (!fn) throw new Error(`octet: kernel ${plan.variant.name} is missing from the ${wasm.level} build`);
+  const r = planColumns(plan, constants, c, b0, b1);
+  if (!r) return;
+  fn(rows, r.n, plan.k, a, aStride, plan.aUnsigned ? 1 : 0, r.w, r.c, cStride, plan.kind, r.table, r.table2, plan.zp, plan.qmin, plan.qmax, (scratch + 15) & ~15);
 }
 
 /**

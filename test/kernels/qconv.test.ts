@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { WasmKernels } from '../../src/runtime/wasm.js';
 import { prepareQConv2d, autoPadding, type QConv2dParams } from '../../src/kernels/qconv.js';
 import { convSuite, refConv, runConv } from './qconv-cases.js';
+import { rng } from './qgemm-cases.js';
 import { loadCase, hasCase } from './onnx-data.js';
 import type { KernelPath } from '../../src/kernels/types.js';
 
@@ -89,9 +90,39 @@ if (CHILD) {
     assert.is(convSuite(k, 'scalar', 80, 1), '');
   });
 
-  test('x86 path (im2col + dot16) equals the oracle', async () => {
+  test('x86 path (indirect dot16, im2col + dot16 for few channels) equals the oracle', async () => {
     const k = await WasmKernels.create('simd128');
     assert.is(convSuite(k, 'x86', 120, 2), '');
+  });
+
+  test('x86 path: indirect convolution on dot16 (A rows widened through the indirection buffer) equals the oracle, split by rows and by 8-column blocks', async () => {
+    const k = await WasmKernels.create('simd128');
+    // every random shape forced onto the indirect dot16 kernel (odd channel counts, K odd, padding, dilation, groups)
+    assert.is(convSuite(k, 'x86', 80, 7, 'indirect'), '');
+    // small images with many output channels: work items are 8-column blocks (gemmSplit), split in two ranges
+    const r = rng(77);
+    const ri = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+    for (let i = 0; i < 24; i++) {
+      const cg = [8, 9, 16, 24, 13][i % 5], oc = [33, 40, 64, 57][i % 4];
+      const aType = i % 2 ? 'uint8' : 'int8', out = i % 3 ? (i % 2 ? 'uint8' : 'int8') : 'int32';
+      const wd = new Int8Array(oc * cg * 9).map(() => ri(-128, 127));
+      const x = aType === 'int8' ? new Int8Array(5 * 6 * cg).map(() => ri(-128, 127)) : new Uint8Array(5 * 6 * cg).map(() => ri(0, 255));
+      const ys = 2 ** (-6 + 4 * r());
+      const p: QConv2dParams = {
+        name: 'cols', n: 1, h: 5, w: 6, c: cg, oc, kernel: [3, 3], strides: i % 4 === 3 ? [2, 2] : [1, 1], pads: [1, 1, 1, 1], aType, aScale: 0.02,
+        aZeroPoint: aType === 'int8' ? ri(-128, 127) : ri(0, 255),
+        weights: { data: wd, type: 'int8', zeroPoints: i % 3 === 0 ? Array.from({ length: oc }, () => ri(-20, 20)) : 0, scales: Array.from({ length: oc }, () => (10 ** (-4 + 2.5 * r()) * ys) / 0.02) },
+        bias: Int32Array.from({ length: oc }, () => ri(-3000, 3000)),
+        output: out === 'int32' ? { type: 'int32' } : { type: out, scale: ys, zeroPoint: out === 'int8' ? ri(-128, 127) : ri(0, 255), clamp: i % 4 === 1 ? { min: 0 } : undefined },
+        requant: i % 5 < 3 ? 'float' : 'fixed-point', path: 'x86',
+      };
+      const got = runConv(k, p, x);
+      assert.is(got.variant, 'qs8_igemm_4x8c2__simd128_dot16');
+      const want = refConv(k, p, x, got.oh, got.ow, out);
+      assert.equal(Array.from(got.bytes), Array.from(want), `case ${i}: cg ${cg} oc ${oc} ${aType} -> ${out}`);
+    }
+    const prep = prepareQConv2d({ n: 1, h: 5, w: 6, c: 16, oc: 64, kernel: [3, 3], pads: [1, 1, 1, 1], aType: 'int8', aScale: 1, aZeroPoint: 0, weights: { data: new Int8Array(64 * 144), type: 'int8', scales: 1 }, output: { type: 'int32' }, path: 'x86' });
+    assert.ok(prep.byColumns && prep.method === 'indirect', 'small image, 64 channels: indirect, split by 8-column blocks');
   });
 
   test('ARM path (indirect convolution on extmul) equals the oracle', async () => {
