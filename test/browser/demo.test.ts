@@ -21,7 +21,9 @@ const CHROMIUM = process.env.OCTET_CHROMIUM ?? '/usr/bin/chromium';
 
 // Budgets (bytes): what a page ships. JS is gzip-compressed as a server would send it. The reference CNN's two
 // ONNX files are separate assets fetched by the page (dist/models/, 14.2 + 3.9 MB), never part of the JS.
-const BUDGET = { jsGzip: 120 * 1024, wasmLargest: 300 * 1024, cnnModels: 20 * 1024 * 1024 };
+// wasm: raw bytes bound what the engine compiles at start-up, gzip what crosses the network. Raised from 300 KiB raw
+// when the INT8 depthwise rows kernels and whole-tile GEMM epilogues landed (largest build 253 -> 388 KiB raw, 67 KiB gzip).
+const BUDGET = { jsGzip: 120 * 1024, wasmLargest: 448 * 1024, wasmLargestGzip: 96 * 1024, cnnModels: 20 * 1024 * 1024 };
 
 const MIME: Record<string, string> = {
   '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.onnx': 'application/octet-stream',
@@ -190,14 +192,17 @@ test('page without cross-origin isolation falls back to one thread and still wor
 
 test('bundle size: JS (gzip) and each wasm build within budget; no Node built-in reaches the bundle', () => {
   const files = readdirSync(join(dist, 'assets'));
-  let jsGzip = 0, wasmLargest = 0;
+  let jsGzip = 0, wasmLargest = 0, wasmLargestGzip = 0;
   for (const f of files) {
     const bytes = readFileSync(join(dist, 'assets', f));
     if (f.endsWith('.js')) {
       jsGzip += gzipSync(bytes).byteLength;
       assert.not.match(bytes.toString('utf8'), /from\s*["']node:|require\(["']node:(fs|path|os)["']\)/, `${f} imports a Node built-in`);
     }
-    if (f.endsWith('.wasm')) wasmLargest = Math.max(wasmLargest, bytes.byteLength);
+    if (f.endsWith('.wasm')) {
+      wasmLargest = Math.max(wasmLargest, bytes.byteLength);
+      wasmLargestGzip = Math.max(wasmLargestGzip, gzipSync(bytes).byteLength);
+    }
   }
   // Every build was found through its literal new URL('…', import.meta.url) and copied (the page picks one).
   for (const level of ['scalar', 'simd128', 'relaxed']) {
@@ -207,10 +212,11 @@ test('bundle size: JS (gzip) and each wasm build within budget; no Node built-in
   const models = readdirSync(join(dist, 'models')).filter((f) => f.endsWith('.onnx'));
   assert.equal(models.sort(), ['mobilenetv2.fp32.onnx', 'mobilenetv2.int8.onnx']);
   const cnnBytes = models.reduce((a, f) => a + statSync(join(dist, 'models', f)).size, 0);
-  console.log(`bundle: JS ${(jsGzip / 1024).toFixed(1)} KiB gzip, largest wasm ${(wasmLargest / 1024).toFixed(1)} KiB, reference CNN files ${(cnnBytes / 1e6).toFixed(1)} MB (separate assets)`);
+  console.log(`bundle: JS ${(jsGzip / 1024).toFixed(1)} KiB gzip, largest wasm ${(wasmLargest / 1024).toFixed(1)} KiB (${(wasmLargestGzip / 1024).toFixed(1)} KiB gzip), reference CNN files ${(cnnBytes / 1e6).toFixed(1)} MB (separate assets)`);
   assert.ok(cnnBytes <= BUDGET.cnnModels, `reference CNN files ${cnnBytes} B over budget ${BUDGET.cnnModels}`);
   assert.ok(jsGzip > 0 && jsGzip <= BUDGET.jsGzip, `JS ${jsGzip} B gzip over budget ${BUDGET.jsGzip}`);
   assert.ok(wasmLargest > 0 && wasmLargest <= BUDGET.wasmLargest, `wasm ${wasmLargest} B over budget ${BUDGET.wasmLargest}`);
+  assert.ok(wasmLargestGzip > 0 && wasmLargestGzip <= BUDGET.wasmLargestGzip, `wasm ${wasmLargestGzip} B gzip over budget ${BUDGET.wasmLargestGzip}`);
   assert.not.ok(files.some((f) => f.includes('vite-browser-external')), 'a Node built-in was externalized into the bundle');
 });
 
