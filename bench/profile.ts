@@ -2,7 +2,8 @@
 // A B C ...), per-step medians from session.profile(), the INT8 configurations side by side with FP32 (issue 7).
 //   node --experimental-wasm-relaxed-simd --import tsx bench/profile.ts [--model mobilenetv2] [--form qdq-ort-s8]
 //        [--configs fp32,x86:fixed-point,x86:float,relaxed:fixed-point] [--rounds 15] [--top 12]
-// A config is `fp32` (the FP32 model, kernels 'auto') or `<path>:<requantization>[:two-multiply]` on the INT8 file.
+// A config is `fp32` (the FP32 model, kernels 'auto') or `<path>:<requantization>[:two-multiply|:dw-pixel]` on the
+// INT8 file (dw-pixel: the INT8 depthwise kernels as before the rows form, OCTET_DW_FORM=pixel in src/kernels/dwconv.ts).
 // Prints the load average next to the figures: on a shared machine compare the ratios, not the absolute times.
 import { loadavg, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -29,9 +30,11 @@ const list: Cfg[] = [];
 for (const id of configs) {
   const [path, requant, form] = id === 'fp32' ? ['auto', undefined, undefined] : id.split(':');
   const file = await zooModelPath(arch, id === 'fp32' ? 'fp32' : (values.form as Form));
-  if (form) process.env.OCTET_FIXED_FORM = form; // e.g. x86:fixed-point:two-multiply (src/kernels/qgemm.ts)
+  if (form === 'dw-pixel') process.env.OCTET_DW_FORM = 'pixel';
+  else if (form) process.env.OCTET_FIXED_FORM = form; // e.g. x86:fixed-point:two-multiply (src/kernels/qgemm.ts)
   const s = await InferenceSession.create(file, { kernels: path as never, requantization: requant as never, threads: 1 });
   delete process.env.OCTET_FIXED_FORM;
+  delete process.env.OCTET_DW_FORM;
   list.push({ id: `${id} [${s.kernelPath}]`, s, steps: [], total: [] });
 }
 const feed = { input: new Tensor('float32', x, [1, 3, 224, 224]) };

@@ -63,7 +63,10 @@ export interface QDwConvParams {
   requantization?: RequantMode;
   clamp?: { min?: number; max?: number };
   name?: string;
-  /** For benchmarks and tests: rows = false keeps the per-pixel 3x3 kernels, f64 = false the FIXB form instead of mode 3. */
+  /**
+   * For benchmarks and tests: rows = false keeps the per-pixel 3x3 kernels, f64 = false the FIXB form instead of
+   * mode 3 (environment OCTET_DW_FORM=pixel sets both when tuning is absent).
+   */
   tuning?: { rows?: boolean; f64?: boolean };
 }
 
@@ -205,14 +208,17 @@ export function prepareQDwConv2d(p: QDwConvParams, target: KernelTarget): Prepar
 
   const v = variantFor(DWCONV_VARIANTS, target);
   const tag = dwKernelTag(g);
-  const rows = !!v.rows && p.tuning?.rows !== false && (tag === '3x3s1' || tag === '3x3s2');
+  // benchmarks: OCTET_DW_FORM=pixel runs the kernels as before the rows form (bench/profile.ts config x86:float:dw-pixel)
+  const envForm = typeof process !== 'undefined' ? (process as any).env?.OCTET_DW_FORM : undefined;
+  const tuning = p.tuning ?? (envForm === 'pixel' ? { rows: false, f64: false } : undefined);
+  const rows = !!v.rows && tuning?.rows !== false && (tag === '3x3s1' || tag === '3x3s2');
   const fname = `${qprefix(dtype)}_dwconv_${tag}${rows ? '_rows' : ''}__${v.suffix}`;
   const packed = packDwWeights(v.layout, g.C, K, p.weights, zw, p.bias, zx, dtype === 'int8' ? 128 : 255);
   const reals = requantScales(mode, xs, ws, ys);
   const qm = mode === 'fixed-point' ? fixedPointMultipliers(reals) : [];
   // fixed-point: one f64 multiply (mode 3) when every shift is 0 and |acc| * q < 2^52; else the fast exact table
   // (mode 2) when |acc| < 2^22 and every multiplier < 1; else the general table (assembly/dwconv/rqfast_simd.ts)
-  const f64 = mode === 'fixed-point' && p.tuning?.f64 !== false && qm.every((m) => m.shift === 0) &&
+  const f64 = mode === 'fixed-point' && tuning?.f64 !== false && qm.every((m) => m.shift === 0) &&
     packed.accBound * Math.max(0, ...qm.map((m) => m.multiplier)) < 2 ** 52;
   const fast = !f64 && mode === 'fixed-point' && packed.accBound < 2 ** 22 && qm.every((m) => m.shift <= 0);
   const table = mode === 'float' ? floatTable(reals, 8) : f64 ? f64qTable(qm) : fast ? fixbTable(reals) : fixedTable(reals, 8);
