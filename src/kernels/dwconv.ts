@@ -5,7 +5,7 @@
 // paths 3x3 stride 1 / 2 run the 'rows' kernels (a channel block's weights loaded once per output row, the interior
 // pixels in a loop specialised per requantization mode, borders per pixel).
 // Fixed-point requantization picks the cheapest exact form the layer allows (kernel mode in the header): 3 = one f64
-// multiply (every channel with shift 0 and |acc| * q < 2^52), 2 = the FIXB table (|acc| < 2^22, multipliers < 1),
+// multiply (3x3 stride 1 / 2 on the SIMD paths; every channel with shift 0 and |acc| * q < 2^52), 2 = the FIXB table (|acc| < 2^22, multipliers < 1),
 // 0 = the general FIXED table; all give gemmlowp's bits (assembly/dwconv/rqfast_simd.ts).
 //
 // prepareQDwConv2d(p: QDwConvParams, target)   io.inputs = [x], io.outputs = [y]
@@ -218,7 +218,8 @@ export function prepareQDwConv2d(p: QDwConvParams, target: KernelTarget): Prepar
   const qm = mode === 'fixed-point' ? fixedPointMultipliers(reals) : [];
   // fixed-point: one f64 multiply (mode 3) when every shift is 0 and |acc| * q < 2^52; else the fast exact table
   // (mode 2) when |acc| < 2^22 and every multiplier < 1; else the general table (assembly/dwconv/rqfast_simd.ts)
-  const f64 = mode === 'fixed-point' && tuning?.f64 !== false && qm.every((m) => m.shift === 0) &&
+  // (mode 3 exists in the 3x3 stride 1 / 2 kernels of the SIMD paths only: scripts/gen-dwconv.mjs)
+  const f64 = mode === 'fixed-point' && tuning?.f64 !== false && v.build !== 'scalar' && (tag === '3x3s1' || tag === '3x3s2') && qm.every((m) => m.shift === 0) &&
     packed.accBound * Math.max(0, ...qm.map((m) => m.multiplier)) < 2 ** 52;
   const fast = !f64 && mode === 'fixed-point' && packed.accBound < 2 ** 22 && qm.every((m) => m.shift <= 0);
   const table = mode === 'float' ? floatTable(reals, 8) : f64 ? f64qTable(qm) : fast ? fixbTable(reals) : fixedTable(reals, 8);
