@@ -194,13 +194,13 @@ function blockCode(K, layout, general, u, BB) {
   return L;
 }
 
-function simdBlock(K, layout, general) {
+function simdBlock(K, layout, general, unroll = UNROLL) {
   const L = [];
   L.push(`      let wp = w;`);
   L.push(`      let c = 0;`);
   const BB = general ? 0 : layout === 'tap' ? 32 + 16 * K : 32 + 32 * Math.ceil(K / 2);
   const ptrs = (L2) => { if (!general) for (let k = 0; k < K; k++) L2.push(`        const p${k} = i${k} + <usize>c;`); };
-  if (!general && UNROLL) {
+  if (!general && unroll) {
     L.push(`      for (; c + 16 <= C; c += 16) {`);
     ptrs(L);
     L.push(...blockCode(K, layout, general, 0, BB));
@@ -253,7 +253,9 @@ function kernelBody(name, KH, KW, S, variant, px = false) {
   L.push(px ? `    let yp = y + <usize>((r * OW + oxa) * C);` : `    let yp = y + <usize>(r * OW * C);`);
   L.push(px ? `    for (let ox = oxa; ox < oxb; ox++) {` : `    for (let ox = 0; ox < OW; ox++) {`);
   L.push(...(general ? generalPointers() : pixelPointers(KH, KW, general)));
-  if (simd) L.push(...simdBlock(K, layout, general));
+  // px (the 3x3 per-pixel code: rows-kernel borders and the plain 3x3 exports) keeps one block per step: two
+  // made the wasm exceed its size budget (test/browser/demo.test.ts) for a few per cent on border pixels
+  if (simd) L.push(...simdBlock(K, layout, general, UNROLL && !px));
   else L.push(...scalarTail(K, layout, general, '0'));
   L.push(`      yp += <usize>C;`);
   L.push(`    }`);
