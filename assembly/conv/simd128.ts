@@ -92,7 +92,7 @@ export function qs8_igemm_4x8c2__simd128_extmul(
 const IG_WCHUNK: i32 = 262144;
 
 /** Widens one output pixel's taps (indirection entries at `ind`) into an int16 row at `d` (k = taps * cg, odd k: a 0 pad). */
-@inline function widen_taps<T>(ind: usize, taps: i32, cg: i32, input: usize, zero: usize, d: usize): void {
+function widen_taps<T>(ind: usize, taps: i32, cg: i32, input: usize, zero: usize, d: usize): void {
   const c8 = cg & ~7;
   for (let t = 0; t < taps; t++) {
     const o = load<i32>(ind + (<usize>t << 2));
@@ -108,8 +108,14 @@ const IG_WCHUNK: i32 = 262144;
   if ((taps * cg) & 1) store<i16>(d, 0);
 }
 
-@inline function igemm_dot16_impl<T>(
-  rows: i32, n: i32, taps: i32, cg: i32, indir: usize, input: usize, zero: usize, w: usize,
+/**
+ * Indirect convolution on the dot16 micro-kernel: `rows` output pixels whose indirection entries (int32 per tap:
+ * input byte offset relative to `input`, or -1 for padding, which reads `zero`) start at `indir`; n output channels
+ * (8-column blocks of packed dot16 weights at w); scratch: 16 * ceil(taps * cg / 2) bytes, 16-byte aligned.
+ * One function for int8 and uint8 inputs (only the widening differs).
+ */
+export function qs8_igemm_4x8c2__simd128_dot16(
+  rows: i32, n: i32, taps: i32, cg: i32, indir: usize, input: usize, zero: usize, a_unsigned: i32, w: usize,
   c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32, scratch: usize,
 ): void {
   const kp = (taps * cg + 1) >> 1;
@@ -130,33 +136,20 @@ const IG_WCHUNK: i32 = 262144;
       const c1 = rows - m > 1 ? c0 + <usize>c_stride : c0;
       const c2 = rows - m > 2 ? c1 + <usize>c_stride : c1;
       const c3 = rows - m > 3 ? c2 + <usize>c_stride : c2;
-      widen_taps<T>(i0, taps, cg, input, zero, scratch);
-      widen_taps<T>(i1, taps, cg, input, zero, scratch + kp2);
-      widen_taps<T>(i2, taps, cg, input, zero, scratch + 2 * kp2);
-      widen_taps<T>(i3, taps, cg, input, zero, scratch + 3 * kp2);
+      if (a_unsigned) {
+        widen_taps<u8>(i0, taps, cg, input, zero, scratch);
+        widen_taps<u8>(i1, taps, cg, input, zero, scratch + kp2);
+        widen_taps<u8>(i2, taps, cg, input, zero, scratch + 2 * kp2);
+        widen_taps<u8>(i3, taps, cg, input, zero, scratch + 3 * kp2);
+      } else {
+        widen_taps<i8>(i0, taps, cg, input, zero, scratch);
+        widen_taps<i8>(i1, taps, cg, input, zero, scratch + kp2);
+        widen_taps<i8>(i2, taps, cg, input, zero, scratch + 2 * kp2);
+        widen_taps<i8>(i3, taps, cg, input, zero, scratch + 3 * kp2);
+      }
       dot16_blocks(cb, cbe, n, kp, w, scratch, c0, c1, c2, c3, kind, table, table2, zp, qmin, qmax);
     }
   }
-}
-
-function igemm_dot16_s8(rows: i32, n: i32, taps: i32, cg: i32, indir: usize, input: usize, zero: usize, w: usize, c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32, scratch: usize): void {
-  igemm_dot16_impl<i8>(rows, n, taps, cg, indir, input, zero, w, c, c_stride, kind, table, table2, zp, qmin, qmax, scratch);
-}
-function igemm_dot16_u8(rows: i32, n: i32, taps: i32, cg: i32, indir: usize, input: usize, zero: usize, w: usize, c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32, scratch: usize): void {
-  igemm_dot16_impl<u8>(rows, n, taps, cg, indir, input, zero, w, c, c_stride, kind, table, table2, zp, qmin, qmax, scratch);
-}
-
-/**
- * Indirect convolution on the dot16 micro-kernel: `rows` output pixels whose indirection entries (int32 per tap:
- * input byte offset relative to `input`, or -1 for padding, which reads `zero`) start at `indir`; n output channels
- * (8-column blocks of packed dot16 weights at w); scratch: 16 * ceil(taps * cg / 2) bytes, 16-byte aligned.
- */
-export function qs8_igemm_4x8c2__simd128_dot16(
-  rows: i32, n: i32, taps: i32, cg: i32, indir: usize, input: usize, zero: usize, a_unsigned: i32, w: usize,
-  c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32, scratch: usize,
-): void {
-  if (a_unsigned) igemm_dot16_u8(rows, n, taps, cg, indir, input, zero, w, c, c_stride, kind, table, table2, zp, qmin, qmax, scratch);
-  else igemm_dot16_s8(rows, n, taps, cg, indir, input, zero, w, c, c_stride, kind, table, table2, zp, qmin, qmax, scratch);
 }
 
 /** x32_conv_zp_correct__scalar (./scalar.ts) four channels at a time. */

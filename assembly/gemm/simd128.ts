@@ -56,10 +56,11 @@ const WCHUNK: i32 = 262144;
   }
 }
 
-@inline function dot16_impl<T>(
-  rows: i32, n: i32, k: i32, a: usize, a_stride: i32, w: usize,
+export function qs8_gemm_4x8c2__simd128_dot16(
+  rows: i32, n: i32, k: i32, a: usize, a_stride: i32, a_unsigned: i32, w: usize,
   c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32, scratch: usize,
 ): void {
+  // one function for int8 and uint8 A (only the widening differs; a second copy of the kernel would add ~10 KB)
   const kp = (k + 1) >> 1;
   const kp2 = <usize>(kp << 2); // bytes of one widened row
   const bstride = 32 + kp * 32;
@@ -77,29 +78,12 @@ const WCHUNK: i32 = 262144;
       const c1 = rows - m > 1 ? c0 + <usize>c_stride : c0;
       const c2 = rows - m > 2 ? c1 + <usize>c_stride : c1;
       const c3 = rows - m > 3 ? c2 + <usize>c_stride : c2;
-      widen4<T>(a0, a1, a2, a3, k, kp2, scratch);
+      if (a_unsigned) widen4<u8>(a0, a1, a2, a3, k, kp2, scratch);
+      else widen4<i8>(a0, a1, a2, a3, k, kp2, scratch);
       dot16_blocks(cb, cbe, n, kp, w, scratch, c0, c1, c2, c3, kind, table, table2, zp, qmin, qmax);
     }
   }
 }
-
-function dot16_s8(rows: i32, n: i32, k: i32, a: usize, a_stride: i32, w: usize, c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32, scratch: usize): void {
-  dot16_impl<i8>(rows, n, k, a, a_stride, w, c, c_stride, kind, table, table2, zp, qmin, qmax, scratch);
-}
-function dot16_u8(rows: i32, n: i32, k: i32, a: usize, a_stride: i32, w: usize, c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32, scratch: usize): void {
-  dot16_impl<u8>(rows, n, k, a, a_stride, w, c, c_stride, kind, table, table2, zp, qmin, qmax, scratch);
-}
-
-export function qs8_gemm_4x8c2__simd128_dot16(
-  rows: i32, n: i32, k: i32, a: usize, a_stride: i32, a_unsigned: i32, w: usize,
-  c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32, scratch: usize,
-): void {
-  if (a_unsigned) dot16_u8(rows, n, k, a, a_stride, w, c, c_stride, kind, table, table2, zp, qmin, qmax, scratch);
-  else dot16_s8(rows, n, k, a, a_stride, w, c, c_stride, kind, table, table2, zp, qmin, qmax, scratch);
-}
-
-
-
 
 export function qs8_gemm_4x8c2__simd128_extmul(
   rows: i32, n: i32, k: i32, a: usize, a_stride: i32, a_unsigned: i32, w: usize,
@@ -169,3 +153,4 @@ export function qs8_gemm_4x8c2__simd128_extmul(
     }
   }
 }
+
