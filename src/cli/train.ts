@@ -12,7 +12,7 @@
 // prints their accuracy on the other 1,000 (the held-out digits are not touched); the shipped recipe was chosen so.
 // Stage 1 trains the two FP32 networks in two child processes; stage 2 runs PTQ and QAT (INT8, and W4A4) in one
 // process per network and configuration. `npm run train -- quant` redoes only stage 2 from the FP32 files.
-// QAT fine-tunes (INT8: one pass over the first 2,048 training digits; W4A4, with learnable LSQ scales: one pass
+// QAT fine-tunes (INT8: one pass over the first 2,048 training digits, 4,096 for the CNN; W4A4, with learnable LSQ scales: one pass
 // over 4,096 for the CNN, three over all 8,000 for the MobileNet-like net), BatchNorm folded at half of the steps
 // and the activation observers frozen at three quarters. `npm run train -- fp32 <cnn|mobile>` and
 // `npm run train -- quant <cnn|mobile> <int8|w4a4>` run one step alone and merge its figures into the report.
@@ -51,8 +51,10 @@ export const RECIPES = {
     // that run; base 98.40%, base + SWA-5 98.50%).
     build: (seed: number) => mnistCnn(seed, undefined, 0),
     fp32: { ...CNN_BASE, average: 'swa', averageLast: 5 } as Omit<TrainOptions, 'seed'>,
-    // QAT fine-tunes with the training loss (label smoothing included).
-    qat: { epochs: 1, batchSize: 64, lr: 1e-4, shift: SHIFT, limit: 2048, labelSmoothing: 0.1 },
+    // QAT fine-tunes with the training loss (label smoothing included); one pass over 4,096 digits, chosen on the
+    // validation split (QAT_CANDIDATES: 2,048 digits 98.60%, 4,096 98.70%, all 7,000 98.50%, 2,048 at lr 5e-5 98.60%;
+    // FP32 98.60%).
+    qat: { epochs: 1, batchSize: 64, lr: 1e-4, shift: SHIFT, limit: 4096, labelSmoothing: 0.1 },
     qatLow: { epochs: 1, batchSize: 64, lr: 2e-4, shift: SHIFT, limit: 4096, labelSmoothing: 0.1 },
   },
   mobile: {
@@ -128,6 +130,39 @@ async function validate(name: string): Promise<Report> {
   SWA_LAST.forEach((k, j) => measure(`swa${k}`, swa[j].map((a) => Float32Array.from(a, (v) => v / k))));
   EMA_DECAYS.forEach((d, k) => measure(`ema${d}`, ema[k]));
   return rep;
+}
+
+/**
+ * INT8 QAT recipes for the CNN, ranked on the validation split (`npm run train -- validate-qat`): the shipped FP32
+ * recipe trained on the 7,000, then PTQ and each QAT variant, accuracy on the 1,000 against FP32.
+ */
+const QAT_CANDIDATES: Record<string, Omit<TrainOptions, 'seed'>> = {
+  q2048: { ...RECIPES.cnn.qat, limit: 2048 },
+  qall: { ...RECIPES.cnn.qat, limit: undefined },
+  q2048lr5e5: { ...RECIPES.cnn.qat, limit: 2048, lr: 5e-5 },
+  q4096: { ...RECIPES.cnn.qat, limit: 4096 },
+};
+
+async function validateQat(): Promise<void> {
+  await useWasmKernels();
+  const { train: tr, val } = validationSplit(loadMnist().train, VALIDATION);
+  const r = RECIPES.cnn;
+  const model = r.build(r.seed);
+  train(model, tr, { ...r.fp32, ...LIMIT, seed: r.seed, log: (m) => log('val qat', `FP32 ${m}`) });
+  recalibrateBatchNorm(model, tr, QUICK ? 512 : 4000);
+  log('val qat', `FP32: validation ${(evaluate(model, val) * 100).toFixed(2)}%`);
+  const calib: Tensor[] = [];
+  for (let b = 0; b < CALIBRATION; b += 128) calib.push(new Tensor(tr.images.slice(b * 784, (b + 128) * 784), [128, ...SHAPE]));
+  const ptq = new QuantizedModel(clone(model), { freezeBnAfter: 0 });
+  ptq.calibrate(calib);
+  log('val qat', `PTQ: validation ${(evaluate(ptq, val) * 100).toFixed(2)}%`);
+  for (const [name, o] of Object.entries(QAT_CANDIDATES)) {
+    const steps = Math.ceil(Math.min(tr.count, o.limit ?? tr.count) / o.batchSize) * o.epochs;
+    const q = new QuantizedModel(clone(model), { freezeBnAfter: Math.floor(steps * 0.5), freezeObserversAfter: Math.floor(steps * 0.75) });
+    q.calibrate(calib);
+    train(q, tr, { ...o, seed: r.seed + 100, onStep: (_s, _l, opt) => q.afterStep(opt) });
+    log('val qat', `QAT ${name}: validation ${(evaluate(q, val) * 100).toFixed(2)}%`);
+  }
 }
 
 const CALIBRATION = 512;
@@ -250,6 +285,7 @@ async function main(): Promise<void> {
     for (const r of reps) for (const [k, v] of Object.entries(r)) console.log(`validate ${k}: ${(v.accuracy * 100).toFixed(2)}%  (${v.note})`);
     return;
   }
+  if (stage === 'validate-qat') return validateQat();
   if (stage === 'validate-one') {
     const rep = await validate(net);
     if (process.env.OCTET_TRAIN_REPORT) writeFileSync(process.env.OCTET_TRAIN_REPORT, JSON.stringify(rep));
