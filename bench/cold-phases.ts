@@ -11,10 +11,11 @@
 // by other processes) and the ratio of median first-result times, Octet / onnxruntime-web.
 // Octet is imported from dist/ when dist/ is at least as new as src/ (npm run build), else from src/ via tsx.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { distFresh } from './engines.js';
 
 const { values } = parseArgs({
   options: {
@@ -85,15 +86,7 @@ if (!existsSync(int8)) {
 }
 const files = { id: arch, label: arch, fp32: await zooModelPath(arch, 'fp32'), int8, inputName: 'input', inputDims: [1, 3, 224, 224], outputName: 'logits' };
 
-function distFresh(): boolean {
-  const entry = join(ROOT, 'dist', 'index.js');
-  if (!existsSync(entry)) return false;
-  const built = statSync(entry).mtimeMs;
-  const newest = (dir: string): number => readdirSync(dir, { withFileTypes: true })
-    .reduce((t, d) => Math.max(t, d.isDirectory() ? newest(join(dir, d.name)) : statSync(join(dir, d.name)).mtimeMs), 0);
-  return newest(join(ROOT, 'src')) <= built;
-}
-const fromDist = distFresh();
+const fromDist = distFresh(ROOT);
 
 interface ChildResult { ok: boolean; detail?: string; firstResultMs: number; cpuMs: number; marks: [string, number, number, number][]; error?: string }
 function child(engineTag: string): ChildResult {

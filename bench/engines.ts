@@ -1,9 +1,19 @@
 // The runtimes the model benchmark compares, behind one small interface: create a runner for a model, run it on
 // an NCHW float32 input, release. Used by bench/models.ts (in-process, interleaved) and bench/cold.ts (fresh child
 // process for cold start and memory). Every runtime runs one thread unless setThreads() says otherwise.
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+
+/** Is <root>/dist (the compiled package) at least as new as every file under <root>/src? Then cold starts import it. */
+export function distFresh(root: string): boolean {
+  const entry = join(root, 'dist', 'index.js');
+  if (!existsSync(entry)) return false;
+  const built = statSync(entry).mtimeMs;
+  const newest = (dir: string): number => readdirSync(dir, { withFileTypes: true })
+    .reduce((t, d) => Math.max(t, d.isDirectory() ? newest(join(dir, d.name)) : statSync(join(dir, d.name)).mtimeMs), 0);
+  return newest(join(root, 'src')) <= built;
+}
 
 export interface ModelFiles {
   id: string;

@@ -8,14 +8,14 @@
 // start (runtime import -> first result) and peak RSS growth; and the wasm bytes each runtime ships.
 // Writes bench/results/<date>-<host>.json and .svg (latency chart) and prints a markdown table (README).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, loadavg, totalmem } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
 import onnxProto from 'onnx-proto';
-import { engines as allEngines, setThreads, type Engine, type ModelFiles, type Runner } from './engines.js';
+import { distFresh, engines as allEngines, setThreads, type Engine, type ModelFiles, type Runner } from './engines.js';
 import { saveTfjsSpec } from './tfjs-net.js';
 import { ROOT, GENERATED_DIR, ZOO_VERSION, zooModelPath, zooNet, randomInputs, buildArch, type ArchName } from '../src/zoo/index.js';
 import { renderSvg } from './chart.js';
@@ -338,16 +338,7 @@ else if (models.length) {
 interface Cold { model: string; engine: string; ok: boolean; firstResultMs?: number; createMs?: number; peakRssGrowthMB?: number; error?: string }
 const cold: Cold[] = [];
 let baselineRssMB = 0;
-/** Is dist/ (the compiled package) at least as new as every file under src/? Then cold starts import it. */
-function distFresh(): boolean {
-  const entry = join(ROOT, 'dist', 'index.js');
-  if (!existsSync(entry)) return false;
-  const built = statSync(entry).mtimeMs;
-  const newest = (dir: string): number => readdirSync(dir, { withFileTypes: true })
-    .reduce((t, d) => Math.max(t, d.isDirectory() ? newest(join(dir, d.name)) : statSync(join(dir, d.name)).mtimeMs), 0);
-  return newest(join(ROOT, 'src')) <= built;
-}
-const coldFromDist = distFresh();
+const coldFromDist = distFresh(ROOT);
 function child(engineId: string, m: ModelFiles): { ok: boolean; firstResultMs?: number; createMs?: number; peakRssGrowthBytes?: number; error?: string } {
   const args = [...process.execArgv.filter((a) => a.startsWith('--experimental')), '--import', 'tsx', join(ROOT, 'bench', 'cold.ts'), engineId, JSON.stringify(m), '3'];
   const res = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', timeout: 10 * 60 * 1000, env: { ...process.env, OCTET_BENCH_DIST: coldFromDist ? '1' : '0' } });
