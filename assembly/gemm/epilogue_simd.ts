@@ -114,6 +114,15 @@ import { EPI_FIXED, EPI_FLOAT, EPI_I32, EPI_FIXED_NL, EPI_FIXEDX, EC_QMIN8, EC_Q
   }
 }
 
+/** Stores a 4 x cols byte tile at column n0: rows 0 and 1 are v01's two 8-byte halves, rows 2 and 3 v23's. */
+@inline function store_tile4x8(v01: v128, v23: v128, n0: i32, cols: i32, c0: usize, c1: usize, c2: usize, c3: usize): void {
+  const o = <usize>n0;
+  store_row8(c0 + o, v01, 0, cols);
+  store_row8(c1 + o, v01, 1, cols);
+  store_row8(c2 + o, v23, 0, cols);
+  store_row8(c3 + o, v23, 1, cols);
+}
+
 /**
  * EPI_FIXEDX epilogue of a whole 4x8 tile (rows at c0..c3, columns n0..n0+cols-1, cols <= 8): the block constants
  * are loaded once for the four rows, and the int32 results are narrowed with saturation (i16x8.narrow, then
@@ -154,11 +163,7 @@ import { EPI_FIXED, EPI_FLOAT, EPI_I32, EPI_FIXED_NL, EPI_FIXEDX, EC_QMIN8, EC_Q
     v01 = i8x16.min_u(i8x16.max_u(i8x16.narrow_i16x8_u(r0, r1), vmin), vmax);
     v23 = i8x16.min_u(i8x16.max_u(i8x16.narrow_i16x8_u(r2, r3), vmin), vmax);
   }
-  const o = <usize>n0;
-  store_row8(c0 + o, v01, 0, cols);
-  store_row8(c1 + o, v01, 1, cols);
-  store_row8(c2 + o, v23, 0, cols);
-  store_row8(c3 + o, v23, 1, cols);
+  store_tile4x8(v01, v23, n0, cols, c0, c1, c2, c3);
 }
 
 /**
@@ -184,11 +189,7 @@ import { EPI_FIXED, EPI_FLOAT, EPI_I32, EPI_FIXED_NL, EPI_FIXEDX, EC_QMIN8, EC_Q
     v01 = i8x16.narrow_i16x8_u(r0, r1);
     v23 = i8x16.narrow_i16x8_u(r2, r3);
   }
-  const o = <usize>n0;
-  store_row8(c0 + o, v01, 0, cols);
-  store_row8(c1 + o, v01, 1, cols);
-  store_row8(c2 + o, v23, 0, cols);
-  store_row8(c3 + o, v23, 1, cols);
+  store_tile4x8(v01, v23, n0, cols, c0, c1, c2, c3);
 }
 
 /** Epilogue of a 4x8 tile of any kind: the whole-tile FIXEDX form, or epi_store8 per row. */
