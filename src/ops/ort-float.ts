@@ -24,15 +24,7 @@ const STRIDE = 128;
 
 /** float32 fused multiply-add a * b + c rounded once, for float32 a, b, c (a * b is exact in float64). */
 export function fmaf(a: number, b: number, c: number): number {
-  const p = a * b, s = p + c;
-  const r = Math.fround(s);
-  if (r === s) return r;
-  // Rounding the float64 sum s to float32 is right unless s sits exactly half way between two float32 values
-  // (r and t = r + 2 (s - r)) while s itself was rounded: then the TwoSum error says which side the exact sum is.
-  const h = s - r, t = r + 2 * h;
-  if (Math.fround(t) !== t) return r;
-  const bb = s - p, err = (p - (s - bb)) + (c - bb);
-  return err !== 0 && (err > 0) === (h > 0) ? t : r;
+  return fmaChain(a * b, c);
 }
 
 /** SGEMM's K block length for an N x K panel (sgemm.cpp, MlasSgemmOperation with TransA = NoTrans). */
@@ -151,11 +143,17 @@ function sgemmPanel(A: Float32Array, Bt: Float32Array, C: Float32Array, M: numbe
   }
 }
 
-/** fmaf(x, y, acc) given the exact product p = x * y (float64): one step of a fused multiply-add chain. */
+/**
+ * fmaf(x, y, acc) given the exact product p = x * y (float64): one step of a fused multiply-add chain.
+ * (src/kernels/qcommon.ts fma32 computes the same by round-to-odd; this midpoint form is cheaper per step, and the
+ * two stay separate so the QLinearAdd tests keep a host formula independent of the wasm oracle's midpoint method.)
+ */
 function fmaChain(p: number, acc: number): number {
   const s = p + acc;
   const r = Math.fround(s);
   if (r === s) return r;
+  // Rounding the float64 sum s to float32 is right unless s sits exactly half way between two float32 values
+  // (r and t = r + 2 (s - r)) while s itself was rounded: then the TwoSum error says which side the exact sum is.
   const h = s - r, t = r + 2 * h;
   if (Math.fround(t) !== t) return r;
   const bb = s - p, err = (p - (s - bb)) + (acc - bb);
