@@ -1,7 +1,7 @@
 // qs8 convolution, indirect (QNNPACK-style: no im2col copy) on two micro-kernels:
 //   x86 path: qs8_igemm_4x8c2__simd128_dot16, the dot16 GEMM whose A rows are widened straight from the input
-//     pixels (through the indirection buffer) into its int16 scratch rows; packed weights: the `dot16` layout over
-//     k = taps * cg (channels of consecutive taps run on without padding, exactly as an im2col row).
+//     pixels (through the indirection buffer) into its interleaved int16 scratch (../gemm/dot16.ts); packed
+//     weights: the `dot16` layout over k = taps * cg (channels of consecutive taps run on without padding, exactly as an im2col row).
 //   ARM path: qs8_igemm_4x8c2__simd128_extmul, as follows.
 // ARM path: QNNPACK-style indirect convolution on the extmul micro-kernel (no im2col copy).
 // The indirection buffer (built once per input shape by the host, src/kernels/qconv.ts) holds, for each output
@@ -11,7 +11,7 @@
 // k' = taps * cg2 where cg2 = cg rounded up to even (per tap, channel pairs never cross taps; the pad channel's
 // weight is 0). Calling convention of the epilogue: assembly/gemm/epilogue.ts.
 import { epi_store4x8 } from '../gemm/epilogue_simd';
-import { dot16_blocks } from '../gemm/dot16';
+import { dot16_blocks, dot16_blocks1, widen8x4, store_a, DOT16_WCHUNK } from '../gemm/dot16';
 
 @inline function tap_ptr(indir: usize, input: usize, zero: usize): usize {
   const o = load<i32>(indir);
@@ -89,23 +89,46 @@ export function qs8_igemm_4x8c2__simd128_extmul(
   }
 }
 
-const IG_WCHUNK: i32 = 262144;
-
-/** Widens one output pixel's taps (indirection entries at `ind`) into an int16 row at `d` (k = taps * cg, odd k: a 0 pad). */
-function widen_taps<T>(ind: usize, taps: i32, cg: i32, input: usize, zero: usize, d: usize): void {
-  const c8 = cg & ~7;
-  for (let t = 0; t < taps; t++) {
-    const o = load<i32>(ind + (<usize>t << 2));
-    const src = o < 0 ? zero : input + <usize>o;
-    let i = 0;
-    for (; i < c8; i += 8) {
-      if (isSigned<T>()) v128.store(d + (<usize>i << 1), v128.load8x8_s(src + <usize>i));
-      else v128.store(d + (<usize>i << 1), v128.load8x8_u(src + <usize>i));
+/**
+ * Widens the taps of 4 output pixels (indirection entries at i0..i3) into the interleaved int16 scratch at s
+ * (layout: ../gemm/dot16.ts), k = taps * cg in (tap, channel) order; odd k: the last pair's pad element is 0.
+ * Even cg: each tap starts on a k-pair, so its channels go 8 at a time through widen8x4 (a 4x4 transpose of pairs);
+ * odd cg: element by element.
+ */
+function widen_taps4<T>(i0: usize, i1: usize, i2: usize, i3: usize, taps: i32, cg: i32, input: usize, zero: usize, s: usize): void {
+  if ((cg & 1) == 0) {
+    const c8 = cg & ~7;
+    let kt = 0;
+    for (let t = 0; t < taps; t++, kt += cg) {
+      const tb = <usize>(t << 2);
+      const p0 = tap_ptr(i0 + tb, input, zero), p1 = tap_ptr(i1 + tb, input, zero);
+      const p2 = tap_ptr(i2 + tb, input, zero), p3 = tap_ptr(i3 + tb, input, zero);
+      let i = 0;
+      for (; i < c8; i += 8) {
+        const o = <usize>i;
+        const d = s + (<usize>(kt + i) << 3);
+        if (isSigned<T>()) widen8x4(d, v128.load8x8_s(p0 + o), v128.load8x8_s(p1 + o), v128.load8x8_s(p2 + o), v128.load8x8_s(p3 + o));
+        else widen8x4(d, v128.load8x8_u(p0 + o), v128.load8x8_u(p1 + o), v128.load8x8_u(p2 + o), v128.load8x8_u(p3 + o));
+      }
+      for (; i < cg; i++) {
+        const o = <usize>i;
+        store_a(s, 0, kt + i, <i32>load<T>(p0 + o));
+        store_a(s, 1, kt + i, <i32>load<T>(p1 + o));
+        store_a(s, 2, kt + i, <i32>load<T>(p2 + o));
+        store_a(s, 3, kt + i, <i32>load<T>(p3 + o));
+      }
     }
-    for (; i < cg; i++) store<i16>(d + (<usize>i << 1), <i16>load<T>(src + <usize>i));
-    d += <usize>(cg << 1);
+    return;
   }
-  if ((taps * cg) & 1) store<i16>(d, 0);
+  for (let r = 0; r < 4; r++) {
+    const ir = r == 0 ? i0 : r == 1 ? i1 : r == 2 ? i2 : i3;
+    let kk = 0;
+    for (let t = 0; t < taps; t++) {
+      const p = tap_ptr(ir + (<usize>t << 2), input, zero);
+      for (let i = 0; i < cg; i++, kk++) store_a(s, r, kk, <i32>load<T>(p + <usize>i));
+    }
+    if (kk & 1) store_a(s, r, kk, 0);
+  }
 }
 
 /**
@@ -119,10 +142,9 @@ export function qs8_igemm_4x8c2__simd128_dot16(
   c: usize, c_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32, scratch: usize,
 ): void {
   const kp = (taps * cg + 1) >> 1;
-  const kp2 = <usize>(kp << 2);
   const bstride = 32 + kp * 32;
   const nblocks = (n + 7) >> 3;
-  let chunk = IG_WCHUNK / bstride;
+  let chunk = DOT16_WCHUNK / bstride;
   if (chunk < 1) chunk = 1;
   const istride = <usize>(taps << 2);
   for (let cb = 0; cb < nblocks; cb += chunk) {
@@ -136,18 +158,10 @@ export function qs8_igemm_4x8c2__simd128_dot16(
       const c1 = rows - m > 1 ? c0 + <usize>c_stride : c0;
       const c2 = rows - m > 2 ? c1 + <usize>c_stride : c1;
       const c3 = rows - m > 3 ? c2 + <usize>c_stride : c2;
-      if (a_unsigned) {
-        widen_taps<u8>(i0, taps, cg, input, zero, scratch);
-        widen_taps<u8>(i1, taps, cg, input, zero, scratch + kp2);
-        widen_taps<u8>(i2, taps, cg, input, zero, scratch + 2 * kp2);
-        widen_taps<u8>(i3, taps, cg, input, zero, scratch + 3 * kp2);
-      } else {
-        widen_taps<i8>(i0, taps, cg, input, zero, scratch);
-        widen_taps<i8>(i1, taps, cg, input, zero, scratch + kp2);
-        widen_taps<i8>(i2, taps, cg, input, zero, scratch + 2 * kp2);
-        widen_taps<i8>(i3, taps, cg, input, zero, scratch + 3 * kp2);
-      }
-      dot16_blocks(cb, cbe, n, kp, w, scratch, c0, c1, c2, c3, kind, table, table2, zp, qmin, qmax);
+      if (a_unsigned) widen_taps4<u8>(i0, i1, i2, i3, taps, cg, input, zero, scratch);
+      else widen_taps4<i8>(i0, i1, i2, i3, taps, cg, input, zero, scratch);
+      if (rows - m == 1) dot16_blocks1(cb, cbe, n, kp, w, scratch, c0, kind, table, table2, zp, qmin, qmax);
+      else dot16_blocks(cb, cbe, n, kp, w, scratch, c0, c1, c2, c3, kind, table, table2, zp, qmin, qmax);
     }
   }
 }

@@ -2,7 +2,8 @@
 // Rows beyond `rows` in the last tile alias the previous row (they recompute and rewrite the same values).
 //
 // x86 path, qs8_gemm_4x8c2__simd128_dot16 (FBGEMM/XNNPACK dot16-like): A rows widened to int16 8 bytes at a
-//   time (v128.load8x8_s/_u: uint8 A needs no conversion), each k-pair broadcast (i32 lane shuffle) and
+//   time (v128.load8x8_s/_u: uint8 A needs no conversion) into a scratch with the 4 rows interleaved per k-pair
+//   (./dot16.ts), each k-pair broadcast (a 32-bit splat load) and
 //   multiplied with i32x4.dot_i16x8_s (pmaddwd) against pre-widened weights. Packed `dot16` layout:
 //   16-byte header (unused), then per block of 8 columns: int32 init[8] (bias - za*colsum), then ceil(k/2)
 //   k-pairs of 16 int16 [c0k0 c0k1 c1k0 c1k1 c2k0 c2k1 c3k0 c3k1 | c4k0 c4k1 ... c7k0 c7k1], zero padded.
@@ -14,46 +15,33 @@
 //   16-byte header (unused), per block of 8 columns: int32 init[8], then ceil(k/2) k-pairs of 16 int8
 //   [c0k0 c0k1 c1k0 c1k1 ... c7k0 c7k1], zero padded. Weights minus zero point must fit int8.
 import { epi_store4x8 } from './epilogue_simd';
-import { dot16_blocks } from './dot16';
+import { dot16_blocks, dot16_blocks1, widen8x4, store_a, DOT16_WCHUNK } from './dot16';
 
-// Column-chunk size for cache blocking: about 256 KiB of packed weights stay hot while all rows stream by.
+// Column-chunk size for cache blocking of the extmul kernel: about 256 KiB of packed weights stay hot while all rows
+// stream by (dot16: DOT16_WCHUNK in ./dot16.ts).
 const WCHUNK: i32 = 262144;
 
 
 
-// Widens rows a0..a3 (k bytes each) to int16 into scratch (4 rows of kp*2 int16, odd k padded with 0), so that
-// the inner loop broadcasts a k-pair with a single v128.load32_splat (a load, not a shuffle) as MLAS does.
-@inline function widen4<T>(a0: usize, a1: usize, a2: usize, a3: usize, k: i32, kp2: usize, s: usize): void {
+// Widens rows a0..a3 (k bytes each) to int16 into scratch, the 4 rows interleaved per k-pair (layout: ./dot16.ts), so
+// that the inner loop broadcasts each row's k-pair with a v128.load32_splat (a load, not a shuffle) as MLAS does.
+// Odd k: the pad element of the last pair is 0 (its weight is 0 too).
+@inline function widen4<T>(a0: usize, a1: usize, a2: usize, a3: usize, k: i32, s: usize): void {
   const k8 = k & ~7;
   let kk = 0;
   for (; kk < k8; kk += 8) {
-    const o = <usize>kk << 1;
-    if (isSigned<T>()) {
-      v128.store(s + o, v128.load8x8_s(a0 + <usize>kk));
-      v128.store(s + kp2 + o, v128.load8x8_s(a1 + <usize>kk));
-      v128.store(s + 2 * kp2 + o, v128.load8x8_s(a2 + <usize>kk));
-      v128.store(s + 3 * kp2 + o, v128.load8x8_s(a3 + <usize>kk));
-    } else {
-      v128.store(s + o, v128.load8x8_u(a0 + <usize>kk));
-      v128.store(s + kp2 + o, v128.load8x8_u(a1 + <usize>kk));
-      v128.store(s + 2 * kp2 + o, v128.load8x8_u(a2 + <usize>kk));
-      v128.store(s + 3 * kp2 + o, v128.load8x8_u(a3 + <usize>kk));
-    }
+    const o = <usize>kk;
+    if (isSigned<T>()) widen8x4(s + (o << 3), v128.load8x8_s(a0 + o), v128.load8x8_s(a1 + o), v128.load8x8_s(a2 + o), v128.load8x8_s(a3 + o));
+    else widen8x4(s + (o << 3), v128.load8x8_u(a0 + o), v128.load8x8_u(a1 + o), v128.load8x8_u(a2 + o), v128.load8x8_u(a3 + o));
   }
   for (; kk < k; kk++) {
-    const o = <usize>kk << 1;
-    store<i16>(s + o, <i16>load<T>(a0 + <usize>kk));
-    store<i16>(s + kp2 + o, <i16>load<T>(a1 + <usize>kk));
-    store<i16>(s + 2 * kp2 + o, <i16>load<T>(a2 + <usize>kk));
-    store<i16>(s + 3 * kp2 + o, <i16>load<T>(a3 + <usize>kk));
+    const o = <usize>kk;
+    store_a(s, 0, kk, <i32>load<T>(a0 + o));
+    store_a(s, 1, kk, <i32>load<T>(a1 + o));
+    store_a(s, 2, kk, <i32>load<T>(a2 + o));
+    store_a(s, 3, kk, <i32>load<T>(a3 + o));
   }
-  if (k & 1) {
-    const o = <usize>k << 1;
-    store<i16>(s + o, 0);
-    store<i16>(s + kp2 + o, 0);
-    store<i16>(s + 2 * kp2 + o, 0);
-    store<i16>(s + 3 * kp2 + o, 0);
-  }
+  if (k & 1) for (let r = 0; r < 4; r++) store_a(s, r, k, 0);
 }
 
 export function qs8_gemm_4x8c2__simd128_dot16(
@@ -62,10 +50,9 @@ export function qs8_gemm_4x8c2__simd128_dot16(
 ): void {
   // one function for int8 and uint8 A (only the widening differs; a second copy of the kernel would add ~10 KB)
   const kp = (k + 1) >> 1;
-  const kp2 = <usize>(kp << 2); // bytes of one widened row
   const bstride = 32 + kp * 32;
   const nblocks = (n + 7) >> 3;
-  let chunk = WCHUNK / bstride;
+  let chunk = DOT16_WCHUNK / bstride;
   if (chunk < 1) chunk = 1;
   for (let cb = 0; cb < nblocks; cb += chunk) {
     const cbe = cb + chunk < nblocks ? cb + chunk : nblocks;
@@ -78,9 +65,10 @@ export function qs8_gemm_4x8c2__simd128_dot16(
       const c1 = rows - m > 1 ? c0 + <usize>c_stride : c0;
       const c2 = rows - m > 2 ? c1 + <usize>c_stride : c1;
       const c3 = rows - m > 3 ? c2 + <usize>c_stride : c2;
-      if (a_unsigned) widen4<u8>(a0, a1, a2, a3, k, kp2, scratch);
-      else widen4<i8>(a0, a1, a2, a3, k, kp2, scratch);
-      dot16_blocks(cb, cbe, n, kp, w, scratch, c0, c1, c2, c3, kind, table, table2, zp, qmin, qmax);
+      if (a_unsigned) widen4<u8>(a0, a1, a2, a3, k, scratch);
+      else widen4<i8>(a0, a1, a2, a3, k, scratch);
+      if (rows - m == 1) dot16_blocks1(cb, cbe, n, kp, w, scratch, c0, kind, table, table2, zp, qmin, qmax);
+      else dot16_blocks(cb, cbe, n, kp, w, scratch, c0, c1, c2, c3, kind, table, table2, zp, qmin, qmax);
     }
   }
 }

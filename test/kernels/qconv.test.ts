@@ -125,6 +125,36 @@ if (CHILD) {
     assert.ok(prep.byColumns && prep.method === 'indirect', 'small image, 64 channels: indirect, split by 8-column blocks');
   });
 
+  test('x86 path: layer-sized indirect dot16 convolutions (K = 4608 over two weight chunks, 49 and 129 pixels: one-row tails; cg 12 and 9) equal the oracle', async () => {
+    const k = await WasmKernels.create('simd128');
+    const r = rng(4321);
+    const ri = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+    // [h, w, cg, oc]: 7x7x512 -> 96 (K = 4608, split by 8-column blocks), 3x43x512 -> 96 (129 pixels, split by rows:
+    // 12 column blocks = 2 weight chunks of DOT16_WCHUNK), 5x5 with cg = 12 (even, not a multiple of 8) and cg = 9
+    // (odd: element-wise widening)
+    const shapes = [[7, 7, 512, 96], [3, 43, 512, 96], [5, 5, 12, 20], [5, 5, 9, 11]];
+    shapes.forEach(([h, w, cg, oc], i) => {
+      for (const aType of ['int8', 'uint8'] as const) {
+        const out = aType;
+        const wd = new Int8Array(oc * cg * 9).map(() => ri(-128, 127));
+        const x = aType === 'int8' ? new Int8Array(h * w * cg).map(() => ri(-128, 127)) : new Uint8Array(h * w * cg).map(() => ri(0, 255));
+        const ys = 2 ** (-6 + 4 * r());
+        const p: QConv2dParams = {
+          name: 'big', n: 1, h, w, c: cg, oc, kernel: [3, 3], pads: [1, 1, 1, 1], aType, aScale: 0.02,
+          aZeroPoint: aType === 'int8' ? ri(-128, 127) : ri(0, 255),
+          weights: { data: wd, type: 'int8', scales: Array.from({ length: oc }, () => (10 ** (-4.5 + 2 * r()) * ys) / 0.02) },
+          bias: Int32Array.from({ length: oc }, () => ri(-3000, 3000)),
+          output: { type: out, scale: ys, zeroPoint: out === 'int8' ? ri(-128, 127) : ri(0, 255), clamp: i % 2 ? { min: 0 } : undefined },
+          requant: (i + (aType === 'int8' ? 0 : 1)) % 2 ? 'fixed-point' : 'float', path: 'x86', method: 'indirect',
+        };
+        const got = runConv(k, p, x);
+        assert.is(got.variant, 'qs8_igemm_4x8c2__simd128_dot16');
+        const want = refConv(k, p, x, got.oh, got.ow, out);
+        assert.equal(Array.from(got.bytes), Array.from(want), `${h}x${w}x${cg} -> ${oc} ${aType}`);
+      }
+    });
+  });
+
   test('ARM path (indirect convolution on extmul) equals the oracle', async () => {
     const k = await WasmKernels.create('simd128');
     assert.is(convSuite(k, 'arm', 120, 3, 'indirect'), '');

@@ -40,6 +40,26 @@ if (CHILD) {
     assert.ok(r.status === 0 && /Passed:\s+1/.test(r.stdout), `child failed:\n${r.stdout}\n${r.stderr}`);
   });
 
+  test('dot16: layer-sized K (several column chunks of weights), 4q+1 / 4q+2 / 4q+3 rows (one-row tail), odd K, both A types and modes', async () => {
+    const k = await WasmKernels.create('simd128');
+    // K = 4608: 10 column blocks per weight chunk (DOT16_WCHUNK): n = 96 is 2 chunks when the call is split by rows
+    // (m >= 128); small m is split by 8-column blocks (halves); K = 16384: 3 blocks per chunk
+    const shapes = [[129, 4608, 96], [49, 4608, 96], [9, 16384, 40], [130, 2305, 100], [131, 147, 64], [5, 15, 17]];
+    const fails: string[] = [];
+    shapes.forEach(([m, kk, n], i) => {
+      for (const aType of ['int8', 'uint8'] as const) {
+        const c = {
+          m, k: kk, n, aType, za: aType === 'int8' ? -3 : 131, wType: 'int8' as const, zb: Array(n).fill(0),
+          out: (i % 2 ? 'uint8' : 'int8') as 'int8' | 'uint8', mode: (aType === 'int8') === (i % 2 === 0) ? 'float' as const : 'fixed-point' as const,
+          clamp: i % 3 ? { min: 0 } : undefined, seed: 100 + i, modelScales: true,
+        };
+        const e = checkCase(k, 'qs8_gemm_4x8c2__simd128_dot16', c);
+        if (e) fails.push(`${m}x${kk}x${n} ${aType}: ${e}`);
+      }
+    });
+    assert.equal(fails, []);
+  });
+
   test('weights the relaxed/extmul layouts cannot hold fall back to dot16 and stay exact', async () => {
     const k = await WasmKernels.create('simd128');
     // uint8 weights with zero point 0: B - zb up to 255 does not fit int8
