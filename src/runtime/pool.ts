@@ -33,7 +33,7 @@
 //   a time), so a session can show which threads actually did work (InferenceSession.threadStats()).
 import type { WasmKernels } from './wasm.js';
 import { alignScratch, runCalls, type KernelCall, type KernelIO, type PreparedKernel } from '../kernels/types.js';
-import { CTL, ERR_CHARS, CLAIM_WORDS, MAX_PHASE_CHUNKS, runShare, writeClaims, type ShareContext } from './worker.js';
+import { CTL, ERR_CHARS, CLAIM_WORDS, MAX_PHASE_CHUNKS, TRACE_FIELDS, TRACE_PHASES, runShare, writeClaims, type ShareContext } from './worker.js';
 import { spawnWorker, threadSupport, type WorkerHandle } from './platform.js';
 
 export interface PoolOptions {
@@ -59,6 +59,28 @@ export interface ThreadStats {
   serialNodes: number;
   /** Chunks (tiles of a parallel node's work items) each thread ran; index 0 is the calling thread. */
   chunks: number[];
+}
+
+/**
+ * What each thread did in each phase of the last job run with tracing on (ThreadPool.setTrace). Times in ms from the
+ * job's start (just before the workers are woken); per phase, arrays indexed by thread (0 = the calling thread), NaN
+ * where a thread never reached the phase (it left the job: a worker that woke after the end, or a phase without chunks).
+ */
+export interface JobTrace {
+  threads: number;
+  /** The calling thread saw the last chunk done (ms from the start). */
+  end: number;
+  phases: {
+    /** The thread started waiting for the phase (it had finished its part of the phase before). */
+    ready: number[];
+    /** It saw the phase open (every earlier chunk done). */
+    open: number[];
+    /** Sum of the run times of the chunks it ran in the phase. */
+    busy: number[];
+    /** It found nothing left to claim in the phase. */
+    done: number[];
+    chunks: number[];
+  }[];
 }
 
 /** A whole run of a plan encoded as one job (ThreadPool.planJob). */
@@ -235,6 +257,10 @@ export class ThreadPool {
   private workCounts!: Int32Array;
   /** End time of each phase of the job in flight (worker.ts), for per-step times of a plan job. */
   private phaseTimes!: Float64Array;
+  /** Trace rows of the threads (worker.ts TRACE_FIELDS), written while tracing is on (setTrace). */
+  private traceBuf!: Float64Array;
+  private tracing = false;
+  private traced: { start: number; end: number; phases: number } | null = null;
   /** The job image now in the command area (see load). */
   private resident: Float64Array | null = null;
   /** Claim words of the job in flight (worker.ts: each thread's home range of each phase). */
@@ -292,6 +318,8 @@ export class ThreadPool {
     const countsSab = new SharedArrayBuffer(Math.max(1, W) * 4);
     const phaseSab = new SharedArrayBuffer(PHASE_TIMES * 8);
     const claimSab = new SharedArrayBuffer(CLAIM_WORDS * 4);
+    const traceSab = new SharedArrayBuffer(this.requested * TRACE_FIELDS * TRACE_PHASES * 8);
+    this.traceBuf = new Float64Array(traceSab);
     this.claims = new Int32Array(claimSab);
     this.phaseTimes = new Float64Array(phaseSab);
     this.workCounts = new Int32Array(countsSab);
@@ -311,6 +339,7 @@ export class ThreadPool {
       w.postMessage({
         type: 'init', index: i, ctl: ctlSab, cmd: cmdSab, cmdOffset: 0, cmdLength: this.capacity,
         err: errSab, counts: countsSab, phaseTimes: phaseSab, claims: claimSab, layout: CTL, errChars: ERR_CHARS, spinMs: WORKER_SPIN_MS, sleepMs: WORKER_SLEEP_MS,
+        epoch: performance.timeOrigin, trace: traceSab, threads: this.requested,
       });
     }
     await withTimeout(Promise.all(ready), START_TIMEOUT_MS, 'workers did not start');
@@ -521,7 +550,7 @@ export class ThreadPool {
     if (job.pool !== this || job.threads !== this.threads || job.inst !== a.id) throw new Error('octet: a plan job is run on the pool and instance that made it');
     if (this.lock) return this.lock.then(() => this.runPlanJob(inst, job, phaseMs));
     const nPhases = job.phaseStart.length - 1;
-    const t0 = performance.timeOrigin + now();
+    const t0 = now();
     const times = this.phaseTimes;
     times.fill(NaN, 0, Math.min(nPhases, times.length));
     this.load(job.encoded);
@@ -574,6 +603,15 @@ export class ThreadPool {
     const ctl = this.ctl;
     const gen = (Atomics.load(ctl, CTL.GEN) + 1) | 0;
     writeClaims(this.claims, gen, this.threads, phaseStart);
+    const nPhases = phaseStart.length - 1;
+    let trace: Float64Array | undefined;
+    if (this.tracing) {
+      const row = TRACE_FIELDS * TRACE_PHASES;
+      for (let t = 0; t < this.threads; t++) this.traceBuf.fill(NaN, t * row, t * row + TRACE_FIELDS * Math.min(nPhases, TRACE_PHASES));
+      trace = this.traceBuf.subarray(0, row);
+      this.traced = { start: now(), end: NaN, phases: nPhases };
+    }
+    Atomics.store(ctl, CTL.TRACE, trace ? 1 : 0);
     Atomics.store(ctl, CTL.ERRORS, 0);
     Atomics.store(ctl, CTL.PENDING, chunks.length);
     Atomics.store(ctl, CTL.GEN, gen);
@@ -592,7 +630,7 @@ export class ThreadPool {
       },
       count: () => {},
       stamp: (k) => {
-        if (k < this.phaseTimes.length) this.phaseTimes[k] = performance.timeOrigin + now();
+        if (k < this.phaseTimes.length) this.phaseTimes[k] = now();
       },
       now, spinMs: SPIN_MS, canBlock: this.canBlock, budgetMs: SYNC_BUDGET_MS,
       // the workers' chunk counters (and PENDING) move while they make progress
@@ -601,10 +639,18 @@ export class ThreadPool {
         for (let w = 0; w < counts.length; w++) p += Atomics.load(counts, w) * (w + 2);
         return p;
       },
+      trace,
     };
     inst.counts.chunks[0] += runShare(x);
-    if (!x.gaveUp && this.waitSync()) return this.finish(inst, what, mainError);
-    const p = this.waitAsync(what).then(() => this.finish(inst, what, mainError));
+    const traced = this.traced;
+    if (!x.gaveUp && this.waitSync()) {
+      if (trace) traced!.end = now();
+      return this.finish(inst, what, mainError);
+    }
+    const p = this.waitAsync(what).then(() => {
+      if (trace) traced!.end = now();
+      this.finish(inst, what, mainError);
+    });
     this.setLock(p.then(
       () => undefined,
       () => undefined,
@@ -747,6 +793,37 @@ export class ThreadPool {
       throw new Error(`octet: ${what} failed on a worker thread (${msgs.join('; ')})`);
     }
     if (mainError !== undefined) throw mainError;
+  }
+
+  /**
+   * Tracing (instrumentation, bench/threads-trace.ts): while on, every thread records per phase when it waited, ran
+   * and finished (worker.ts TRACE_FIELDS); lastTrace() reads the last job's. Off (the default), runShare does no
+   * timing at all.
+   */
+  setTrace(on: boolean): void {
+    this.tracing = on && this.threads > 1;
+    if (!this.tracing) this.traced = null;
+  }
+
+  /** The trace of the last job run with tracing on (its first TRACE_PHASES phases), or null. */
+  lastTrace(): JobTrace | null {
+    const t = this.traced;
+    if (!t || this.threads === 1) return null;
+    const row = TRACE_FIELDS * TRACE_PHASES, buf = this.traceBuf;
+    const phases: JobTrace['phases'] = [];
+    for (let k = 0; k < Math.min(t.phases, TRACE_PHASES); k++) {
+      const p = { ready: [] as number[], open: [] as number[], busy: [] as number[], done: [] as number[], chunks: [] as number[] };
+      for (let th = 0; th < this.threads; th++) {
+        const at = th * row + TRACE_FIELDS * k;
+        p.ready.push(buf[at] - t.start);
+        p.open.push(buf[at + 1] - t.start);
+        p.busy.push(buf[at + 2]);
+        p.done.push(buf[at + 3] - t.start);
+        p.chunks.push(buf[at + 4]);
+      }
+      phases.push(p);
+    }
+    return { threads: this.threads, end: t.end - t.start, phases };
   }
 
   /** Work counters of one instance since it was attached (a copy). */

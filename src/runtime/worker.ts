@@ -43,9 +43,20 @@ export const CTL = {
   ERRORS: 32,
   /** YIELD + t: worker t should return to its event loop to read messages. */
   YIELD: 48,
+  /** Non-zero: threads record a trace of the job (ThreadPool.setTrace; read once per job). */
+  TRACE: 304,
   /** Int32 length of the control block (supports up to 255 workers). */
-  LENGTH: 304,
+  LENGTH: 320,
 } as const;
+
+/**
+ * Trace of a job (ThreadPool.setTrace): per thread, TRACE_FIELDS Float64 per phase for the first TRACE_PHASES phases:
+ * [ready (started waiting for the phase), open (saw it open), busy (sum of its chunks' run times), done (claimed its
+ * last chunk of the phase), chunks run]. Times in ms on the pool's clock (worker clocks shifted by the difference of
+ * time origins). NaN where a phase has no chunks.
+ */
+export const TRACE_FIELDS = 5;
+export const TRACE_PHASES = 1024;
 
 /** Int32 claim words (see the protocol): threads x phases, each thread's rounded up to 16. */
 export const CLAIM_WORDS = 1 << 16;
@@ -91,6 +102,8 @@ export interface ShareContext {
   progress(): number;
   /** Set when runShare gave up (budgetMs, or SHUTDOWN). */
   gaveUp?: boolean;
+  /** Tracing on: this thread's trace row (TRACE_FIELDS per phase; times from now()). Absent: no timing at all. */
+  trace?: Float64Array;
 }
 
 /**
@@ -102,12 +115,15 @@ export function runShare(x: ShareContext): number {
   const total = cmd[1], nPhases = cmd[2], T = cmd[3];
   const stride = (nPhases + 15) & ~15;
   const tagBits = (x.gen & 0x3ff) << 22;
+  const tr = x.trace;
   let ran = 0;
   // A thread that wakes after its job ended may see the next job's command area half written: nothing to do.
   if (!(T >= 1 && x.me < T && T * stride <= claims.length && nPhases >= 0)) return 0;
   for (let k = 0; k < nPhases; k++) {
     const a = cmd[4 + k], b = cmd[5 + k];
     if (b === a) continue;
+    const at = tr && 5 * k + 4 < tr.length ? 5 * k : -1; // TRACE_FIELDS = 5 (no module scope here)
+    if (at >= 0) tr![at] = x.now();
     // wait until every chunk of the phases before k is done
     let spins = 0, since = 0, seen = 0;
     for (;;) {
@@ -129,7 +145,8 @@ export function runShare(x: ShareContext): number {
       } else if (t - since > x.spinMs && x.canBlock) Atomics.wait(ctl, L.PENDING, v, 1);
     }
     // own range from the front, then the others' from the back
-    let done = 0;
+    let done = 0, busy = 0;
+    if (at >= 0) tr![at + 1] = x.now();
     for (let d = 0; d < T; d++) {
       const w = ((x.me + d) % T) * stride + k;
       for (;;) {
@@ -138,9 +155,18 @@ export function runShare(x: ShareContext): number {
         const next = (c >>> 11) & 0x7ff, end = c & 0x7ff;
         if (next >= end) break;
         if (Atomics.compareExchange(claims, w, c, d === 0 ? c + 0x800 : c - 1) !== c) continue;
-        x.run(a + (d === 0 ? next : end - 1));
+        if (at >= 0) {
+          const s = x.now();
+          x.run(a + (d === 0 ? next : end - 1));
+          busy += x.now() - s;
+        } else x.run(a + (d === 0 ? next : end - 1));
         done++;
       }
+    }
+    if (at >= 0) {
+      tr![at + 2] = busy;
+      tr![at + 3] = x.now();
+      tr![at + 4] = done;
     }
     if (done) {
       ran += done;
@@ -168,8 +194,12 @@ export interface WorkerInit {
   err: SharedArrayBuffer;
   /** Int32 per worker: chunks this worker ran (slot `index`), read by the pool's work counters. */
   counts: SharedArrayBuffer;
-  /** Float64 per phase: end time of the phase (performance.timeOrigin + now()), written by its last chunk's thread. */
+  /** Float64 per phase: end time of the phase (ms on the pool's clock), written by its last chunk's thread. */
   phaseTimes: SharedArrayBuffer;
+  /** The pool's performance.timeOrigin: this worker's clock is shifted to the pool's (now() below). */
+  epoch: number;
+  /** Float64 trace rows (TRACE_FIELDS x TRACE_PHASES per thread, thread t at row t), written while CTL.TRACE is set. */
+  trace: SharedArrayBuffer;
   /** Int32 claim words (CLAIM_WORDS). */
   claims: SharedArrayBuffer;
   layout: typeof CTL;
@@ -178,6 +208,8 @@ export interface WorkerInit {
   spinMs: number;
   /** Sleep in Atomics.wait this long before going idle in the event loop (ms). */
   sleepMs: number;
+  /** Threads of the pool (trace rows). */
+  threads: number;
 }
 
 export function workerMain(): void {
@@ -194,9 +226,12 @@ export function workerMain(): void {
   let counts: Int32Array;
   let phaseTimes: Float64Array;
   let claims: Int32Array;
+  let traceRow: Float64Array;
   let seen = 0;
   let running = false;
-  const now = () => G.performance.now();
+  // The pool's clock (its performance.now()): phase stamps and traces from every thread compare.
+  let clockShift = 0;
+  const now = () => clockShift + G.performance.now();
 
   // Job layout (see the header comment): [instanceId, nChunks, nPhases, 0, phaseStart[0..nPhases], chunkOffset[...]].
   // Arguments go through one reused array and a call with a fixed argument count: no array and no spread per call
@@ -270,9 +305,10 @@ export function workerMain(): void {
       count: (n: number) => Atomics.add(counts, init.index, n),
       // The end of a phase (absolute time: thread clocks have other origins).
       stamp: (k: number) => {
-        if (k < phaseTimes.length) phaseTimes[k] = G.performance.timeOrigin + now();
+        if (k < phaseTimes.length) phaseTimes[k] = now();
       },
       now, spinMs: init.spinMs, canBlock: true, budgetMs: Infinity, progress: () => 0,
+      trace: Atomics.load(ctl, init.layout.TRACE) ? traceRow : undefined,
     };
     G.__octetRunShare(x);
   };
@@ -323,6 +359,9 @@ export function workerMain(): void {
       counts = new Int32Array(m.counts);
       phaseTimes = new Float64Array(m.phaseTimes);
       claims = new Int32Array(m.claims);
+      clockShift = G.performance.timeOrigin - m.epoch;
+      const row = m.trace.byteLength / 8 / m.threads;
+      traceRow = new Float64Array(m.trace, (m.index + 1) * row * 8, row);
       seen = Atomics.load(ctl, m.layout.GEN);
       post({ type: 'ready' });
       idle();

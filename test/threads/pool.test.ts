@@ -210,10 +210,29 @@ if (CHILD === 'nosab' || CHILD === 'page') {
       for (let round = 0; round < 20; round++) {
         for (const s of steps) wasm.u8(s.io.outputs[0], 64 * 80).fill(0xcd);
         const ms: number[] = [];
+        // every other round traced (setTrace): same outputs, and a trace that accounts for every chunk
+        pool.setTrace(round % 2 === 0);
         await pool.runPlanJob(inst, job!, ms);
         assert.equal(out(), want, `threads=${threads} round ${round}`);
         assert.is(ms.length, 3);
+        const tr = pool.lastTrace();
+        if (round % 2) {
+          assert.is(tr, null, 'tracing off: no trace');
+          continue;
+        }
+        assert.ok(tr && tr.threads === threads && tr.phases.length === 3);
+        tr!.phases.forEach((p, k) => {
+          const ran = p.chunks.reduce((a, c) => a + (c === c ? c : 0), 0);
+          assert.is(ran, job!.phaseStart[k + 1] - job!.phaseStart[k], `phase ${k}: every chunk traced once`);
+          for (let t = 0; t < threads; t++) {
+            if (!(p.chunks[t] > 0)) continue;
+            const eps = 1e-6;
+            assert.ok(p.ready[t] >= -eps && p.ready[t] <= p.open[t] + eps && p.open[t] <= p.done[t] + eps && p.done[t] <= tr!.end + eps, `phase ${k} thread ${t}: times in order`);
+            assert.ok(p.busy[t] > 0 && p.busy[t] <= p.done[t] - p.open[t] + eps, `phase ${k} thread ${t}: busy within the phase`);
+          }
+        });
       }
+      pool.setTrace(false);
       // A step that reads far past the end of memory, in the middle of the job.
       const bad = kernelFromCalls({
         variant: 'oob-job', constants: new Uint8Array(0), scratchBytes: 0, workItems: 8, cost: 1e9,
