@@ -3,6 +3,28 @@
 // Input NHWC int8/uint8 [N, H, W, C]. Geometry record: ./params.ts.
 import { CP_H, CP_W, CP_C, CP_KH, CP_KW, CP_SH, CP_SW, CP_PT, CP_PL, CP_DH, CP_DW, CP_CG, CP_OH, CP_OW, CP_ZA } from './params';
 
+/** Copies n bytes (a run of taps): 8 at a time, the last 8 overlapping the previous ones (n >= 8); no access past n. */
+@inline function copy_run(d: usize, src: usize, n: i32): void {
+  if (n >= 8) {
+    let i = 0;
+    for (; i + 8 < n; i += 8) store<u64>(d + <usize>i, load<u64>(src + <usize>i));
+    store<u64>(d + <usize>(n - 8), load<u64>(src + <usize>(n - 8)));
+  } else {
+    for (let i = 0; i < n; i++) store<u8>(d + <usize>i, load<u8>(src + <usize>i));
+  }
+}
+
+/** Fills n bytes with the byte pattern of z8 (za repeated), as copy_run (no memory.fill call for a few bytes). */
+@inline function fill_run(d: usize, z8: u64, n: i32): void {
+  if (n >= 8) {
+    let i = 0;
+    for (; i + 8 < n; i += 8) store<u64>(d + <usize>i, z8);
+    store<u64>(d + <usize>(n - 8), z8);
+  } else {
+    for (let i = 0; i < n; i++) store<u8>(d + <usize>i, <u8>z8);
+  }
+}
+
 /**
  * im2col of output pixels [p0, p1) (pixel p = (img*OH + oy)*OW + ox) for group g into dst: one row of
  * kh*kw*cg bytes per pixel, ordered (ky, kx, ci); taps falling in the padding are filled with the input zero point.
@@ -15,36 +37,37 @@ export function qs8_im2col(prm: usize, input: usize, p0: i32, p1: i32, g: i32, d
   const dh = load<i32>(prm, CP_DH), dw = load<i32>(prm, CP_DW);
   const cg = load<i32>(prm, CP_CG), oh = load<i32>(prm, CP_OH), ow = load<i32>(prm, CP_OW);
   const za = <u8>load<i32>(prm, CP_ZA);
+  const z8: u64 = <u64>za * 0x0101010101010101;
   const hw = oh * ow;
+  const run = kw * cg;
+  // a row of taps wholly inside the input is one contiguous run of kw * cg bytes in NHWC when dw = 1 and there is
+  // one group (stems, C = 3: 21 bytes for a 7x7 kernel)
+  const runs = dw == 1 && c == cg;
   let d = dst;
+  // (img, oy, ox) of pixel p, advanced incrementally (no divisions per pixel: stems have 12544 pixels)
+  let img = p0 / hw;
+  let oy = (p0 - img * hw) / ow;
+  let ox = p0 - img * hw - oy * ow;
   for (let p = p0; p < p1; p++) {
-    const img = p / hw;
-    const r = p - img * hw;
-    const oy = r / ow;
-    const ox = r - oy * ow;
     const base = input + <usize>(img * h * w * c + g * cg);
     const iy0 = oy * sh - pt;
     const ix0 = ox * sw - pl;
+    const inside = ix0 >= 0 && ix0 + (kw - 1) * dw < w;
     for (let ky = 0; ky < kh; ky++) {
       const iy = iy0 + ky * dh;
       if (iy < 0 || iy >= h) {
-        memory.fill(d, za, <usize>(kw * cg));
-        d += <usize>(kw * cg);
+        if (cg < 16) fill_run(d, z8, run);
+        else memory.fill(d, za, <usize>run);
+        d += <usize>run;
+        continue;
+      }
+      if (runs && inside) {
+        copy_run(d, base + <usize>((iy * w + ix0) * c), run);
+        d += <usize>run;
         continue;
       }
       if (cg < 16) {
-        if (dw == 1 && c == cg && ix0 >= 0 && ix0 + kw <= w) {
-          // a row of taps wholly inside the input: its kw * cg bytes are contiguous in NHWC (stems, C = 3: one
-          // 21-byte run for a 7x7 kernel); copied 8 bytes at a time, never reading past the run
-          const src = base + <usize>((iy * w + ix0) * c);
-          const n = kw * cg;
-          let i = 0;
-          for (; i + 8 <= n; i += 8) store<u64>(d + <usize>i, load<u64>(src + <usize>i));
-          for (; i < n; i++) store<u8>(d + <usize>i, load<u8>(src + <usize>i));
-          d += <usize>n;
-          continue;
-        }
-        // few channels (stems: C = 3): a byte loop beats a memory.copy call per tap
+        // few channels: byte loops beat a memory.copy call per tap
         for (let kx = 0; kx < kw; kx++) {
           const ix = ix0 + kx * dw;
           if (ix < 0 || ix >= w) {
@@ -63,6 +86,10 @@ export function qs8_im2col(prm: usize, input: usize, p0: i32, p1: i32, g: i32, d
         else memory.copy(d, base + <usize>((iy * w + ix) * c), <usize>cg);
         d += <usize>cg;
       }
+    }
+    if (++ox == ow) {
+      ox = 0;
+      if (++oy == oh) { oy = 0; img++; }
     }
   }
 }
