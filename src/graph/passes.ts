@@ -10,7 +10,9 @@
 // A value declared as a graph output is never fused away, so any tensor can be fetched.
 import type { Node } from './ir.js';
 import { nodeLabel } from './ir.js';
-import { makeTensor, sizeOf, toNumbers, transposeData, type HostTensor } from './tensor.js';
+import { lazyF32, makeTensor, sizeOf, toNumbers, transposeData, type HostTensor, type TypedData } from './tensor.js';
+
+const bytesOfTyped = (d: TypedData): Uint8Array => new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 import { findOp } from '../ops/index.js';
 import { clipBounds } from '../ops/elementwise.js';
 import { bnScaleShift } from '../ops/conv.js';
@@ -71,15 +73,14 @@ export function foldBatchNorm(tg: TypedGraph): void {
     if (prod && (prod.op === 'Conv') && prod.domain === '' && soleConsumer(tg, cons, n.inputs[0]) === n
       && tg.values.get(prod.inputs[1])?.const && (!prod.inputs[2] || tg.values.get(prod.inputs[2])?.const) && x.dtype === 'float32') {
       const w = tg.values.get(prod.inputs[1])!.const!;
-      const oc = w.dims[0], per = sizeOf(w.dims) / oc;
-      // float32 weights are read as they are (no float64 copy of every weight: session creation time)
-      const wv = w.data instanceof Float32Array ? w.data : toNumbers(w);
-      const nw = makeTensor('float32', w.dims);
-      const nd = nw.data as Float32Array;
-      for (let o = 0; o < oc; o++) {
-        const s = scale[o], b = o * per;
-        for (let i = 0; i < per; i++) nd[b + i] = wv[b + i] * s;
-      }
+      const oc = w.dims[0];
+      // The scaled weights are not computed here: a float32 source with per-output-channel scales that the FP32
+      // packing applies as it reads each row (one pass over the weights, straight into wasm memory; anything else
+      // reading the tensor's data gets the same products, built then). Weights already scaled by a first BN are
+      // built and scaled again, as two folds would.
+      const src = w.dtype === 'float32' && !w.f32src?.rowScale ? w.f32src?.bytes ?? bytesOfTyped(w.data)
+        : bytesOfTyped(w.dtype === 'float32' ? w.data : Float32Array.from(toNumbers(w)));
+      const nw = lazyF32(w.dims, { bytes: src, rowScale: scale });
       const bv = prod.inputs[2] ? toNumbers(tg.values.get(prod.inputs[2])!.const!) : new Float64Array(oc);
       const nb = makeTensor('float32', [oc]);
       for (let o = 0; o < oc; o++) (nb.data as Float32Array)[o] = bv[o] * scale[o] + shift[o];

@@ -16,6 +16,27 @@ export interface HostTensor {
   dtype: DType;
   dims: number[];
   data: TypedData;
+  /**
+   * float32 constants only: where the values come from when `data` has not been built yet (lazyF32). Weight packing
+   * reads rows from here (f32Rows) instead of `data`, so a misaligned initializer or a BatchNorm-scaled weight is
+   * never copied whole in JS; any other reader of `data` gets the same values, built on first access.
+   */
+  f32src?: F32Source;
+}
+
+/** float32 values as little-endian bytes at any alignment (e.g. in place in the model file), each row (first axis) times rowScale[row] if set. */
+export interface F32Source {
+  bytes: Uint8Array;
+  /** Row multipliers (BatchNorm folding, src/graph/passes.ts); the product is rounded to float32 like a Float32Array store. */
+  rowScale?: Float64Array;
+}
+
+/** A weight matrix read one row (first axis) at a time into a caller's buffer: what the FP32 packers take. */
+export interface F32Rows {
+  rows: number;
+  cols: number;
+  /** dst[0..cols) = row r. */
+  read(r: number, dst: Float32Array): void;
 }
 
 /** ONNX TensorProto.DataType codes. */
@@ -90,6 +111,70 @@ export function makeTensor(dtype: DType, dims: number[], data?: TypedData): Host
   const d = data ?? allocData(dtype, n);
   if (d.length !== n) throw new Error(`octet: tensor of dims [${dims}] needs ${n} values, got ${d.length}`);
   return { dtype, dims: dims.slice(), data: d };
+}
+
+let alignScratch = new Uint8Array(0);
+let alignScratchF = new Float32Array(0);
+
+/** Rows of a float32 tensor of `rows` rows (data, or its F32Source without building data). */
+export function f32Rows(t: HostTensor | Float32Array, rows: number): F32Rows {
+  const n = t instanceof Float32Array ? t.length : sizeOf(t.dims);
+  const cols = rows > 0 ? n / rows : 0;
+  if (!Number.isInteger(cols)) throw new Error(`octet: ${n} weights do not split into ${rows} rows`);
+  const src = t instanceof Float32Array ? undefined : t.f32src;
+  let all: Float32Array | undefined;
+  if (!src) all = (t instanceof Float32Array ? t : t.data) as Float32Array;
+  else if ((src.bytes.byteOffset & 3) === 0) all = new Float32Array(src.bytes.buffer, src.bytes.byteOffset, n);
+  const bytes = src?.bytes, scale = src?.rowScale;
+  // no allocation per row (a model reads ~20k rows): index loops over one view
+  return {
+    rows, cols,
+    read(r, dst) {
+      let v: Float32Array, o = r * cols;
+      if (all) v = all;
+      else {
+        // misaligned: the row's bytes into an aligned scratch (reused: no fresh pages), read as floats
+        if (alignScratch.length < cols * 4) {
+          alignScratch = new Uint8Array(Math.max(cols * 4, 4096));
+          alignScratchF = new Float32Array(alignScratch.buffer);
+        }
+        alignScratch.set(bytes!.subarray(o * 4, o * 4 + cols * 4));
+        v = alignScratchF;
+        o = 0;
+      }
+      if (!scale) for (let i = 0; i < cols; i++) dst[i] = v[o + i];
+      else {
+        const s = scale[r];
+        for (let i = 0; i < cols; i++) dst[i] = v[o + i] * s;
+      }
+    },
+  };
+}
+
+/**
+ * A float32 constant whose `data` is built on first access from `src` (then kept); packers read it through f32Rows
+ * without building it. Assigning `data` replaces the values (and drops the source).
+ */
+export function lazyF32(dims: number[], src: F32Source): HostTensor {
+  const n = sizeOf(dims);
+  if (src.bytes.length !== n * 4) throw new Error(`octet: float32 source of ${src.bytes.length} bytes for dims [${dims}]`);
+  let data: Float32Array | undefined;
+  const t = { dtype: 'float32', dims: dims.slice(), f32src: src } as HostTensor;
+  Object.defineProperty(t, 'data', {
+    enumerable: true,
+    configurable: true,
+    get(): Float32Array {
+      if (!data) {
+        data = new Float32Array(n);
+        const rows = dims.length ? dims[0] : 1;
+        const rr = f32Rows(t, rows);
+        for (let r = 0; r < rows; r++) rr.read(r, data.subarray(r * rr.cols, (r + 1) * rr.cols));
+      }
+      return data;
+    },
+    set(v: Float32Array) { data = v; delete t.f32src; },
+  });
+  return t;
 }
 
 export { float16BitsToFloat32 as float16ToFloat32, float32ToFloat16Bits as float32ToFloat16 } from '../onnx/float16.js';

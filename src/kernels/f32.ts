@@ -40,6 +40,7 @@ import type { KernelPath, KernelVariant, PreparedKernel, KernelIO } from './type
 import { pickVariant, kernelFromCalls } from './types.js';
 import type { Arch } from '../runtime/features.js';
 import type { WasmKernels } from '../runtime/wasm.js';
+import { f32Rows, type F32Rows } from '../graph/tensor.js';
 
 /** How a factory picks its variant. */
 export interface F32Select {
@@ -105,6 +106,69 @@ export function bytesOf(a: Float32Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
+/**
+ * Weights as a row-major Float32Array, or as rows read on demand (src/graph/tensor.ts f32Rows: a constant viewed in
+ * the model file at any alignment, BatchNorm scales applied per row): the packers read one row at a time, so the
+ * weights are never copied whole before packing.
+ */
+export type F32Weights = Float32Array | F32Rows;
+
+function countOf(w: F32Weights): number {
+  return w instanceof Float32Array ? w.length : w.rows * w.cols;
+}
+
+function rowsOf(w: F32Weights, rows: number): F32Rows {
+  return w instanceof Float32Array ? f32Rows(w, rows) : w;
+}
+
+/** Where packed constants go: `alloc` (zeroed, 16-aligned bytes, e.g. in wasm memory: KernelEnv.constAlloc) or a new array. */
+export type ConstAlloc = (bytes: number) => Uint8Array | null;
+
+function allocFloats(n: number, alloc?: ConstAlloc): Float32Array {
+  const b = alloc?.(n * 4);
+  return b ? new Float32Array(b.buffer, b.byteOffset, n) : new Float32Array(n);
+}
+
+let rowBuf = new Float32Array(1024);
+function rowBuffer(n: number): Float32Array {
+  if (rowBuf.length < n) rowBuf = new Float32Array(Math.max(n, 2 * rowBuf.length));
+  return rowBuf;
+}
+
+/**
+ * Packs `og` output columns whose weights are rows row0.. of `w` into the 8-column panel layout at out[at..]: row n
+ * holds cg*taps values ordered [cg][taps] (ONNX OIHW; taps = 1 for a GEMM's transposed B), packed depth k = tap*cg + ci
+ * (the im2col order). The same layout as packF32GemmWeights, one sequential read of each row.
+ */
+function packColumnRows(out: Float32Array, at: number, og: number, cg: number, taps: number, w: F32Rows, row0: number, bias?: ArrayLike<number>): void {
+  const K = cg * taps;
+  const panel = (K + 1) * 8;
+  const buf = rowBuffer(K);
+  for (let n = 0; n < og; n++) {
+    const p = at + (n >> 3) * panel + (n & 7);
+    if (bias) out[p] = bias[n];
+    w.read(row0 + n, buf);
+    const q = p + 8;
+    if (taps === 1) {
+      for (let k = 0; k < K; k++) out[q + k * 8] = buf[k];
+    } else {
+      for (let ci = 0; ci < cg; ci++) for (let t = 0; t < taps; t++) out[q + (t * cg + ci) * 8] = buf[ci * taps + t];
+    }
+  }
+}
+
+/** Packs B given as K rows of N values (a GEMM's B, not transposed) into the panel layout at out[0..]. */
+function packDepthRows(out: Float32Array, N: number, K: number, w: F32Rows, bias?: ArrayLike<number>): void {
+  const panel = (K + 1) * 8;
+  const buf = rowBuffer(N);
+  if (bias) for (let n = 0; n < N; n++) out[(n >> 3) * panel + (n & 7)] = bias[n];
+  for (let k = 0; k < K; k++) {
+    w.read(k, buf);
+    const q = 8 + k * 8;
+    for (let n = 0; n < N; n++) out[(n >> 3) * panel + q + (n & 7)] = buf[n];
+  }
+}
+
 function need(cond: boolean, what: string): void {
   if (!cond) throw new Error(`octet: ${what}`);
 }
@@ -117,14 +181,16 @@ export interface F32GemmParams {
   M: number;
   N: number;
   K: number;
-  /** K x N row-major, or N x K with transB. */
-  weights: Float32Array;
+  /** K x N row-major, or N x K with transB (as rows: K rows of N, or N rows of K). */
+  weights: F32Weights;
   transB?: boolean;
   bias?: Float32Array;
   min?: number;
   max?: number;
   /** Name for error messages. */
   node?: string;
+  /** Where the packed weights are allocated (KernelEnv.constAlloc); default a new array. */
+  alloc?: ConstAlloc;
 }
 
 export function prepareF32Gemm(p: F32GemmParams, sel: F32Select): PreparedKernel {
@@ -132,13 +198,13 @@ export function prepareF32Gemm(p: F32GemmParams, sel: F32Select): PreparedKernel
   checkDim(`${who}: M`, p.M);
   checkDim(`${who}: N`, p.N);
   checkDim(`${who}: K`, p.K, 0);
-  need(p.weights.length === p.N * p.K, `${who}: weights have ${p.weights.length} values, expected N*K = ${p.N * p.K}`);
+  need(countOf(p.weights) === p.N * p.K, `${who}: weights have ${countOf(p.weights)} values, expected N*K = ${p.N * p.K}`);
   need(!p.bias || p.bias.length === p.N, `${who}: bias has ${p.bias?.length} values, expected N = ${p.N}`);
   const v = selectVariant(F32_GEMM_VARIANTS, sel);
-  const { M, N, K, weights: W } = p;
-  const packed = p.transB
-    ? packF32GemmWeights(N, K, (k, n) => W[n * K + k], p.bias)
-    : packF32GemmWeights(N, K, (k, n) => W[k * N + n], p.bias);
+  const { M, N, K } = p;
+  const packed = allocFloats(f32PackedLength(N, K), p.alloc);
+  if (p.transB) packColumnRows(packed, 0, N, K, 1, rowsOf(p.weights, N), 0, p.bias);
+  else packDepthRows(packed, N, K, rowsOf(p.weights, K), p.bias);
   const lo = p.min ?? -Infinity;
   const hi = p.max ?? Infinity;
   const tiles = Math.ceil(M / v.mr);
@@ -233,11 +299,13 @@ export function resolveGeometry(g: F32ConvGeometry, who: string, ceilMode = fals
 export interface F32Conv2dParams extends F32ConvGeometry {
   Cout: number;
   groups?: number;
-  /** OIHW: [Cout][C/groups][KH][KW]. */
-  weights: Float32Array;
+  /** OIHW: [Cout][C/groups][KH][KW] (as rows: Cout rows). */
+  weights: F32Weights;
   bias?: Float32Array;
   min?: number;
   max?: number;
+  /** Where the packed weights are allocated (KernelEnv.constAlloc); default a new array. */
+  alloc?: ConstAlloc;
 }
 
 export interface F32PreparedConv extends PreparedKernel {
@@ -256,22 +324,14 @@ export function prepareF32Conv2d(p: F32Conv2dParams, sel: F32Select): F32Prepare
   const og = p.Cout / groups;
   const taps = g.KH * g.KW;
   const Kg = taps * cg;
-  need(p.weights.length === p.Cout * Kg, `${who}: weights have ${p.weights.length} values, expected Cout*C/groups*KH*KW = ${p.Cout * Kg}`);
+  need(countOf(p.weights) === p.Cout * Kg, `${who}: weights have ${countOf(p.weights)} values, expected Cout*C/groups*KH*KW = ${p.Cout * Kg}`);
   need(!p.bias || p.bias.length === p.Cout, `${who}: bias has ${p.bias?.length} values, expected Cout = ${p.Cout}`);
   const v = selectVariant(F32_GEMM_VARIANTS, sel);
-  const Wt = p.weights;
   const panelLen = f32PackedLength(og, Kg);
-  const packed = new Float32Array(panelLen * groups);
+  const packed = allocFloats(panelLen * groups, p.alloc);
+  const rows = rowsOf(p.weights, p.Cout);
   for (let gi = 0; gi < groups; gi++) {
-    const bias = p.bias ? p.bias.subarray(gi * og, gi * og + og) : undefined;
-    packed.set(
-      packF32GemmWeights(og, Kg, (k, n) => {
-        const ci = k % cg;
-        const t = (k - ci) / cg;
-        return Wt[((gi * og + n) * cg + ci) * taps + t];
-      }, bias),
-      gi * panelLen,
-    );
+    packColumnRows(packed, gi * panelLen, og, cg, taps, rows, gi * og, p.bias?.subarray(gi * og, gi * og + og));
   }
   const { N, H, W, C, OH, OW } = g;
   const M = N * OH * OW;
@@ -334,24 +394,31 @@ export const F32_DWCONV_VARIANTS: readonly F32DwVariant[] = [
   { family: 'f32-dwconv', name: 'f32_dwconv__relaxed', build: 'relaxed', flavor: 'any', general: 'f32_dwconv__relaxed', k3x3: 'f32_dwconv_3x3__relaxed', k3x3rows: 'f32_dwconv_3x3_rows__relaxed' },
 ];
 
-/** Packs depthwise weights [C][1][KH][KW] and bias into [bias Cp][tap][Cp] (Cp = roundup(C, 4)). */
-export function packF32DwWeights(C: number, KH: number, KW: number, weights: Float32Array, bias?: Float32Array): Float32Array {
+/** Packs depthwise weights [C][1][KH][KW] and bias into [bias Cp][tap][Cp] (Cp = roundup(C, 4)), one row (channel) at a time. */
+export function packF32DwWeights(C: number, KH: number, KW: number, weights: F32Weights, bias?: Float32Array, alloc?: ConstAlloc): Float32Array {
   const Cp = (C + 3) & ~3;
   const taps = KH * KW;
-  const out = new Float32Array(Cp * (taps + 1));
+  const out = allocFloats(Cp * (taps + 1), alloc);
   if (bias) out.set(bias.subarray(0, C), 0);
-  for (let t = 0; t < taps; t++) for (let c = 0; c < C; c++) out[(t + 1) * Cp + c] = weights[c * taps + t];
+  const rows = rowsOf(weights, C);
+  const buf = rowBuffer(taps);
+  for (let c = 0; c < C; c++) {
+    rows.read(c, buf);
+    for (let t = 0; t < taps; t++) out[(t + 1) * Cp + c] = buf[t];
+  }
   return out;
 }
 
 export interface F32DwConv2dParams extends F32ConvGeometry {
   /** Channel multiplier (Cout = C * multiplier), default 1. */
   multiplier?: number;
-  /** [C*multiplier][1][KH][KW]. */
-  weights: Float32Array;
+  /** [C*multiplier][1][KH][KW] (as rows: C*multiplier rows). */
+  weights: F32Weights;
   bias?: Float32Array;
   min?: number;
   max?: number;
+  /** Where the packed weights are allocated (KernelEnv.constAlloc); default a new array. */
+  alloc?: ConstAlloc;
 }
 
 export function prepareF32DwConv2d(p: F32DwConv2dParams, sel: F32Select): F32PreparedConv {
@@ -363,10 +430,10 @@ export function prepareF32DwConv2d(p: F32DwConv2dParams, sel: F32Select): F32Pre
   }
   const g = resolveGeometry(p, who);
   const { N, H, W, C, KH, KW, OH, OW } = g;
-  need(p.weights.length === C * KH * KW, `${who}: weights have ${p.weights.length} values, expected C*KH*KW = ${C * KH * KW}`);
+  need(countOf(p.weights) === C * KH * KW, `${who}: weights have ${countOf(p.weights)} values, expected C*KH*KW = ${C * KH * KW}`);
   need(!p.bias || p.bias.length === C, `${who}: bias has ${p.bias?.length} values, expected C = ${C}`);
   const v = selectVariant(F32_DWCONV_VARIANTS, sel);
-  const packed = packF32DwWeights(C, KH, KW, p.weights, p.bias);
+  const packed = packF32DwWeights(C, KH, KW, p.weights, p.bias, p.alloc);
   const Cp = (C + 3) & ~3;
   const use3 = !!v.k3x3rows && KH === 3 && KW === 3;
   const items = N * OH;

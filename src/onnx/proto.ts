@@ -2,7 +2,7 @@
 // AttributeProto -> AttrValue, ValueInfoProto -> ValueInfo. int64 values arrive as Long (protobufjs) or number.
 import onnxProto from 'onnx-proto';
 import type { AttrValue, Dim, ValueInfo } from '../graph/ir.js';
-import { DTYPE_BYTES, dtypeFromOnnx, makeTensor, allocData, sizeOf, viewData, type HostTensor, type DType } from '../graph/tensor.js';
+import { DTYPE_BYTES, dtypeFromOnnx, lazyF32, makeTensor, allocData, sizeOf, viewData, type HostTensor, type DType } from '../graph/tensor.js';
 
 export const onnx = onnxProto.onnx;
 
@@ -60,6 +60,9 @@ export function tensorFromProto(t: onnxProto.onnx.ITensorProto, where: string, e
     if (inPlace && raw.byteOffset % DTYPE_BYTES[dtype] === 0) {
       return makeTensor(dtype, dims, viewData(dtype, raw.buffer, raw.byteOffset, n));
     }
+    // misaligned float32 weights (rank >= 2) stay where they are too: packing reads them by rows (f32Rows), anything else
+    // that reads `data` gets an aligned copy then
+    if (inPlace && dtype === 'float32' && dims.length >= 2 && n >= 256) return lazyF32(dims, { bytes: raw });
     const out = makeTensor(dtype, dims);
     new Uint8Array(out.data.buffer, out.data.byteOffset, need).set(raw);
     return out;

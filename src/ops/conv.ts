@@ -4,7 +4,7 @@
 // prepareF32Conv2d, prepareF32DwConv2d for depthwise); runtime weights and 1-D convs with odd shapes run the host loop.
 import type { Node } from '../graph/ir.js';
 import { attrFloat, attrInt, attrInts, attrString } from '../graph/ir.js';
-import { makeTensor, toNumbers, fromNumbers, sizeOf, type HostTensor } from '../graph/tensor.js';
+import { f32Rows, makeTensor, toNumbers, fromNumbers, sizeOf, type HostTensor } from '../graph/tensor.js';
 import { prepareF32Conv2d, prepareF32DwConv2d, prepareF32ConvTranspose } from '../kernels/f32.js';
 import type { PreparedKernel } from '../kernels/types.js';
 import { fusedClamp } from './matmul.js';
@@ -198,10 +198,12 @@ function lowerConv(lc: LowerCtx): LoweredStep[] | null {
   const bias = b ? Float32Array.from(toNumbers(b.const!)) : undefined;
   const sel = { path: lc.env.path, arch: lc.env.arch };
   const geo = { N, H, W, C, KH: kh, KW: kw, strides: [sh, sw], pads: [pt, pl, pb, pr], dilations: [dh, dw], node: node.name };
-  const weights = w.const.data as Float32Array;
+  // read by rows where they lie (a misaligned initializer, a BatchNorm-scaled weight: tensor.ts lazyF32), packed into wasm memory
+  const weights = f32Rows(w.const, OC);
+  const alloc = lc.env.constAlloc;
   let kernel: PreparedKernel;
-  if (group === C && OC === C && group > 1) kernel = prepareF32DwConv2d({ ...geo, weights, bias, min, max }, sel);
-  else kernel = prepareF32Conv2d({ ...geo, Cout: OC, groups: group, weights, bias, min, max }, sel);
+  if (group === C && OC === C && group > 1) kernel = prepareF32DwConv2d({ ...geo, weights, bias, min, max, alloc }, sel);
+  else kernel = prepareF32Conv2d({ ...geo, Cout: OC, groups: group, weights, bias, min, max, alloc }, sel);
   return [{ kernel, inputs: [x.name], outputs: [lc.outputs[0].name] }];
 }
 

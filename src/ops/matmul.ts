@@ -3,7 +3,7 @@
 // otherwise (weights fed at run time, transA, a full [M, N] C) the host reference runs.
 import type { Node } from '../graph/ir.js';
 import { attrFloat, attrInt } from '../graph/ir.js';
-import { broadcastShapes, fromNumbers, makeTensor, sizeOf, toNumbers, type HostTensor } from '../graph/tensor.js';
+import { broadcastShapes, f32Rows, fromNumbers, makeTensor, sizeOf, toNumbers, type HostTensor } from '../graph/tensor.js';
 import { prepareF32Gemm } from '../kernels/f32.js';
 import { inputAt, need, fail, type OpDef, type LowerCtx, type LoweredStep } from './types.js';
 
@@ -80,7 +80,7 @@ export const matmul: OpDef = {
     if (!a || !b || !b.const || a.dtype !== 'float32' || b.dims.length !== 2 || a.dims.length < 2 || a.layout === 'cl') return null;
     const K = b.dims[0], N = b.dims[1], M = sizeOf(a.dims) / K;
     const { min, max } = fusedClamp(lc.node);
-    const k = prepareF32Gemm({ M, N, K, weights: b.const.data as Float32Array, min, max, node: lc.node.name }, { path: lc.env.path, arch: lc.env.arch });
+    const k = prepareF32Gemm({ M, N, K, weights: f32Rows(b.const, K), min, max, node: lc.node.name, alloc: lc.env.constAlloc }, { path: lc.env.path, arch: lc.env.arch });
     return [{ kernel: k, inputs: [a.name], outputs: [lc.outputs[0].name] }];
   },
 };
@@ -143,10 +143,10 @@ function lowerGemm(lc: LowerCtx): LoweredStep[] | null {
     else if (cd[cd.length - 1] === N && sizeOf(cd) === N) bias = Float32Array.from(cv, (x) => beta * x);
     else return null; // per-row or full C: host
   }
-  let w = b.const.data as Float32Array;
-  if (alpha !== 1) w = Float32Array.from(w, (x) => alpha * x);
+  // read by rows where they lie (tensor.ts f32Rows), packed into wasm memory
+  const w = alpha !== 1 ? Float32Array.from(b.const.data as Float32Array, (x) => alpha * x) : f32Rows(b.const, tB ? N : K);
   const { min, max } = fusedClamp(node);
-  const k = prepareF32Gemm({ M, N, K, weights: w, transB: tB, bias, min, max, node: node.name }, { path: lc.env.path, arch: lc.env.arch });
+  const k = prepareF32Gemm({ M, N, K, weights: w, transB: tB, bias, min, max, node: node.name, alloc: lc.env.constAlloc }, { path: lc.env.path, arch: lc.env.arch });
   return [{ kernel: k, inputs: [a.name], outputs: [lc.outputs[0].name] }];
 }
 

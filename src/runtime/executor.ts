@@ -122,16 +122,24 @@ export function compile(g: Graph, inputDims: Map<string, number[]>, env: KernelE
   const graphIO = new Set([...tg.inputs, ...tg.outputs]);
   // Weights staged in wasm memory while lowering: kernels that can pack straight into the weights region take their
   // constants from here (no JS copy, no second copy into wasm; bench/cold-phases.ts). Memory grows once, before
-  // lowering, to an estimate (twice the integer constants' bytes: int16 packing), so no view of it is detached while
-  // lowering; what does not fit is allocated by the kernel and copied below as before.
-  const staged = new Map<Uint8Array, number>();
+  // lowering, to an estimate (twice the integer constants' bytes: int16 packing; 5/4 of the float32 constants' bytes:
+  // 8-column panels and their bias row), so no view of it is detached while lowering; what does not fit is allocated
+  // by the kernel and copied below as before. Constants lying in the staged range (what constAlloc gave, or a typed
+  // view of it) stay where they are.
+  const staged = new Set<Uint8Array>();
   let stageTop = wasm.heapBase;
   let stageEnd = stageTop;
   {
-    let intBytes = 0;
-    for (const v of values.values()) if (v.const && (v.dtype === 'int8' || v.dtype === 'uint8') && v.const.data.length >= 256) intBytes += v.const.data.length;
-    const want = alignUp(stageTop + 2 * intBytes + (intBytes ? 1 << 16 : 0), 64);
-    if (intBytes && (opts.maxMemoryBytes === undefined || want <= opts.maxMemoryBytes)) {
+    let bytes = 0;
+    for (const v of values.values()) {
+      if (!v.const) continue;
+      const n = sizeOf(v.const.dims); // not v.const.data: a lazy constant (tensor.ts lazyF32) is not built here
+      if (n < 256) continue;
+      if (v.dtype === 'int8' || v.dtype === 'uint8') bytes += 2 * n;
+      else if (v.dtype === 'float32') bytes += 5 * n;
+    }
+    const want = alignUp(stageTop + bytes + (bytes ? 1 << 16 : 0), 64);
+    if (bytes && (opts.maxMemoryBytes === undefined || want <= opts.maxMemoryBytes)) {
       try {
         wasm.ensure(want);
         stageEnd = want;
@@ -146,10 +154,12 @@ export function compile(g: Graph, inputDims: Map<string, number[]>, env: KernelE
       stageTop = at + bytes;
       const view = wasm.u8(at, bytes);
       view.fill(0); // a previous plan's weights may lie here
-      staged.set(view, at);
       return view;
     },
   } : env;
+  const stageBuffer = wasm.memory.buffer;
+  const stagedAt = (c: Uint8Array): number | undefined =>
+    (c.buffer === stageBuffer && c.byteLength > 0 && c.byteOffset >= wasm.heapBase && c.byteOffset + c.byteLength <= stageTop ? c.byteOffset : undefined);
   for (const node of tg.nodes) {
     const op = findOp(node.domain, node.op)!;
     const opset = opsetFor(tg.opsets, node.domain);
@@ -187,8 +197,9 @@ export function compile(g: Graph, inputDims: Map<string, number[]>, env: KernelE
   let top = stageTop;
   let weightsBytes = 0;
   for (const s of steps) {
-    const at = staged.get(s.kernel.constants);
+    const at = stagedAt(s.kernel.constants);
     if (at !== undefined) {
+      staged.add(s.kernel.constants);
       s.io.constants = at;
       weightsBytes += s.kernel.constants.length;
       continue;
