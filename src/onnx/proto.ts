@@ -1,10 +1,20 @@
-// onnx-proto helpers for the reader: TensorProto -> HostTensor (raw_data, typed fields, external data),
-// AttributeProto -> AttrValue, ValueInfoProto -> ValueInfo. int64 values arrive as Long (protobufjs) or number.
-import onnxProto from 'onnx-proto';
+// Protobuf message helpers for the reader: TensorProto -> HostTensor (raw_data, typed fields, external data),
+// AttributeProto -> AttrValue, ValueInfoProto -> ValueInfo. Messages come from src/onnx/decode.ts (the runtime's
+// decoder) or from onnx-proto (protobufjs; same field names): int64 values arrive as number, bigint or Long.
+// onnx-proto is only a type here: the runtime does not load protobufjs (cold start).
+import type onnxProto from 'onnx-proto';
 import type { AttrValue, Dim, ValueInfo } from '../graph/ir.js';
 import { DTYPE_BYTES, dtypeFromOnnx, lazyF32, makeTensor, allocData, sizeOf, viewData, type HostTensor, type DType } from '../graph/tensor.js';
+import type { DAttribute, DTensor, DValueInfo } from './decode.js';
 
-export const onnx = onnxProto.onnx;
+type TensorMsg = DTensor | onnxProto.onnx.ITensorProto;
+type AttributeMsg = DAttribute | onnxProto.onnx.IAttributeProto;
+type ValueInfoMsg = DValueInfo | onnxProto.onnx.IValueInfoProto;
+
+/** TensorProto.DataLocation.EXTERNAL (onnx.proto3). */
+const EXTERNAL = 1;
+/** AttributeProto.AttributeType (onnx.proto3). */
+const ATTR = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7, STRINGS: 8, TENSORS: 9, GRAPHS: 10 } as const;
 
 export function longToNumber(v: unknown): number {
   if (typeof v === 'number') return v;
@@ -34,14 +44,14 @@ export type ExternalLoader = (location: string, offset: number, length: number |
  * type is viewed where it lies instead of copied (int8 / uint8 weights always are): no second copy of the weights
  * at session creation (bench/cold-phases.ts). Bytes a caller passed in are always copied (the caller may reuse them).
  */
-export function tensorFromProto(t: onnxProto.onnx.ITensorProto, where: string, ext?: ExternalLoader, inPlace = false): HostTensor {
+export function tensorFromProto(t: TensorMsg, where: string, ext?: ExternalLoader, inPlace = false): HostTensor {
   const name = t.name || where;
   const dtype = dtypeFromOnnx(t.dataType ?? 0, `tensor '${name}'`);
   const dims = (t.dims ?? []).map(longToNumber);
   for (const d of dims) if (!(Number.isInteger(d) && d >= 0)) throw new Error(`octet: tensor '${name}': bad dimension ${d}`);
   const n = sizeOf(dims);
   let raw: Uint8Array | undefined;
-  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
+  if (t.dataLocation === EXTERNAL) {
     const kv = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
     const location = kv.get('location');
     if (!location) throw new Error(`octet: tensor '${name}': external data without a location`);
@@ -83,7 +93,7 @@ export function tensorFromProto(t: onnxProto.onnx.ITensorProto, where: string, e
   return out;
 }
 
-function pickField(t: onnxProto.onnx.ITensorProto, dtype: DType): ArrayLike<unknown> {
+function pickField(t: TensorMsg, dtype: DType): ArrayLike<unknown> {
   switch (dtype) {
     case 'float32': return t.floatData ?? [];
     case 'float64': return t.doubleData ?? [];
@@ -93,8 +103,8 @@ function pickField(t: onnxProto.onnx.ITensorProto, dtype: DType): ArrayLike<unkn
   }
 }
 
-export function attrFromProto(a: onnxProto.onnx.IAttributeProto, where: string, ext?: ExternalLoader, inPlace = false): AttrValue {
-  const T = onnx.AttributeProto.AttributeType;
+export function attrFromProto(a: AttributeMsg, where: string, ext?: ExternalLoader, inPlace = false): AttrValue {
+  const T = ATTR;
   switch (a.type) {
     case T.FLOAT: return a.f ?? 0;
     case T.INT: return longToNumber(a.i ?? 0);
@@ -118,7 +128,7 @@ export function attrFromProto(a: onnxProto.onnx.IAttributeProto, where: string, 
   }
 }
 
-export function valueInfoFromProto(v: onnxProto.onnx.IValueInfoProto): ValueInfo | null {
+export function valueInfoFromProto(v: ValueInfoMsg): ValueInfo | null {
   const tt = v.type?.tensorType;
   if (!tt) return null;
   const code = tt.elemType ?? 0;

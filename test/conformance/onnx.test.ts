@@ -7,7 +7,8 @@ import * as assert from 'uvu/assert';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { InferenceSession, Tensor, supportedOps } from '../../src/index.js';
-import { onnx, tensorFromProto } from '../../src/onnx/proto.js';
+import onnxProto from 'onnx-proto';
+import { tensorFromProto } from '../../src/onnx/proto.js';
 import { isFloat, toNumbers, type HostTensor } from '../../src/graph/tensor.js';
 
 // ../shared/conformance from the project root (worktrees one level deeper look one level further up)
@@ -32,7 +33,7 @@ export const ACCEPTED: Record<string, string> = {
 const FLOAT8_4_2 = /e4m3|e5m2|float4|int4|uint4|int2|uint2/;
 
 function readTensor(path: string): HostTensor {
-  return tensorFromProto(onnx.TensorProto.decode(readFileSync(path)), path);
+  return tensorFromProto(onnxProto.onnx.TensorProto.decode(readFileSync(path)), path);
 }
 
 interface Case { suite: string; name: string; op: string; ortPass: boolean }
