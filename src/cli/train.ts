@@ -21,12 +21,14 @@ import { writeFileSync, readFileSync, mkdirSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
 import { loadMnist, validationSplit } from '../data/mnist.js';
 import { mnistCnn, mnistMobile } from '../train/models.js';
-import { train, evaluate, recalibrateBatchNorm, emaUpdate, type TrainOptions } from '../train/trainer.js';
+import { train, evaluate, predict, recalibrateBatchNorm, emaUpdate, type TrainOptions } from '../train/trainer.js';
 import { useWasmKernels } from '../train/kernels-wasm.js';
 import { exportOnnx, importOnnx } from '../train/onnx.js';
 import { QuantizedModel, type QuantConfig } from '../train/qat.js';
+import type { ObserverKind } from '../train/fakequant.js';
 import { Tensor } from '../train/tensor.js';
 import type { Sequential } from '../train/layers.js';
 
@@ -133,35 +135,147 @@ async function validate(name: string): Promise<Report> {
 }
 
 /**
- * INT8 QAT recipes for the CNN, ranked on the validation split (`npm run train -- validate-qat`): the shipped FP32
- * recipe trained on the 7,000, then PTQ and each QAT variant, accuracy on the 1,000 against FP32.
+ * INT8 QAT recipe candidates for the CNN, ranked on validation folds by `npm run train -- validate-qat`: per fold, the
+ * shipped FP32 recipe trained on the other 7,000 training digits, then PTQ and each candidate over several QAT seeds
+ * (shuffle and shift order), scored on the fold's 1,000 against the FP32 model (accuracy difference and digits whose
+ * predicted class differs from FP32's). `bnAt` / `obsAt`: fraction of the QAT steps after which BatchNorm is folded
+ * and the activation observers are frozen (0: at once, i.e. folded from the start / PTQ's calibrated ranges kept;
+ * null: observers never frozen).
  */
-const QAT_CANDIDATES: Record<string, Omit<TrainOptions, 'seed'>> = {
-  q2048: { ...RECIPES.cnn.qat, limit: 2048 },
-  qall: { ...RECIPES.cnn.qat, limit: undefined },
-  q2048lr5e5: { ...RECIPES.cnn.qat, limit: 2048, lr: 5e-5 },
-  q4096: { ...RECIPES.cnn.qat, limit: 4096 },
+type QatCandidate = { opts: Omit<TrainOptions, 'seed'>; bnAt: number; obsAt: number | null; observer?: ObserverKind; lsq?: boolean };
+const Q0: QatCandidate = { opts: { epochs: 1, batchSize: 64, lr: 1e-4, shift: SHIFT, limit: 4096, labelSmoothing: 0.1 }, bnAt: 0.5, obsAt: 0.75 };
+export const QAT_CANDIDATES: Record<string, QatCandidate> = {
+  // The shipped recipe before this round (4,096 digits, lr 1e-4, BatchNorm folded at 1/2, observers frozen at 3/4).
+  cur: Q0,
+  q2048: { ...Q0, opts: { ...Q0.opts, limit: 2048 } },
+  fold0: { ...Q0, bnAt: 0 },
+  fold0obs0: { ...Q0, bnAt: 0, obsAt: 0 },
+  fold0obs0lr3e5: { ...Q0, bnAt: 0, obsAt: 0, opts: { ...Q0.opts, lr: 3e-5 } },
+  fold0obs0lr3e4: { ...Q0, bnAt: 0, obsAt: 0, opts: { ...Q0.opts, lr: 3e-4 } },
+  fold0obs0lr1e3: { ...Q0, bnAt: 0, obsAt: 0, opts: { ...Q0.opts, lr: 1e-3 } },
+  fold0obs0noshift: { ...Q0, bnAt: 0, obsAt: 0, opts: { ...Q0.opts, shift: 0 } },
+  fold0obs0ls0: { ...Q0, bnAt: 0, obsAt: 0, opts: { ...Q0.opts, labelSmoothing: 0 } },
+  fold0obs0all: { ...Q0, bnAt: 0, obsAt: 0, opts: { ...Q0.opts, limit: undefined } },
+  fold0obs0ema: { ...Q0, bnAt: 0, obsAt: 0, opts: { ...Q0.opts, average: 'ema', emaDecay: 0.99 } },
+  fold0obs0swa4: { ...Q0, bnAt: 0, obsAt: 0, opts: { ...Q0.opts, epochs: 4, limit: 1024, average: 'swa', averageLast: 4 } },
+  fold0minmax: { ...Q0, bnAt: 0, observer: 'minmax' },
+  fold0obs0lsq: { ...Q0, bnAt: 0, obsAt: 0, lsq: true },
+  cur_obs0: { ...Q0, obsAt: 0 },
+  cur_noshift: { ...Q0, opts: { ...Q0.opts, shift: 0 } },
 };
 
-async function validateQat(): Promise<void> {
+/** Where validate-qat keeps each fold's FP32 model (derived data, retrained when missing). */
+const VALIDATION_CACHE = process.env.OCTET_VALIDATION_DIR ?? join(tmpdir(), 'octet-validation');
+
+type QatRow = { fold: number; candidate: string; seed: number; accuracy: number; fp32: number; flips: number; secs: number };
+
+function argmaxes(logits: Float32Array, n: number): Uint8Array {
+  const K = logits.length / n;
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    let b = 0;
+    for (let k = 1; k < K; k++) if (logits[i * K + k] > logits[i * K + b]) b = k;
+    out[i] = b;
+  }
+  return out;
+}
+
+/** One validation fold: FP32 (cached), PTQ, and every named QAT candidate over `seeds` seeds. */
+async function validateQatFold(fold: number, seeds: number, names: string[]): Promise<QatRow[]> {
   await useWasmKernels();
-  const { train: tr, val } = validationSplit(loadMnist().train, VALIDATION);
+  const { train: tr, val } = validationSplit(loadMnist().train, VALIDATION, fold);
   const r = RECIPES.cnn;
-  const model = r.build(r.seed);
-  train(model, tr, { ...r.fp32, ...LIMIT, seed: r.seed, log: (m) => log('val qat', `FP32 ${m}`) });
-  recalibrateBatchNorm(model, tr, QUICK ? 512 : 4000);
-  log('val qat', `FP32: validation ${(evaluate(model, val) * 100).toFixed(2)}%`);
+  const key = createHash('sha256').update(JSON.stringify({ fp32: r.fp32, seed: r.seed, fold, quick: QUICK, build: r.build.toString() })).digest('hex').slice(0, 12);
+  const file = join(VALIDATION_CACHE, `cnn-fold${fold}-${key}.fp32.onnx`);
+  const tag = `val qat fold ${fold}`;
+  let model: Sequential;
+  if (existsSync(file)) {
+    model = importOnnx(readFileSync(file)).model;
+    log(tag, `FP32 from ${file}`);
+  } else {
+    model = r.build(r.seed);
+    train(model, tr, { ...r.fp32, ...LIMIT, seed: r.seed, log: (m) => log(tag, `FP32 ${m}`) });
+    recalibrateBatchNorm(model, tr, QUICK ? 512 : 4000);
+    mkdirSync(VALIDATION_CACHE, { recursive: true });
+    writeFileSync(file, exportOnnx(model, { inputShape: SHAPE }));
+  }
+  const ref = argmaxes(predict(model, val), val.count);
+  const score = (m: Parameters<typeof predict>[0]) => {
+    const p = argmaxes(predict(m, val), val.count);
+    let ok = 0, flips = 0;
+    for (let i = 0; i < val.count; i++) {
+      if (p[i] === val.labels[i]) ok++;
+      if (p[i] !== ref[i]) flips++;
+    }
+    return { accuracy: ok / val.count, flips };
+  };
+  const fp32 = score(model).accuracy;
+  log(tag, `FP32: validation ${(fp32 * 100).toFixed(2)}%`);
   const calib: Tensor[] = [];
   for (let b = 0; b < CALIBRATION; b += 128) calib.push(new Tensor(tr.images.slice(b * 784, (b + 128) * 784), [128, ...SHAPE]));
+  const rows: QatRow[] = [];
   const ptq = new QuantizedModel(clone(model), { freezeBnAfter: 0 });
   ptq.calibrate(calib);
-  log('val qat', `PTQ: validation ${(evaluate(ptq, val) * 100).toFixed(2)}%`);
-  for (const [name, o] of Object.entries(QAT_CANDIDATES)) {
+  rows.push({ fold, candidate: 'ptq', seed: 0, fp32, ...score(ptq), secs: 0 });
+  for (const name of names) {
+    const c = QAT_CANDIDATES[name];
+    if (!c) throw new Error(`unknown QAT candidate '${name}' (have: ${Object.keys(QAT_CANDIDATES).join(', ')})`);
+    const o = { ...c.opts, ...LIMIT };
     const steps = Math.ceil(Math.min(tr.count, o.limit ?? tr.count) / o.batchSize) * o.epochs;
-    const q = new QuantizedModel(clone(model), { freezeBnAfter: Math.floor(steps * 0.5), freezeObserversAfter: Math.floor(steps * 0.75) });
-    q.calibrate(calib);
-    train(q, tr, { ...o, seed: r.seed + 100, onStep: (_s, _l, opt) => q.afterStep(opt) });
-    log('val qat', `QAT ${name}: validation ${(evaluate(q, val) * 100).toFixed(2)}%`);
+    for (let s = 0; s < seeds; s++) {
+      const t0 = Date.now();
+      const q = new QuantizedModel(clone(model), {
+        freezeBnAfter: Math.floor(steps * c.bnAt),
+        freezeObserversAfter: c.obsAt === null ? undefined : Math.floor(steps * c.obsAt),
+        observer: c.observer,
+        lsq: c.lsq,
+      });
+      q.calibrate(calib);
+      if (c.obsAt === 0) q.freezeObservers();
+      train(q, tr, { ...o, seed: r.seed + 100 + s, onStep: (_s, _l, opt) => q.afterStep(opt) });
+      const row = { fold, candidate: name, seed: s, fp32, ...score(q), secs: (Date.now() - t0) / 1000 };
+      rows.push(row);
+      log(tag, `QAT ${name} seed ${s}: ${(row.accuracy * 100).toFixed(2)}% (${row.flips} flips vs FP32, ${row.secs.toFixed(0)} s)`);
+    }
+  }
+  return rows;
+}
+
+/** Runs the folds (two child processes at a time) and prints the ranking: mean over folds and seeds. */
+async function validateQat(args: string[]): Promise<void> {
+  let folds = [0, 1, 2, 3], seeds = 2, jobs = 2;
+  const names: string[] = [];
+  for (const a of args) {
+    const [k, v] = a.split('=');
+    if (k === 'folds' && v) folds = v.split(',').map(Number);
+    else if (k === 'seeds' && v) seeds = Number(v);
+    else if (k === 'jobs' && v) jobs = Number(v);
+    else names.push(a);
+  }
+  if (names.length === 0) names.push(...Object.keys(QAT_CANDIDATES));
+  const self = fileURLToPath(import.meta.url);
+  const rows: QatRow[] = [];
+  const queue = [...folds];
+  await Promise.all(Array.from({ length: Math.max(1, jobs) }, async () => {
+    for (let f = queue.shift(); f !== undefined; f = queue.shift()) {
+      rows.push(...((await child(self, ['validate-qat-fold', String(f), String(seeds), ...names])) as unknown as QatRow[]));
+    }
+  }));
+  const out = join(VALIDATION_CACHE, `validate-qat-${Date.now()}.json`);
+  writeFileSync(out, JSON.stringify(rows, null, 1));
+  console.log(`\nvalidate-qat: folds ${folds.join(',')} (1,000 digits each), ${seeds} QAT seeds; rows in ${out}`);
+  console.log('| candidate | runs | mean QAT - FP32 (points) | per fold (mean over seeds) | worst run | mean flips vs FP32 |');
+  console.log('|---|---|---|---|---|---|');
+  for (const name of ['ptq', ...names]) {
+    const rs = rows.filter((r) => r.candidate === name);
+    const d = rs.map((r) => (r.accuracy - r.fp32) * 100);
+    const perFold = folds.map((f) => {
+      const x = rs.filter((r) => r.fold === f).map((r) => (r.accuracy - r.fp32) * 100);
+      return (x.reduce((a, b) => a + b, 0) / x.length).toFixed(2);
+    });
+    const mean = d.reduce((a, b) => a + b, 0) / d.length;
+    const flips = rs.reduce((a, r) => a + r.flips, 0) / rs.length;
+    console.log(`| ${name} | ${rs.length} | ${mean >= 0 ? '+' : ''}${mean.toFixed(3)} | ${perFold.join(' / ')} | ${Math.min(...d).toFixed(1)} | ${flips.toFixed(2)} |`);
   }
 }
 
@@ -193,7 +307,14 @@ function clone(m: Sequential): Sequential {
 }
 
 /** PTQ (calibration only) and QAT (calibration then fine-tuning) of a copy of `fp32`. */
-function quantizeBoth(tag: string, fp32: Sequential, cfg: QuantConfig, qatOpts: Omit<TrainOptions, 'seed'>, seed: number) {
+/**
+ * When QAT folds BatchNorm and freezes the activation observers, as fractions of its steps (0: at once, i.e. folded
+ * from the start / the calibrated PTQ ranges kept; obsAt null: never frozen).
+ */
+type QatSchedule = { bnAt: number; obsAt: number | null };
+const DEFAULT_SCHEDULE: QatSchedule = { bnAt: 0.5, obsAt: 0.75 };
+
+function quantizeBoth(tag: string, fp32: Sequential, cfg: QuantConfig, qatOpts: Omit<TrainOptions, 'seed'>, seed: number, sched: QatSchedule = DEFAULT_SCHEDULE) {
   const { train: tr, eval: ev } = loadMnist();
   const ptq = new QuantizedModel(clone(fp32), { ...cfg, lsq: false, freezeBnAfter: 0 });
   ptq.calibrate(calibBatches(CALIBRATION));
@@ -201,8 +322,13 @@ function quantizeBoth(tag: string, fp32: Sequential, cfg: QuantConfig, qatOpts: 
   log(tag, `PTQ ${JSON.stringify(cfg)}: ${(ptqAcc * 100).toFixed(2)}%`);
   const used = Math.min(tr.count, QUICK ? 512 : qatOpts.limit ?? tr.count);
   const steps = Math.ceil(used / qatOpts.batchSize) * qatOpts.epochs;
-  const qat = new QuantizedModel(clone(fp32), { ...cfg, freezeBnAfter: Math.floor(steps * 0.5), freezeObserversAfter: Math.floor(steps * 0.75) });
+  const qat = new QuantizedModel(clone(fp32), {
+    ...cfg,
+    freezeBnAfter: Math.floor(steps * sched.bnAt),
+    freezeObserversAfter: sched.obsAt === null ? undefined : Math.floor(steps * sched.obsAt),
+  });
   qat.calibrate(calibBatches(CALIBRATION));
+  if (sched.obsAt === 0) qat.freezeObservers();
   const t0 = Date.now();
   train(qat, tr, { ...qatOpts, ...LIMIT, seed, onStep: (_s, _l, opt) => qat.afterStep(opt), log: (m) => log(tag, `QAT ${m}`) });
   const qatAcc = evaluate(qat, ev);
@@ -267,7 +393,7 @@ async function quantizeJob(which: Net, job: QuantJob): Promise<Report> {
 
 function child(self: string, args: string[]): Promise<Report> {
   return new Promise<Report>((resolve, reject) => {
-    const tmp = join(tmpdir(), `octet-train-${process.pid}-${args.join('-')}.json`);
+    const tmp = join(tmpdir(), `octet-train-${process.pid}-${createHash('sha256').update(args.join(' ')).digest('hex').slice(0, 16)}.json`);
     const c = spawn(process.execPath, [...process.execArgv, self, ...args], { stdio: 'inherit', env: { ...process.env, OCTET_TRAIN_REPORT: tmp } });
     c.on('close', (code) => (code === 0 ? resolve(JSON.parse(readFileSync(tmp, 'utf8'))) : reject(new Error(`training step '${args.join(' ')}' failed (exit ${code})`))));
   });
@@ -285,14 +411,19 @@ async function main(): Promise<void> {
     for (const r of reps) for (const [k, v] of Object.entries(r)) console.log(`validate ${k}: ${(v.accuracy * 100).toFixed(2)}%  (${v.note})`);
     return;
   }
-  if (stage === 'validate-qat') return validateQat();
+  if (stage === 'validate-qat') return validateQat(process.argv.slice(3));
+  if (stage === 'validate-qat-fold') {
+    const rows = await validateQatFold(Number(net), Number(job), process.argv.slice(5));
+    if (process.env.OCTET_TRAIN_REPORT) writeFileSync(process.env.OCTET_TRAIN_REPORT, JSON.stringify(rows));
+    return;
+  }
   if (stage === 'validate-one') {
     const rep = await validate(net);
     if (process.env.OCTET_TRAIN_REPORT) writeFileSync(process.env.OCTET_TRAIN_REPORT, JSON.stringify(rep));
     return;
   }
   if (stage === 'quant' && nets.includes(net) && (job === 'int8' || job === 'w4a4')) return emit(await quantizeJob(net as Net, job));
-  if (stage && stage !== 'quant') throw new Error(`usage: npm run train [-- quant | validate <${Object.keys(CANDIDATES).join('|')}>...]   (quant: redo only stage 2 from the FP32 models in models/; validate: rank CNN recipes on the validation split)`);
+  if (stage && stage !== 'quant') throw new Error(`usage: npm run train [-- quant | validate <${Object.keys(CANDIDATES).join('|')}>... | validate-qat [folds=0,1,2,3] [seeds=2] [jobs=2] [<${Object.keys(QAT_CANDIDATES).join('|')}>...]]   (quant: redo only stage 2 from the FP32 models in models/; validate: rank CNN recipes on the validation split; validate-qat: rank CNN INT8 QAT recipes on validation folds)`);
   const t0 = Date.now();
   const self = fileURLToPath(import.meta.url);
   mkdirSync(modelsDir, { recursive: true });

@@ -98,14 +98,19 @@ export function batchOf(set: DigitSet, indices: ArrayLike<number>): { x: Float32
 /**
  * A validation split carved from a set (for choosing recipes without touching the held-out digits): per class, the
  * samples are taken in the set's order and every class gives its largest-remainder share of `count` from its end.
- * Deterministic, stratified; the training part keeps the set's order.
+ * Fold k (default 0) takes the k-th such share counted from the end instead (fold 0: the last share, fold 1 the one
+ * before it, ...), so folds 0..floor(n / count) - 1 are disjoint. Deterministic, stratified; the training part keeps
+ * the set's order.
  */
-export function validationSplit(set: DigitSet, count: number): { train: DigitSet; val: DigitSet } {
+export function validationSplit(set: DigitSet, count: number, fold = 0): { train: DigitSet; val: DigitSet } {
   const byClass: number[][] = Array.from({ length: 10 }, () => []);
   for (let i = 0; i < set.count; i++) byClass[set.labels[i]].push(i);
   const per = apportion(byClass.map((l) => l.length), count);
+  if (!(Number.isInteger(fold) && fold >= 0) || byClass.some((l, c) => (fold + 1) * per[c] > l.length)) {
+    throw new Error(`validationSplit: fold ${fold} of ${count} does not fit in ${set.count} samples`);
+  }
   const isVal = new Uint8Array(set.count);
-  byClass.forEach((l, c) => l.slice(l.length - per[c]).forEach((i) => (isVal[i] = 1)));
+  byClass.forEach((l, c) => l.slice(l.length - (fold + 1) * per[c], l.length - fold * per[c]).forEach((i) => (isVal[i] = 1)));
   const pick = (want: number): DigitSet => {
     const idx: number[] = [];
     for (let i = 0; i < set.count; i++) if (isVal[i] === want) idx.push(i);

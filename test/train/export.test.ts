@@ -1,9 +1,11 @@
 // ONNX export and import: the FP32 export run in onnxruntime-node matches the engine's eval forward; import
 // rebuilds the same network; the QDQ export of a fake-quantized network matches the fake-quantized forward
-// (at most 1 step of the output quantizer, on few outputs).
+// (at most 1 step of the output quantizer, on few outputs), in onnxruntime-node and in Octet's own InferenceSession
+// (both requantization modes), so what QAT trained is what Octet runs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ort from 'onnxruntime-node';
+import { InferenceSession, Tensor as OctetTensor } from '../../src/index.js';
 import { Tensor, noGrad } from '../../src/train/tensor.js';
 import { Rng } from '../../src/train/rng.js';
 import { mnistCnn, mnistMobile } from '../../src/train/models.js';
@@ -92,16 +94,28 @@ for (const [name, make, cfg] of [
     train(qm, data, { epochs: 2, batchSize: 16, lr: 1e-3, seed: 5, onStep: (_s, _l, opt) => qm.afterStep(opt) });
     const x = images(16);
     const a = engine(qm, x, 16);
-    const b = await runOrt(qm.exportQdq({ inputShape: [1, 28, 28] }), x, 16);
+    const bytes = qm.exportQdq({ inputShape: [1, 28, 28] });
     const last = qm.nodes[qm.nodes.length - 1] as any;
     const s = last.out.scale[0];
-    let off = 0;
-    for (let i = 0; i < a.length; i++) {
-      const d = Math.abs(a[i] - b[i]) / s;
-      assert.ok(d < 1 + 1e-3, `output ${i} differs by ${d} steps`);
-      if (d > 1e-3) off++;
+    const runners: [string, () => Promise<Float32Array>][] = [
+      ['onnxruntime-node', () => runOrt(bytes, x, 16)],
+      ...(['float', 'fixed-point'] as const).map((requantization): [string, () => Promise<Float32Array>] => [`octet (${requantization})`, async () => {
+        const sess = await InferenceSession.create(bytes, { requantization });
+        const out = await sess.run({ [sess.inputNames[0]]: new OctetTensor('float32', x, [16, 1, 28, 28]) });
+        return out[sess.outputNames[0]].data as Float32Array;
+      }]),
+    ];
+    for (const [who, run] of runners) {
+      const b = await run();
+      assert.is(b.length, a.length, who);
+      let off = 0;
+      for (let i = 0; i < a.length; i++) {
+        const d = Math.abs(a[i] - b[i]) / s;
+        assert.ok(d < 1 + 1e-3, `${who}: output ${i} differs by ${d} steps`);
+        if (d > 1e-3) off++;
+      }
+      assert.ok(off <= Math.ceil(a.length * 0.05), `${who}: ${off} of ${a.length} outputs differ by one step`);
     }
-    assert.ok(off <= Math.ceil(a.length * 0.05), `${off} of ${a.length} outputs differ by one step`);
   });
 }
 

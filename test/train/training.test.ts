@@ -46,6 +46,29 @@ test('validation split: 7,000 + 1,000 of the training digits, stratified, disjoi
   for (let i = 0; i < 1000; i += 10) assert.not.ok(trainKeys.has(key(a.val.images, i)), `validation digit ${i} is in the training part`);
 });
 
+test('validation folds: fold 0 is the default split; folds are disjoint, stratified, 7,000 + 1,000 each', () => {
+  const d = validationSplit(split.train, 1000);
+  const f0 = validationSplit(split.train, 1000, 0);
+  assert.equal(f0.val.labels, d.val.labels);
+  assert.equal(f0.val.images, d.val.images);
+  const key = (s: Float32Array, i: number) => s.subarray(i * 784, (i + 1) * 784).join(',');
+  const seen = new Set<string>();
+  const per = (l: Uint8Array) => Array.from({ length: 10 }, (_, c) => l.filter((v) => v === c).length);
+  for (let f = 0; f < 3; f++) {
+    const { train: tr, val } = validationSplit(split.train, 1000, f);
+    assert.is(tr.count, 7000);
+    assert.is(val.count, 1000);
+    assert.equal(per(val.labels), per(d.val.labels));
+    for (let i = 0; i < 1000; i += 7) {
+      const k = key(val.images, i);
+      assert.not.ok(seen.has(k), `fold ${f}: validation digit ${i} is in an earlier fold`);
+      seen.add(k);
+    }
+  }
+  assert.throws(() => validationSplit(split.train, 1000, 8), /fold 8/);
+  assert.throws(() => validationSplit(split.train, 1000, -1), /fold -1/);
+});
+
 const sub = { images: split.train.images.subarray(0, 512 * 784), labels: split.train.labels.subarray(0, 512), count: 512 };
 
 test('CNN: loss decreases over a few steps and runs repeat exactly', () => {
