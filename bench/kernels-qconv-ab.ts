@@ -4,7 +4,7 @@
 //   node --experimental-wasm-relaxed-simd --import tsx bench/kernels-qconv-ab.ts [--net mnv2|resnet18]
 //        [--variants qs8_gemm_4x8c2__simd128_dot16,<other>] [--rounds 9] [--filter <substring>] [--atype uint8|int8]
 //        [--requant float|fixed-point] [--mscale 0.004]
-// A variant is a qs8-gemm variant name, optionally `name:method` (force direct | im2col | indirect) and `@q` (calls of q
+// A variant is a qs8-gemm variant name, optionally `name:method` (force direct | im2col | indirect | winograd) and `@q` (calls of q
 // work items).
 // Requantization 'float' is the session default (what `npm run bench` runs); multipliers Sa*Sw/Sy around --mscale
 // (MobileNetV2's are 4e-4..1e-2: in fixed-point mode they stay unnormalized, the FIXEDX epilogue's T = 2 case).
@@ -92,7 +92,7 @@ for (const l of CONV_LAYERS.filter((x) => x.net === values.net && x.name.include
     // call per 64 pixels as 'direct' convolutions did before
     // `name:method`: force the convolution method (direct | im2col | indirect)
     const [vm, q4] = spec.split('@');
-    const [v, method] = vm.split(':') as [string, 'direct' | 'im2col' | 'indirect' | undefined];
+    const [v, method] = vm.split(':') as [string, 'direct' | 'im2col' | 'indirect' | 'winograd' | undefined];
     const q = prepareQConv2d({ ...common, variant: v, method });
     const [, oh, ow] = q.outShape;
     outBytes = oh * ow * l.oc;

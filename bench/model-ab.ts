@@ -6,7 +6,8 @@
 //   node --experimental-wasm-relaxed-simd --import tsx bench/model-ab.ts [--model resnet18] [--form qdq-ort-s8]
 //        [--configs fp32,x86:float,x86:float@/tmp/base-build] [--rounds 11]
 // A config is `fp32` or `<path>:<requantization>` (as in bench/profile.ts), with `@<dir>` = load the builds
-// (octet-<level>.wasm) from <dir> instead of build/wasm. Ratios are against the first config.
+// (octet-<level>.wasm) from <dir> instead of build/wasm, and `+NAME=value` = an environment variable set while the
+// session is created (e.g. `x86:float+OCTET_WINOGRAD=off`). Ratios are against the first config.
 import { loadavg, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
@@ -30,11 +31,14 @@ const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1
 interface Cfg { id: string; s: InferenceSession; cpu: number[]; wall: number[] }
 const list: Cfg[] = [];
 for (const id of values.configs!.split(',')) {
-  const [spec, dir] = id.split('@');
+  const [main, ...envs] = id.split('+');
+  const [spec, dir] = main.split('@');
+  const saved = envs.map((e) => { const [k, v] = e.split('='); const old = process.env[k]; process.env[k] = v; return [k, old] as const; });
   const [path, requant] = spec === 'fp32' ? ['auto', undefined] : spec.split(':');
   const file = await zooModelPath(arch, spec === 'fp32' ? 'fp32' : (values.form as Form));
   const wasm = dir ? pathToFileURL(dir.endsWith('/') ? dir : `${dir}/`).href : undefined;
   const s = await InferenceSession.create(file, { kernels: path as never, requantization: requant as never, threads: 1, ...(wasm ? { wasm } : {}) });
+  for (const [k, v] of saved) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
   list.push({ id: `${id} [${s.kernelPath}]`, s, cpu: [], wall: [] });
 }
 const feed = { input: new Tensor('float32', x, [1, 3, 224, 224]) };

@@ -10,7 +10,9 @@
 // Layout: int32 indir[pixel][kh*kw]. Packed weights: the `extmul` layout (assembly/gemm/simd128.ts) over
 // k' = taps * cg2 where cg2 = cg rounded up to even (per tap, channel pairs never cross taps; the pad channel's
 // weight is 0). Calling convention of the epilogue: assembly/gemm/epilogue.ts.
-import { epi_store4x8 } from '../gemm/epilogue_simd';
+import { epi_store4x8, epi_store8 } from '../gemm/epilogue_simd';
+import { EPI_I32 } from '../gemm/epilogue';
+import { CP_H, CP_W, CP_C, CP_PT, CP_PL, CP_OH, CP_OW, CP_ZA, CP_TH, CP_TW, CP_TILES } from './params';
 import { dot16_blocks, dot16_blocks1, widen8x4, store_a, DOT16_WCHUNK } from '../gemm/dot16';
 
 @inline function tap_ptr(indir: usize, input: usize, zero: usize): usize {
@@ -185,6 +187,181 @@ export function x32_conv_zp_correct__simd128(y: usize, zp: usize, zsigned: i32, 
     for (; o < o1; o++) {
       const q = yp + (<usize>o << 2);
       store<i32>(q, load<i32>(q) - za * load<i32>(t + (<usize>o << 2)));
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------------------------
+// Winograd F(2x2, 3x3), x86 path: 3x3 stride-1 convolutions (one group, channels a multiple of 8) with 16 multiplies
+// per 2x2 output tile and input channel instead of 36, exact:
+//   d = x - za (int16, 0 in the padding), V = B^T d B (|V| <= 4 * 255, int16), U = (2G) g (2G)^T computed by the host
+//   (4x the usual transformed weights, integers, |U| <= 9 * 255, int16), M = sum_c U * V (i32x4.dot_i16x8_s: exact
+//   pair sums), Y = A^T M A = 4 * (the direct convolution sum). Every step is a ring operation, so int32 wrap-around
+//   in M cannot change Y mod 2^32, and the host only takes this path when |4 * sum| < 2^31 (C * 9 * 255 * 255 < 2^29),
+//   so Y is exact; Y >> 2 (exact: Y is a multiple of 4), plus the bias, then the fused epilogue (epi_store8).
+//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], 2G = [2 0 0; 1 1 1; 1 -1 1; 0 0 2], A^T = [1 1 1 0; 0 1 -1 -1].
+// Tiles t = (img * th + ty) * tw + tx in quads of 4 (the dot16 micro-kernel's 4 rows); a call computes tile quads
+// [q0, q1): V for all 16 positions p = 4i + j (scratch, p-major: [p][quad][kp pairs][4 tiles] int16 pairs, the
+// interleaved layout of ../gemm/dot16.ts, kp = c / 2), then 16 GEMMs M[p] = V[p] x U[p] (packed dot16 weights
+// 16 x wstride bytes, initial accumulators 0) into int32 M[p][tile][ocp], then the output transform per tile.
+// Scratch: 16 * nq * kp * 16 (V) + 16 * 4nq * ocp * 4 (M) + 2048 bytes, nq = q1 - q0, ocp = oc rounded up to 8.
+
+/** V = B^T d B of one 8-channel group of one tile: 16 input pointers at `ptrs` (usize), stored p-major at `t` (16 x 16 bytes). */
+@inline function wino_in8<T>(ptrs: usize, c8: usize, vza: v128, t: usize): void {
+  // rows of B^T d per column j: r0 = d0 - d2, r1 = d1 + d2, r2 = d2 - d1, r3 = d1 - d3
+  for (let j = 0; j < 4; j++) {
+    const pj = ptrs + (<usize>j << 2);
+    let d0: v128, d1: v128, d2: v128, d3: v128;
+    if (isSigned<T>()) {
+      d0 = v128.load8x8_s(<usize>load<u32>(pj) + c8); d1 = v128.load8x8_s(<usize>load<u32>(pj, 16) + c8);
+      d2 = v128.load8x8_s(<usize>load<u32>(pj, 32) + c8); d3 = v128.load8x8_s(<usize>load<u32>(pj, 48) + c8);
+    } else {
+      d0 = v128.load8x8_u(<usize>load<u32>(pj) + c8); d1 = v128.load8x8_u(<usize>load<u32>(pj, 16) + c8);
+      d2 = v128.load8x8_u(<usize>load<u32>(pj, 32) + c8); d3 = v128.load8x8_u(<usize>load<u32>(pj, 48) + c8);
+    }
+    d0 = i16x8.sub(d0, vza); d1 = i16x8.sub(d1, vza); d2 = i16x8.sub(d2, vza); d3 = i16x8.sub(d3, vza);
+    const tj = t + (<usize>j << 4);
+    v128.store(tj, i16x8.sub(d0, d2));
+    v128.store(tj, i16x8.add(d1, d2), 64);
+    v128.store(tj, i16x8.sub(d2, d1), 128);
+    v128.store(tj, i16x8.sub(d1, d3), 192);
+  }
+  // columns: V[i][0] = r[i][0] - r[i][2], V[i][1] = r[i][1] + r[i][2], V[i][2] = r[i][2] - r[i][1], V[i][3] = r[i][1] - r[i][3]
+  for (let i = 0; i < 4; i++) {
+    const ti = t + (<usize>i << 6);
+    const r0 = v128.load(ti), r1 = v128.load(ti, 16), r2 = v128.load(ti, 32), r3 = v128.load(ti, 48);
+    v128.store(ti, i16x8.sub(r0, r2));
+    v128.store(ti, i16x8.add(r1, r2), 16);
+    v128.store(ti, i16x8.sub(r2, r1), 32);
+    v128.store(ti, i16x8.sub(r1, r3), 48);
+  }
+}
+
+@inline function wino_input<T>(prm: usize, input: usize, zero: usize, q0: i32, q1: i32, kp: i32, v: usize, tmp: usize): void {
+  const h = load<i32>(prm, CP_H), w = load<i32>(prm, CP_W), c = load<i32>(prm, CP_C);
+  const pt = load<i32>(prm, CP_PT), pl = load<i32>(prm, CP_PL);
+  const th = load<i32>(prm, CP_TH), tw = load<i32>(prm, CP_TW);
+  const za = load<i32>(prm, CP_ZA);
+  const vza = i16x8.splat(<i16>(isSigned<T>() ? <i32><i8>za : za & 0xff));
+  const tiles = load<i32>(prm, CP_TILES);
+  const ptrs = tmp;              // 4 tiles x 16 pointers (u32)
+  const vt = tmp + 256;          // 4 tiles x 16 positions x 16 bytes
+  const nq = q1 - q0;
+  const qbytes = <usize>(kp << 4);
+  for (let q = q0; q < q1; q++) {
+    for (let r = 0; r < 4; r++) {
+      let t = q * 4 + r;
+      if (t >= tiles) t = tiles - 1;
+      const img = t / (th * tw);
+      const tt = t - img * th * tw;
+      const ty = tt / tw, tx = tt - (tt / tw) * tw;
+      const iy0 = 2 * ty - pt, ix0 = 2 * tx - pl;
+      const pr = ptrs + (<usize>r << 6);
+      for (let i = 0; i < 4; i++) {
+        for (let j = 0; j < 4; j++) {
+          const iy = iy0 + i, ix = ix0 + j;
+          const src = iy >= 0 && iy < h && ix >= 0 && ix < w ? input + <usize>(((img * h + iy) * w + ix) * c) : zero;
+          store<u32>(pr + (<usize>(i * 4 + j) << 2), <u32>src);
+        }
+      }
+    }
+    const vq = v + <usize>(q - q0) * qbytes;
+    for (let c8 = 0; c8 < c; c8 += 8) {
+      for (let r = 0; r < 4; r++) wino_in8<T>(ptrs + (<usize>r << 6), <usize>c8, vza, vt + (<usize>r << 8));
+      // position p of the 4 tiles -> pairs c8/2 .. c8/2+3 of block (p, q)
+      for (let p = 0; p < 16; p++) {
+        const s = vt + (<usize>p << 4);
+        widen8x4(vq + <usize>p * <usize>nq * qbytes + (<usize>c8 << 3), v128.load(s), v128.load(s, 256), v128.load(s, 512), v128.load(s, 768));
+      }
+    }
+  }
+}
+
+/**
+ * Winograd F(2x2, 3x3) convolution of tile quads [q0, q1) (see above). w: 16 packed dot16 weight matrices (c x oc),
+ * wstride bytes apart; bias: int32 per output channel (oc rounded up to 8); out: output pixel 0, out_stride bytes
+ * per pixel; kind..qmax: the epilogue (int8 / uint8 outputs).
+ */
+export function qs8_wino2x2_3x3__simd128_dot16(
+  prm: usize, input: usize, zero: usize, a_unsigned: i32, w: usize, wstride: i32, oc: i32, bias: usize, q0: i32, q1: i32,
+  out: usize, out_stride: i32, kind: i32, table: usize, table2: usize, zp: i32, qmin: i32, qmax: i32, scratch: usize,
+): void {
+  const c = load<i32>(prm, CP_C);
+  const kp = c >> 1;
+  const nq = q1 - q0;
+  const nt = nq << 2;
+  const ocp = (oc + 7) & ~7;
+  const nblocks = ocp >> 3;
+  const vbytes = <usize>(16 * nq * kp) << 4;
+  const v = scratch;
+  const m = v + vbytes;
+  const tmp = m + (<usize>(16 * nt * ocp) << 2);
+  if (a_unsigned) wino_input<u8>(prm, input, zero, q0, q1, kp, v, tmp);
+  else wino_input<i8>(prm, input, zero, q0, q1, kp, v, tmp);
+  const qbytes = <usize>(kp << 4);
+  const mrow = <usize>(ocp << 2);
+  // 16 GEMMs: M[p][tile][o] (int32, initial accumulators 0)
+  for (let p = 0; p < 16; p++) {
+    const wp = w + <usize>p * <usize>wstride;
+    const mp = m + <usize>(p * nt) * mrow;
+    for (let q = 0; q < nq; q++) {
+      const c0 = mp + <usize>(q << 2) * mrow;
+      dot16_blocks(0, nblocks, oc, kp, wp, v + <usize>(p * nq + q) * qbytes, c0, c0 + mrow, c0 + 2 * mrow, c0 + 3 * mrow, EPI_I32, 0, 0, 0, 0, 0);
+    }
+  }
+  // output transform: Y = A^T M A, >> 2, + bias, epilogue per valid output pixel
+  const th = load<i32>(prm, CP_TH), tw = load<i32>(prm, CP_TW), oh = load<i32>(prm, CP_OH), ow = load<i32>(prm, CP_OW);
+  const tiles = load<i32>(prm, CP_TILES);
+  const pstride = <usize>nt * mrow;
+  for (let lt = 0; lt < nt; lt++) {
+    const t = q0 * 4 + lt;
+    if (t >= tiles) break;
+    const img = t / (th * tw);
+    const tt = t - img * th * tw;
+    const ty = tt / tw, tx = tt - (tt / tw) * tw;
+    const oy = 2 * ty, ox = 2 * tx;
+    const has_r = oy + 1 < oh, has_c = ox + 1 < ow;
+    const p00 = out + <usize>(((img * oh + oy) * ow + ox) * out_stride);
+    const p01 = p00 + <usize>out_stride;
+    const p10 = p00 + <usize>(ow * out_stride);
+    const p11 = p10 + <usize>out_stride;
+    const mt = m + <usize>lt * mrow;
+    for (let nb = 0; nb < nblocks; nb++) {
+      const n0 = nb << 3;
+      const cols = oc - n0 < 8 ? oc - n0 : 8;
+      let y00a = i32x4.splat(0), y01a = y00a, y10a = y00a, y11a = y00a;
+      let y00b = y00a, y01b = y00a, y10b = y00a, y11b = y00a;
+      for (let half = 0; half < 2; half++) {
+        const mo = mt + (<usize>n0 << 2) + (<usize>half << 4);
+        // s0[j] = M0j + M1j + M2j, s1[j] = M1j - M2j - M3j
+        let s00: v128, s01: v128, s02: v128, s03: v128, s10: v128, s11: v128, s12: v128, s13: v128;
+        {
+          const a = v128.load(mo), b = v128.load(mo + 4 * pstride), cc = v128.load(mo + 8 * pstride), d = v128.load(mo + 12 * pstride);
+          s00 = i32x4.add(i32x4.add(a, b), cc); s10 = i32x4.sub(i32x4.sub(b, cc), d);
+        }
+        {
+          const a = v128.load(mo + pstride), b = v128.load(mo + 5 * pstride), cc = v128.load(mo + 9 * pstride), d = v128.load(mo + 13 * pstride);
+          s01 = i32x4.add(i32x4.add(a, b), cc); s11 = i32x4.sub(i32x4.sub(b, cc), d);
+        }
+        {
+          const a = v128.load(mo + 2 * pstride), b = v128.load(mo + 6 * pstride), cc = v128.load(mo + 10 * pstride), d = v128.load(mo + 14 * pstride);
+          s02 = i32x4.add(i32x4.add(a, b), cc); s12 = i32x4.sub(i32x4.sub(b, cc), d);
+        }
+        {
+          const a = v128.load(mo + 3 * pstride), b = v128.load(mo + 7 * pstride), cc = v128.load(mo + 11 * pstride), d = v128.load(mo + 15 * pstride);
+          s03 = i32x4.add(i32x4.add(a, b), cc); s13 = i32x4.sub(i32x4.sub(b, cc), d);
+        }
+        const vb = v128.load(bias + (<usize>n0 << 2) + (<usize>half << 4));
+        const y00 = i32x4.add(i32x4.shr_s(i32x4.add(i32x4.add(s00, s01), s02), 2), vb);
+        const y01 = i32x4.add(i32x4.shr_s(i32x4.sub(i32x4.sub(s01, s02), s03), 2), vb);
+        const y10 = i32x4.add(i32x4.shr_s(i32x4.add(i32x4.add(s10, s11), s12), 2), vb);
+        const y11 = i32x4.add(i32x4.shr_s(i32x4.sub(i32x4.sub(s11, s12), s13), 2), vb);
+        if (half == 0) { y00a = y00; y01a = y01; y10a = y10; y11a = y11; } else { y00b = y00; y01b = y01; y10b = y10; y11b = y11; }
+      }
+      epi_store8(y00a, y00b, n0, cols, p00, kind, table, table2, zp, qmin, qmax);
+      if (has_c) epi_store8(y01a, y01b, n0, cols, p01, kind, table, table2, zp, qmin, qmax);
+      if (has_r) epi_store8(y10a, y10b, n0, cols, p10, kind, table, table2, zp, qmin, qmax);
+      if (has_r && has_c) epi_store8(y11a, y11b, n0, cols, p11, kind, table, table2, zp, qmin, qmax);
     }
   }
 }

@@ -114,7 +114,7 @@ if (CHILD) {
         weights: { data: wd, type: 'int8', zeroPoints: i % 3 === 0 ? Array.from({ length: oc }, () => ri(-20, 20)) : 0, scales: Array.from({ length: oc }, () => (10 ** (-4 + 2.5 * r()) * ys) / 0.02) },
         bias: Int32Array.from({ length: oc }, () => ri(-3000, 3000)),
         output: out === 'int32' ? { type: 'int32' } : { type: out, scale: ys, zeroPoint: out === 'int8' ? ri(-128, 127) : ri(0, 255), clamp: i % 4 === 1 ? { min: 0 } : undefined },
-        requant: i % 5 < 3 ? 'float' : 'fixed-point', path: 'x86',
+        requant: i % 5 < 3 ? 'float' : 'fixed-point', path: 'x86', method: 'indirect',
       };
       const got = runConv(k, p, x);
       assert.is(got.variant, 'qs8_igemm_4x8c2__simd128_dot16');
@@ -153,6 +153,55 @@ if (CHILD) {
         assert.equal(Array.from(got.bytes), Array.from(want), `${h}x${w}x${cg} -> ${oc} ${aType}`);
       }
     });
+  });
+
+  test('x86 path: Winograd F(2x2, 3x3) equals the oracle (batches, odd output sizes, padding, uint8 weights with zero points, both requantizations, split ranges) and is chosen only where exact', async () => {
+    const k = await WasmKernels.create('simd128');
+    const r = rng(2026);
+    const ri = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+    const fails: string[] = [];
+    for (let i = 0; i < 48; i++) {
+      const n = i % 6 === 5 ? 2 : 1;
+      const c = [8, 16, 24, 64, 40][i % 5], oc = [1, 7, 8, 13, 33, ri(1, 40)][i % 6];
+      const pads: [number, number, number, number] = i % 3 === 0 ? [0, 0, 0, 0] : i % 3 === 1 ? [1, 1, 1, 1] : [ri(0, 2), ri(0, 2), ri(0, 2), ri(0, 2)];
+      const h = ri(1, 9), w = ri(1, 11);
+      if (h + pads[0] + pads[2] < 3 || w + pads[1] + pads[3] < 3) continue;
+      const aType = i % 2 ? 'uint8' : 'int8';
+      const wType = i % 7 === 3 ? 'uint8' : 'int8';
+      const extreme = i % 11 === 4;
+      const x = aType === 'int8' ? new Int8Array(n * h * w * c).map(() => (extreme ? -128 : ri(-128, 127))) : new Uint8Array(n * h * w * c).map(() => (extreme ? 255 : ri(0, 255)));
+      const wd = wType === 'int8' ? new Int8Array(oc * c * 9).map(() => (extreme ? 127 : ri(-128, 127))) : new Uint8Array(oc * c * 9).map(() => ri(0, 255));
+      const ys = 2 ** (-6 + 4 * r());
+      const p: QConv2dParams = {
+        name: 'wino', n, h, w, c, oc, kernel: [3, 3], pads, aType, aScale: 0.02, aZeroPoint: extreme ? (aType === 'int8' ? 127 : 0) : aType === 'int8' ? ri(-128, 127) : ri(0, 255),
+        weights: { data: wd, type: wType, zeroPoints: wType === 'uint8' ? Array.from({ length: oc }, () => ri(0, 255)) : 0, scales: Array.from({ length: oc }, () => (10 ** (-4.5 + 2 * r()) * ys) / 0.02) },
+        bias: Int32Array.from({ length: oc }, () => ri(-30000, 30000)),
+        output: { type: aType, scale: ys, zeroPoint: aType === 'int8' ? ri(-128, 127) : ri(0, 255), clamp: i % 4 === 1 ? { min: 0 } : undefined },
+        requant: i % 5 < 3 ? 'float' : 'fixed-point', path: 'x86',
+      };
+      const got = runConv(k, p, x);
+      if (got.variant !== 'qs8_wino2x2_3x3__simd128_dot16') { fails.push(`case ${i}: ran ${got.variant}`); continue; }
+      const want = refConv(k, p, x, got.oh, got.ow, aType);
+      if (Array.from(got.bytes).some((v, j) => v !== want[j])) fails.push(`case ${i}: n ${n} ${h}x${w}x${c} -> ${oc} pads ${pads} ${aType} ${wType} ${p.requant}`);
+      if (i % 4 === 2) {
+        // the same weights given OHWI (the oracle reads OIHW only): same bytes
+        const t = wd.slice();
+        for (let o = 0; o < oc; o++) for (let ci = 0; ci < c; ci++) for (let tap = 0; tap < 9; tap++) t[(o * 9 + tap) * c + ci] = wd[(o * c + ci) * 9 + tap];
+        const g2 = runConv(k, { ...p, weights: { ...p.weights, data: t, layout: 'ohwi' } }, x);
+        if (Array.from(g2.bytes).some((v, j) => v !== want[j])) fails.push(`case ${i} (OHWI weights)`);
+      }
+    }
+    assert.equal(fails, []);
+    // where it would not be exact or does not apply: the indirect kernel
+    const base = { n: 1, h: 4, w: 4, oc: 8, kernel: [3, 3] as [number, number], pads: [1, 1, 1, 1] as [number, number, number, number], aType: 'int8' as const, aScale: 1, aZeroPoint: 0, output: { type: 'int8' as const, scale: 1, zeroPoint: 0 }, path: 'x86' as const };
+    const wts = (c: number) => ({ data: new Int8Array(8 * c * 9), type: 'int8' as const, scales: 1 });
+    assert.is(prepareQConv2d({ ...base, c: 912, weights: wts(912) }).method, 'winograd');
+    assert.is(prepareQConv2d({ ...base, c: 920, weights: wts(920) }).method, 'indirect', 'C * 9 * 255^2 >= 2^29: 4x the accumulator could overflow int32');
+    assert.is(prepareQConv2d({ ...base, c: 12, weights: wts(12) }).method, 'indirect', 'channels not a multiple of 8');
+    assert.is(prepareQConv2d({ ...base, c: 16, weights: wts(16), strides: [2, 2] }).method, 'indirect', 'stride 2');
+    assert.is(prepareQConv2d({ ...base, c: 16, weights: wts(16), output: { type: 'int32' } }).method, 'indirect', 'int32 output');
+    assert.is(prepareQConv2d({ ...base, c: 16, weights: wts(16), path: 'arm' }).method, 'indirect', 'ARM path');
+    assert.throws(() => prepareQConv2d({ ...base, c: 16, weights: wts(16), strides: [2, 2], method: 'winograd' }), /winograd/);
   });
 
   test('ARM path (indirect convolution on extmul) equals the oracle', async () => {
