@@ -3,7 +3,8 @@
 //   npm run bench:threads-trace -- [--models mobilenetv2:qdq-ort-s8,resnet18:qdq-ort-s8] [--rounds 21] [--top 8]
 // Per round, interleaved in one process: a 1-thread session run (per-step times from profile()), the 2-thread job's
 // chunks run in order on the calling thread alone (the cut work without a second thread), and a traced 2-thread
-// session run. The 2-thread wall time W is split exactly, run by run, against half the 1-thread wall time X:
+// session run; also an untraced 2-thread session with a barrier before every phase (ThreadPool.localPhases = false:
+// no local phases), to see what dropping barriers gains. The 2-thread wall time W is split exactly, run by run, against half the 1-thread wall time X:
 //   W - X/2 = outside   (2-thread time outside the pool job - half of the 1-thread time outside its steps: feeds,
 //                        outputs, JS per run; one thread does it while the other idles)
 //           + cutting   (chunks in order alone - the steps whole, / 2: what splitting a node costs on one thread)
@@ -85,10 +86,16 @@ for (const spec of values.models!.split(',')) {
   const bytes = await zooModel(arch, form);
   const s1 = await InferenceSession.create(bytes, { threads: 1 });
   const s2 = await InferenceSession.create(bytes, { threads: 2 });
+  // the same with a barrier before every phase (no local phases: ThreadPool.localPhases), for comparison
+  const s2b = await InferenceSession.create(bytes, { threads: 2 });
   const x = randomInputs(await zooNet(arch), 1, 7);
   const feed = { [s2.inputNames[0]]: new Tensor('float32', x, [1, 3, 224, 224]) };
   await s1.run(feed);
   await s2.run(feed);
+  const sharedPool = (s2b as unknown as { pool: ThreadPool }).pool;
+  sharedPool.localPhases = false;
+  await s2b.run(feed);
+  sharedPool.localPhases = true;
   const internals = s2 as unknown as { pool: ThreadPool; job: { plan: { steps: { name: string; op: string; kernel: { variant: string; workItems: number } }[] }; job: PlanJob | null } | null; wasm: { exports: Record<string, any> } };
   const job = internals.job?.job;
   if (!job) {
@@ -100,7 +107,7 @@ for (const spec of values.models!.split(',')) {
   const nPhases = job.phaseStart.length - 1;
   const chunks = job.chunks as KernelCall[][];
   const terms: Record<string, number[]> = { loss: [], outside: [], cutting: [], slowdown: [], imbalance: [], wake: [], lag: [], claiming: [] };
-  const w1: number[] = [], w2: number[] = [], y1: number[] = [], yc: number[] = [], jobMs: number[] = [];
+  const w1: number[] = [], w2: number[] = [], w2b: number[] = [], y1: number[] = [], yc: number[] = [], jobMs: number[] = [];
   const step1: number[][] = steps.map(() => []), chunkK: number[][] = steps.map(() => []), spanK: number[][] = steps.map(() => []);
   const busyK: number[][] = steps.map(() => []), waitK: number[][] = steps.map(() => []);
   const perThreadBusy: number[][] = [[], []];
@@ -117,6 +124,10 @@ for (const spec of values.models!.split(',')) {
       for (let c = job.phaseStart[k]; c < job.phaseStart[k + 1]; c++) runCalls(internals.wasm as never, chunks[c]);
       ck.push(performance.now() - t0);
     }
+    // 2 threads, barrier before every phase (untraced)
+    t0 = performance.now();
+    await s2b.run(feed);
+    const W2b = performance.now() - t0;
     // 2 threads, traced
     pool.setTrace(true);
     t0 = performance.now();
@@ -127,7 +138,7 @@ for (const spec of values.models!.split(',')) {
     if (r < 2) continue; // warm-up
     const a = analyse(tr);
     const Y = sum(prof), Yc = sum(ck);
-    w1.push(W1); w2.push(W2); y1.push(Y); yc.push(Yc); jobMs.push(tr.end);
+    w1.push(W1); w2.push(W2); w2b.push(W2b); y1.push(Y); yc.push(Yc); jobMs.push(tr.end);
     terms.loss.push(W2 - W1 / 2);
     terms.outside.push((W2 - tr.end) - (W1 - Y) / 2);
     terms.cutting.push((Yc - Y) / 2);
@@ -146,8 +157,10 @@ for (const spec of values.models!.split(',')) {
     for (let t = 0; t < 2; t++) perThreadBusy[t].push(sum(tr.phases.map((p) => p.busy[t])));
   }
   const X = med(w1), W = med(w2);
-  console.log(`\n## ${arch} ${form}: ${nPhases} phases, ${chunks.length} chunks · load average ${la()}`);
+  const local = job.deps.filter((d) => d === 1).length;
+  console.log(`\n## ${arch} ${form}: ${nPhases} phases (${local} without a barrier), ${chunks.length} chunks · load average ${la()}`);
   console.log(`1 thread: run ${ms(X)} ms (steps ${ms(med(y1))} ms) · 2 threads: run ${ms(W)} ms, job ${ms(med(jobMs))} ms · speed-up ${ms(X / W)}x (medians of ${rounds})`);
+  console.log(`2 threads with a barrier before every phase: run ${ms(med(w2b))} ms, speed-up ${ms(X / med(w2b))}x (untraced)`);
   console.log(`chunk run time per thread in the 2-thread run: ${perThreadBusy.map((b) => ms(med(b))).join(' / ')} ms (thread 0 = the calling thread); chunks alone in order ${ms(med(yc))} ms\n`);
   console.log('| 2-thread run above half the 1-thread run (ms, median over rounds) | ms | share of 2-thread run |');
   console.log('|---|---|---|');
@@ -172,5 +185,6 @@ for (const spec of values.models!.split(',')) {
   console.log(`\nsum of phase losses ${ms(lossAll, 3)} ms over ${nPhases} phases (${ms((1000 * lossAll) / nPhases, 1)} us per phase)`);
   await s1.release();
   await s2.release();
+  await s2b.release();
 }
 process.exit(0);

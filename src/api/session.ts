@@ -319,6 +319,7 @@ export class InferenceSession {
     const before = this.pool.stats(this.poolInstance);
     const stride = laneStride(plan);
     try {
+      this.pool.wake();
       checked.forEach(({ c }, lane) => writeFeeds(plan, this.wasm!, c.host, lane * stride));
       const w = this.pool.runPrograms(this.poolInstance, programs, plan.steps.length);
       if (w) await w;
@@ -357,6 +358,7 @@ export class InferenceSession {
     const job = this.threads > 1 ? this.job!.job : null;
     let res: Map<string, HostTensor>;
     if (job) {
+      this.pool.wake(); // the workers wake while the feeds are written
       writeFeeds(plan, this.wasm!, host);
       const ms: number[] = [];
       const w = this.pool.runPlanJob(this.poolInstance, job, ms);

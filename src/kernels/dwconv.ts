@@ -251,6 +251,19 @@ export function prepareQDwConv2d(p: QDwConvParams, target: KernelTarget): Prepar
     scratchBytes: ptrBytes + expandBytes,
     workItems: items,
     cost: g.N * g.OH * g.OW * g.C * K,
+    // output rows [b, e) read the input rows their taps reach (all rows of the images in between when a range spans
+    // images) and write their own output rows; q8 NHWC, no channel multiplier (else the input goes through scratch)
+    access: g.M === 1 ? (io: KernelIO, begin: number, end: number) => {
+      const x = io.inputs[0], y = io.outputs[0], img = g.H * g.W * g.C, row = g.W * g.C;
+      const n0 = Math.floor(begin / g.OH), n1 = Math.floor((end - 1) / g.OH);
+      let lo = x + n0 * img, hi = x + (n1 + 1) * img;
+      if (n0 === n1) {
+        const oy0 = begin - n0 * g.OH, oy1 = end - 1 - n0 * g.OH;
+        lo = x + n0 * img + Math.max(0, oy0 * g.SH - g.PT) * row;
+        hi = x + n0 * img + Math.min(g.H, oy1 * g.SH - g.PT + (g.KH - 1) * g.DH + 1) * row;
+      }
+      return { reads: [[lo, Math.max(lo, hi)]], writes: [[y + begin * g.OW * g.C, y + end * g.OW * g.C]] };
+    } : undefined,
     run(wasm: WasmKernels, io: KernelIO, begin?: number, end?: number) {
       const [b, e] = range(items, begin, end);
       if (b >= e) return;

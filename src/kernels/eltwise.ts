@@ -211,6 +211,11 @@ function prepareBinary(op: 'add' | 'mul', p: QBinaryParams, target: KernelTarget
     scratchBytes: 0,
     workItems: items,
     cost: plan.total,
+    // same shapes: rows [b, e) of C bytes read the same rows of both inputs and write those of the output
+    access: plan.rdiv === 1 && plan.bcs === 1 && plan.bstride === plan.C ? (io: KernelIO, begin: number, end: number) => {
+      const span = (at: number): [number, number] => [at + begin * plan.C, at + end * plan.C];
+      return { reads: [span(io.inputs[0]), span(io.inputs[1])], writes: [span(io.outputs[0])] };
+    } : undefined,
     run(wasm: WasmKernels, io: KernelIO, begin?: number, end?: number) {
       const [b, e] = range(items, begin, end);
       if (b >= e) return;

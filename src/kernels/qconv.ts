@@ -294,6 +294,11 @@ export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [
     scratchBytes,
     workItems: items,
     cost: P * oc * K,
+    // 1x1 convolutions split by pixel rows: a range reads its input pixels and writes its output pixels
+    access: method === 'direct' && !split.byColumns ? (io: KernelIO, begin: number, end: number) => {
+      const p0 = begin * 4, p1 = Math.min(P, end * 4);
+      return { reads: [[io.inputs[0] + p0 * c, io.inputs[0] + p1 * c]], writes: [[io.outputs[0] + p0 * oc * es, io.outputs[0] + p1 * oc * es]] };
+    } : undefined,
     run(wasm: WasmKernels, io: KernelIO, begin = 0, end = items) {
       if (end <= begin) return;
       // by columns: every pixel, channel blocks [begin, end); by rows: pixels [4 begin, 4 end), all channels

@@ -107,6 +107,20 @@ export interface PreparedKernel {
    * kernels). The pool keeps nodes cheaper than a wake-up of the workers on the calling thread.
    */
   cost?: number;
+  /**
+   * Optional: the activation bytes that items [begin, end) may read and write, as [lo, hi) byte intervals (a
+   * superset; constants and scratch left out). With it, a plan job can start a node's rows as soon as the rows it
+   * reads are done instead of after a barrier on the whole node before (pool.ts planJob: local phases), when the
+   * intervals show no other thread's range can conflict. Wrong (too small) intervals break that: keep them exact
+   * or larger (test/threads/access.test.ts checks every kernel that has them).
+   */
+  access?(io: KernelIO, begin: number, end: number): KernelAccess;
+}
+
+/** What a range of a node's items touches (PreparedKernel.access): [lo, hi) byte intervals. */
+export interface KernelAccess {
+  reads: [number, number][];
+  writes: [number, number][];
 }
 
 /**

@@ -32,8 +32,8 @@
 //   after each parallel node the pool credits the new counts to the node's instance (one node is in flight at
 //   a time), so a session can show which threads actually did work (InferenceSession.threadStats()).
 import type { WasmKernels } from './wasm.js';
-import { alignScratch, runCalls, type KernelCall, type KernelIO, type PreparedKernel } from '../kernels/types.js';
-import { CTL, ERR_CHARS, CLAIM_WORDS, MAX_PHASE_CHUNKS, TRACE_FIELDS, TRACE_PHASES, runShare, writeClaims, type ShareContext } from './worker.js';
+import { alignScratch, runCalls, scratchBytesForThreads, type KernelAccess, type KernelCall, type KernelIO, type PreparedKernel } from '../kernels/types.js';
+import { CTL, ERR_CHARS, CLAIM_WORDS, MAX_PHASE_CHUNKS, TRACE_FIELDS, TRACE_PHASES, claimWordsFor, runShare, writeClaims, type ShareContext } from './worker.js';
 import { spawnWorker, threadSupport, type WorkerHandle } from './platform.js';
 
 export interface PoolOptions {
@@ -91,6 +91,8 @@ export interface PlanJob {
   readonly encoded: Float64Array;
   readonly chunks: KernelCall[][];
   readonly phaseStart: number[];
+  /** Per phase: 1 = local (no barrier before it: range r waits for range r of the phase before), 0 = barrier. */
+  readonly deps: number[];
   readonly parallelNodes: number;
   readonly serialNodes: number;
 }
@@ -244,6 +246,65 @@ function scratchMasks(a: readonly KernelCall[], b: readonly KernelCall[] | null,
   return masks;
 }
 
+/**
+ * What each home range (pool.ts / worker.ts: thread t's t-th of T contiguous parts of a phase's `nChunks` chunks,
+ * chunk c = items [floor(c n / nChunks), floor((c + 1) n / nChunks))) of a step touches, or null when the kernel does
+ * not say (no `access`) or a range is empty. Includes the step's whole scratch (every thread's slot) as written: the
+ * arena gives a step's scratch a lifetime of that step only, so the next step's output may lie on it.
+ */
+export function rangeAccess(kernel: PreparedKernel, io: KernelIO, nChunks: number, threads: number): KernelAccess[] | null {
+  const n = kernel.workItems;
+  if (!kernel.access || nChunks < threads) return null;
+  const out: KernelAccess[] = [];
+  for (let t = 0; t < threads; t++) {
+    const c0 = Math.floor((t * nChunks) / threads), c1 = Math.floor(((t + 1) * nChunks) / threads);
+    const b = Math.floor((c0 * n) / nChunks), e = Math.floor((c1 * n) / nChunks);
+    if (e <= b) return null;
+    const acc = kernel.access(io, b, e);
+    // scratch: any thread may run any range, each on its own slot: count every slot as written by every range
+    const scratch = scratchBytesForThreads(kernel, threads);
+    out.push(scratch > 0 ? { reads: acc.reads, writes: [...acc.writes, [io.scratch, io.scratch + scratch]] } : acc);
+  }
+  return out;
+}
+
+const overlaps = (a: readonly [number, number][], b: readonly [number, number][]): boolean =>
+  a.some(([p, q]) => q > p && b.some(([r, s]) => s > r && p < s && r < q));
+
+/** Can range x (of one phase) and range y (of another) run at once: neither writes what the other reads or writes? */
+function independent(x: KernelAccess, y: KernelAccess): boolean {
+  return !overlaps(x.writes, y.reads) && !overlaps(x.writes, y.writes) && !overlaps(x.reads, y.writes);
+}
+
+/**
+ * Local phases of a plan job (worker.ts: dep 1, no barrier before the phase): phase k is local when it and every
+ * phase since the last barrier (the chain) have per-range accesses (rangeAccess), and no range r of phase k touches
+ * bytes that another range r' != r of any phase of the chain writes, or writes bytes it reads (then range r of
+ * phase k reads only what range r of the phases before it wrote or what was done before the chain, and no range
+ * still running elsewhere overwrites what it reads or reads what it overwrites: write-after-read hazards of
+ * arena reuse included). A chain starts at a phase with a barrier: nothing before it can still be running.
+ */
+export function localDeps(access: readonly (KernelAccess[] | null)[]): number[] {
+  const deps: number[] = [];
+  let chain: KernelAccess[][] = [];
+  for (let k = 0; k < access.length; k++) {
+    const acc = access[k];
+    let local = k > 0 && acc !== null && chain.length > 0;
+    for (const prev of local ? chain : []) {
+      for (let r = 0; r < acc!.length && local; r++) {
+        for (let q = 0; q < prev.length && local; q++) {
+          if (q !== r && !independent(acc![r], prev[q])) local = false;
+        }
+      }
+      if (!local) break;
+    }
+    deps.push(local ? 1 : 0);
+    if (local) chain.push(acc!);
+    else chain = acc ? [acc] : [];
+  }
+  return deps;
+}
+
 export class ThreadPool {
   /** Threads in use, including the calling thread. */
   threads: number;
@@ -260,6 +321,8 @@ export class ThreadPool {
   /** Trace rows of the threads (worker.ts TRACE_FIELDS), written while tracing is on (setTrace). */
   private traceBuf!: Float64Array;
   private tracing = false;
+  /** Plan jobs may have local phases (planJob); false: a barrier before every phase (tests, bench/threads-trace.ts). */
+  localPhases = true;
   private traced: { start: number; end: number; phases: number } | null = null;
   /** The job image now in the command area (see load). */
   private resident: Float64Array | null = null;
@@ -522,6 +585,7 @@ export class ThreadPool {
     const a = inst as Attached;
     if (!a.parallel || this.terminated || this.threads === 1) return null;
     const chunks: KernelCall[][] = [], masks: number[][] = [], strides: number[] = [], phaseStart: number[] = [];
+    const access: (KernelAccess[] | null)[] = [];
     let parallelNodes = 0;
     for (const s of steps) {
       const k = s.kernel;
@@ -534,11 +598,13 @@ export class ThreadPool {
       masks.push(...res.masks);
       strides.push(...res.strides);
       if (res.chunks.length > 1) parallelNodes++;
+      access.push(this.localPhases ? rangeAccess(k, s.io, res.chunks.length, this.threads) : null);
     }
     phaseStart.push(chunks.length);
-    const encoded = this.encode(a, 'a run', chunks, masks, strides, phaseStart);
+    const deps = localDeps(access);
+    const encoded = this.encode(a, 'a run', chunks, masks, strides, phaseStart, deps);
     if (!encoded) return null;
-    return { pool: this, threads: this.threads, inst: a.id, encoded, chunks, phaseStart, parallelNodes, serialNodes: steps.length - parallelNodes };
+    return { pool: this, threads: this.threads, inst: a.id, encoded, chunks, phaseStart, deps, parallelNodes, serialNodes: steps.length - parallelNodes };
   }
 
   /**
@@ -687,13 +753,14 @@ export class ThreadPool {
    * The command-area image of a job (layout in worker.ts), or null if it does not fit the area (or has more chunks
    * than the claim counter holds). masks[c][i]: the arguments of call i of chunk c that thread t moves by
    * t * strides[c] (its scratch slot). phaseStart: chunk index where each phase starts, then the chunk count.
+   * deps: per phase, 1 for a local phase (see planJob), else 0.
    */
   private encode(inst: Attached, what: string, chunks: readonly KernelCall[][], masks?: readonly number[][], strides?: readonly number[],
-    phaseStart: readonly number[] = [0, chunks.length]): Float64Array | null {
+    phaseStart: readonly number[] = [0, chunks.length], deps?: readonly number[]): Float64Array | null {
     const nPhases = phaseStart.length - 1;
-    if (this.threads * ((nPhases + 15) & ~15) > CLAIM_WORDS) return null;
+    if (claimWordsFor(this.threads, nPhases) > CLAIM_WORDS) return null;
     for (let k = 0; k < nPhases; k++) if (phaseStart[k + 1] - phaseStart[k] > MAX_PHASE_CHUNKS) return null;
-    let size = 4 + nPhases + 1 + chunks.length;
+    let size = 4 + 2 * nPhases + 1 + chunks.length;
     for (const calls of chunks) {
       size += 2;
       for (const call of calls) size += 3 + call.args.length;
@@ -705,7 +772,8 @@ export class ThreadPool {
     cmd[2] = nPhases;
     cmd[3] = this.threads;
     for (let k = 0; k <= nPhases; k++) cmd[4 + k] = phaseStart[k];
-    const offsets = 4 + nPhases + 1;
+    for (let k = 0; k < nPhases; k++) cmd[4 + nPhases + 1 + k] = deps ? deps[k] : 0;
+    const offsets = 4 + 2 * nPhases + 1;
     let p = offsets + chunks.length;
     for (let c = 0; c < chunks.length; c++) {
       cmd[offsets + c] = p;
@@ -824,6 +892,14 @@ export class ThreadPool {
       phases.push(p);
     }
     return { threads: this.threads, end: t.end - t.start, phases };
+  }
+
+  /**
+   * Wakes sleeping workers ahead of a job (a run about to start: they spin again instead of waking on the job's
+   * notify, which in a VM costs tens of microseconds while the calling thread works alone). Harmless otherwise.
+   */
+  wake(): void {
+    if (this.threads > 1 && this.ctl) Atomics.notify(this.ctl, CTL.GEN);
   }
 
   /** Work counters of one instance since it was attached (a copy). */

@@ -15,13 +15,21 @@
 // back of the others' ranges; a claim is a compare-and-swap on the range's claim word, [tag:10 | next:11 | end:11]
 // (chunk indices relative to the phase; tag = GEN & 0x3ff, so a thread still in an older job never claims). Claim
 // words sit in their own SharedArrayBuffer, thread t's for phase k at t * stride + k (stride = nPhases rounded up
-// to 16: each thread's words on their own cache lines). When a thread finds nothing left in a phase it subtracts
-// the chunks it ran there from PENDING (one atomic per thread and phase, not per chunk); the one that reaches the
-// phase's end stamps its end time (phaseTimes, for the session's profile) and notifies PENDING. A thread that wakes
+// to 16: each thread's words on their own cache lines). When a thread finds nothing left in a range of a phase it
+// subtracts the chunks it ran there from that range's and that phase's counters (after the claim words) and from
+// PENDING (a few atomics per thread and phase, not per chunk); the one that empties the phase stamps its end time
+// (phaseTimes, for the session's profile), and one that empties a range notifies PENDING. A thread that wakes
 // late finds its range taken and does nothing, so a descheduled worker (a busy machine) costs no more than running
 // its chunks on the calling thread. Outputs do not depend on which thread ran a chunk: each item is computed by one
 // thread, the same way.
-// Command area (a "job"): [instanceId, nChunks, nPhases, T, phaseStart[0..nPhases], chunkOffset[0..nChunks-1]], then
+// Local phases (pool.ts planJob): a phase whose home range r reads only what range r of the phase before wrote, and
+// whose ranges cannot conflict with other ranges still running (byte intervals from PreparedKernel.access), has
+// dep 1: range r starts when range r of the phase before is done (counters of chunks left per home range), with no
+// barrier; a thread steals another range of it only once that range's dependency is met, else leaves it to its
+// owner (or to a thread that waits later: help). The first phase of such a chain keeps its barrier, so a chain never
+// overlaps what came before it.
+// Command area (a "job"): [instanceId, nChunks, nPhases, T, phaseStart[0..nPhases], dep[0..nPhases-1],
+// chunkOffset[0..nChunks-1]], then
 // per chunk at its offset: [nCalls, scratchStride, (fnIndex, argc, scratchMask, arg0 .. argc-1) * nCalls]. fnIndex
 // indexes the instance's export list (WebAssembly.Module.exports order, the same on both sides). Chunks are
 // recorded with scratch slot 0; thread t (worker index + 1) adds t * scratchStride to the arguments whose bit is set
@@ -63,7 +71,15 @@ export const CLAIM_WORDS = 1 << 16;
 /** Most chunks in one phase (11-bit fields of a claim word). */
 export const MAX_PHASE_CHUNKS = 0x7ff;
 
-/** The claim words of a job: thread t's home range of each phase (claimWord layout, see the protocol). */
+/** Int32 words a job of `nPhases` phases needs in the claim area for `threads` threads (claim words, range counters). */
+export function claimWordsFor(threads: number, nPhases: number): number {
+  return (2 * threads + 1) * ((nPhases + 15) & ~15);
+}
+
+/**
+ * The claim words of a job: thread t's home range of each phase (claimWord layout, see the protocol), then the
+ * chunks left in each home range (range t of phase k at (T + t) * stride + k) and in each phase (at 2T * stride + k).
+ */
 export function writeClaims(claims: Int32Array, gen: number, threads: number, phaseStart: readonly number[]): void {
   const nPhases = phaseStart.length - 1;
   const stride = (nPhases + 15) & ~15;
@@ -73,7 +89,9 @@ export function writeClaims(claims: Int32Array, gen: number, threads: number, ph
     for (let t = 0; t < threads; t++) {
       const b = Math.floor((t * m) / threads), e = Math.floor(((t + 1) * m) / threads);
       claims[t * stride + k] = tagBits | (b << 11) | e;
+      claims[(threads + t) * stride + k] = e - b;
     }
+    claims[2 * threads * stride + k] = m;
   }
 }
 
@@ -115,25 +133,77 @@ export function runShare(x: ShareContext): number {
   const total = cmd[1], nPhases = cmd[2], T = cmd[3];
   const stride = (nPhases + 15) & ~15;
   const tagBits = (x.gen & 0x3ff) << 22;
+  // per phase: 1 = local (range r waits only for range r of the phase before), else a barrier on every phase before
+  const depAt = 4 + nPhases + 1;
+  const remAt = T * stride, phaseRemAt = 2 * T * stride;
   const tr = x.trace;
   let ran = 0;
   // A thread that wakes after its job ended may see the next job's command area half written: nothing to do.
-  if (!(T >= 1 && x.me < T && T * stride <= claims.length && nPhases >= 0)) return 0;
-  for (let k = 0; k < nPhases; k++) {
-    const a = cmd[4 + k], b = cmd[5 + k];
-    if (b === a) continue;
-    const at = tr && 5 * k + 4 < tr.length ? 5 * k : -1; // TRACE_FIELDS = 5 (no module scope here)
-    if (at >= 0) tr![at] = x.now();
-    // wait until every chunk of the phases before k is done
+  if (!(T >= 1 && x.me < T && (2 * T + 1) * stride <= claims.length && nPhases >= 0)) return 0;
+  // Can range r of phase k start? (its dependency: every phase before done, or range r of the phase before done)
+  const ready = (k: number, r: number): boolean =>
+    cmd[depAt + k] === 1 ? Atomics.load(claims, remAt + r * stride + k - 1) === 0 : Atomics.load(ctl, L.PENDING) <= total - cmd[4 + k];
+  // Claims and runs the chunks left in range r of phase k (own range from the front, another's from the back).
+  // Returns the chunks run; release() then gives them back.
+  let busy = 0;
+  const drain = (k: number, r: number, own: boolean): number => {
+    const w = r * stride + k, a = cmd[4 + k];
+    let done = 0;
+    for (;;) {
+      const c = Atomics.load(claims, w);
+      if ((c & ~0x3fffff) !== tagBits) break; // not this job's word
+      const next = (c >>> 11) & 0x7ff, end = c & 0x7ff;
+      if (next >= end) break;
+      if (Atomics.compareExchange(claims, w, c, own ? c + 0x800 : c - 1) !== c) continue;
+      if (tr) {
+        const s = x.now();
+        x.run(a + (own ? next : end - 1));
+        busy += x.now() - s;
+      } else x.run(a + (own ? next : end - 1));
+      done++;
+    }
+    return done;
+  };
+  // Counts chunks of range r of phase k as done: the range's and the phase's counters, then PENDING (the last: once
+  // PENDING is 0 the job is over and nothing of it may move).
+  const release = (k: number, r: number, n: number): void => {
+    ran += n;
+    x.count(n);
+    const rangeLeft = Atomics.sub(claims, remAt + r * stride + k, n) - n;
+    if (Atomics.sub(claims, phaseRemAt + k, n) === n) x.stamp(k);
+    Atomics.sub(ctl, L.PENDING, n);
+    // wake threads sleeping on a phase (or on a range of it) that may now start
+    if (rangeLeft === 0) Atomics.notify(ctl, L.PENDING);
+  };
+  // Ranges left unclaimed because their dependency was not met yet (local phases): any waiting thread takes them.
+  let skippedFrom = nPhases;
+  const help = (upTo: number): void => {
+    for (let j = skippedFrom; j < upTo; j++) {
+      let left = false;
+      for (let d = 1; d < T; d++) {
+        const r = (x.me + d) % T, c = Atomics.load(claims, r * stride + j);
+        if ((c & ~0x3fffff) !== tagBits || ((c >>> 11) & 0x7ff) >= (c & 0x7ff)) continue;
+        if (ready(j, r)) {
+          const n = drain(j, r, false);
+          if (n) release(j, r, n);
+        } else left = true;
+      }
+      if (!left && j === skippedFrom) skippedFrom = j + 1;
+    }
+  };
+  // Waits until ok() (phase k's range of this thread can start), helping with skipped ranges meanwhile. False if
+  // the job is over or this thread should stop (a newer job, SHUTDOWN, no progress for budgetMs).
+  const wait = (ok: () => boolean, k: number): boolean => {
     let spins = 0, since = 0, seen = 0;
     for (;;) {
-      if (Atomics.load(ctl, L.GEN) !== x.gen) return ran; // a newer job: this one is over
+      if (Atomics.load(ctl, L.GEN) !== x.gen) return false; // a newer job: this one is over
       const v = Atomics.load(ctl, L.PENDING);
-      if (v <= total - a) break;
+      if (ok()) return true;
+      if (skippedFrom < k) help(k);
       if ((++spins & 127) !== 0) continue;
       if (Atomics.load(ctl, L.SHUTDOWN)) {
         x.gaveUp = true;
-        return ran;
+        return false;
       }
       const t = x.now(), p = x.progress();
       if (spins === 128 || p !== seen) {
@@ -141,26 +211,28 @@ export function runShare(x: ShareContext): number {
         seen = p;
       } else if (t - since > x.budgetMs) {
         x.gaveUp = true;
-        return ran;
-      } else if (t - since > x.spinMs && x.canBlock) Atomics.wait(ctl, L.PENDING, v, 1);
+        return false;
+      } else if (t - since > x.spinMs && x.canBlock && skippedFrom >= k) Atomics.wait(ctl, L.PENDING, v, 1);
     }
-    // own range from the front, then the others' from the back
-    let done = 0, busy = 0;
+  };
+  const took: number[] = new Array(T).fill(0);
+  for (let k = 0; k < nPhases; k++) {
+    const a = cmd[4 + k], b = cmd[5 + k];
+    if (b === a) continue;
+    const at = tr && 5 * k + 4 < tr.length ? 5 * k : -1; // TRACE_FIELDS = 5 (no module scope here)
+    if (at >= 0) tr![at] = x.now();
+    if (!wait(() => ready(k, x.me), k)) return ran;
     if (at >= 0) tr![at + 1] = x.now();
+    busy = 0;
+    // own range from the front, then the others' from the back (those whose dependency is met: the rest is left
+    // to their owners, or to whichever thread waits later); released together at the end of the phase
+    let done = 0;
     for (let d = 0; d < T; d++) {
-      const w = ((x.me + d) % T) * stride + k;
-      for (;;) {
-        const c = Atomics.load(claims, w);
-        if ((c & ~0x3fffff) !== tagBits) break; // not this job's word
-        const next = (c >>> 11) & 0x7ff, end = c & 0x7ff;
-        if (next >= end) break;
-        if (Atomics.compareExchange(claims, w, c, d === 0 ? c + 0x800 : c - 1) !== c) continue;
-        if (at >= 0) {
-          const s = x.now();
-          x.run(a + (d === 0 ? next : end - 1));
-          busy += x.now() - s;
-        } else x.run(a + (d === 0 ? next : end - 1));
-        done++;
+      const r = (x.me + d) % T;
+      if (d === 0 || ready(k, r)) done += took[d] = drain(k, r, d === 0);
+      else {
+        took[d] = 0;
+        if (k < skippedFrom) skippedFrom = k;
       }
     }
     if (at >= 0) {
@@ -168,16 +240,10 @@ export function runShare(x: ShareContext): number {
       tr![at + 3] = x.now();
       tr![at + 4] = done;
     }
-    if (done) {
-      ran += done;
-      x.count(done);
-      const left = Atomics.sub(ctl, L.PENDING, done) - done;
-      if (left === total - b) {
-        x.stamp(k);
-        Atomics.notify(ctl, L.PENDING);
-      }
-    }
+    for (let d = 0; d < T; d++) if (took[d]) release(k, (x.me + d) % T, took[d]);
   }
+  // skipped ranges: stay until the job is done (or nothing is left that this thread could take)
+  if (skippedFrom < nPhases) wait(() => Atomics.load(ctl, L.PENDING) === 0 || skippedFrom >= nPhases, nPhases);
   return ran;
 }
 
@@ -233,7 +299,7 @@ export function workerMain(): void {
   let clockShift = 0;
   const now = () => clockShift + G.performance.now();
 
-  // Job layout (see the header comment): [instanceId, nChunks, nPhases, 0, phaseStart[0..nPhases], chunkOffset[...]].
+  // Job layout (see the header comment): [instanceId, nChunks, nPhases, T, phaseStart[0..nPhases], dep[...], chunkOffset[...]].
   // Arguments go through one reused array and a call with a fixed argument count: no array and no spread per call
   // (~40-90 ns each; a MobileNetV2 INT8 run makes ~1300 export calls).
   const A: number[] = new Array(32).fill(0);
@@ -272,7 +338,7 @@ export function workerMain(): void {
   const runChunk = (c: number) => {
     const fns = instances.get(cmd[0]);
     if (!fns) throw new Error(`instance ${cmd[0]} is not attached`);
-    let p = cmd[4 + cmd[2] + 1 + c];
+    let p = cmd[4 + 2 * cmd[2] + 1 + c];
     const n = cmd[p];
     // This thread's scratch slot: scratch arguments (mask bits) were recorded for slot 0.
     const shift = cmd[p + 1] * (init.index + 1);
@@ -337,6 +403,7 @@ export function workerMain(): void {
       if (++spins < 64 || now() - last < init.spinMs) continue;
       spins = 0;
       if (Atomics.wait(ctl, L.GEN, seen, init.sleepMs) === 'timed-out') break;
+      last = now(); // woken: a job, or ThreadPool.wake (a job is coming): spin again first
     }
     running = false;
     idle();

@@ -147,7 +147,11 @@ for (const [arch, form] of [['mobilenetv2', 'qdq-ort-s8'], ['resnet18', 'qdq-ort
     await s.release();
     for (let threads = 2; threads <= 4; threads++) {
       const t = await InferenceSession.create(bytes, { threads });
-      assert.equal(bytesOf(await t.run(feeds)), want, `threads=${threads}`);
+      // several runs: claims race differently each time (and MobileNetV2 INT8 has local phases: no barrier before
+      // the project, add and expand nodes of some blocks, pool.ts localDeps)
+      for (let run = 0; run < 6; run++) assert.equal(bytesOf(await t.run(feeds)), want, `threads=${threads} run ${run}`);
+      const deps: number[] = (t as any).job?.job?.deps ?? [];
+      if (arch === 'mobilenetv2' && form !== 'fp32' && threads !== 3) assert.ok(deps.filter((d) => d === 1).length >= 4, `threads=${threads}: local phases in the job (${deps.join('')})`);
       await t.release();
     }
   });
