@@ -152,8 +152,8 @@ export function f32Rows(t: HostTensor | Float32Array, rows: number): F32Rows {
 }
 
 /**
- * A float32 constant whose `data` is built on first access from `src` (then kept); packers read it through f32Rows
- * without building it. Assigning `data` replaces the values (and drops the source).
+ * A float32 constant whose `data` is built on first access from `src` (then kept, and the source dropped); packers
+ * read it through f32Rows without building it. Assigning `data` replaces the values (and drops the source).
  */
 export function lazyF32(dims: number[], src: F32Source): HostTensor {
   const n = sizeOf(dims);
@@ -169,6 +169,7 @@ export function lazyF32(dims: number[], src: F32Source): HostTensor {
         const rows = dims.length ? dims[0] : 1;
         const rr = f32Rows(t, rows);
         for (let r = 0; r < rows; r++) rr.read(r, data.subarray(r * rr.cols, (r + 1) * rr.cols));
+        delete t.f32src; // from now on `data` is the one source (even if someone writes to it)
       }
       return data;
     },

@@ -32,14 +32,15 @@ const sameBytes = (a: Uint8Array, b: Uint8Array, what: string) => {
   assert.is(bad, -1, `${what}: first differing byte ${bad}`);
 };
 
-test('lazyF32: data is each row times its scale (float32), built from misaligned bytes; assigning data drops the source', () => {
+test('lazyF32: data is each row times its scale (float32), built from misaligned bytes; building or assigning data drops the source', () => {
   for (const shift of [0, 1, 2, 3]) {
     const rows = 5, cols = 7;
     const w = rand(rows * cols);
     const scale = Float64Array.from({ length: rows }, () => r() * 3 - 1.5);
     const t = lazyF32([rows, cols], { bytes: bytesAt(w, shift), rowScale: scale });
-    assert.ok(t.f32src, 'source kept until data is assigned');
+    assert.ok(t.f32src, 'source kept until data is built');
     assert.equal(Array.from(t.data as Float32Array), Array.from(scaled(w, rows, scale)), `shift ${shift}`);
+    assert.is(t.f32src, undefined, 'once built, data is the one source');
     const u = lazyF32([rows, cols], { bytes: bytesAt(w, shift) });
     assert.equal(Array.from(u.data as Float32Array), Array.from(w), `unscaled, shift ${shift}`);
     u.data = new Float32Array(rows * cols).fill(2);
