@@ -1,5 +1,5 @@
 // INT8 element-wise kernels, portable scalar (every build); semantics in assembly/reference/eltwise.ts.
-// add (onnxruntime's fused formula, ./qadd.ts) / mul: rows r in [r0, r1) of a rows x C output; b broadcast as (r / rdiv) * bstride + c * bcs.
+// add (onnxruntime's fused formula, ./qadd.ts, then the output clamp) / mul: rows r in [r0, r1) of a rows x C output; b broadcast as (r / rdiv) * bstride + c * bcs.
 // lut (x8: the same for int8 and uint8): rows x cols with strides (concat into a channel slice, requantize, activations).
 // quantize / dequantize: rows x cols, parameters per column (perCol) or per row % period (per-tensor: period 1).
 // resize nearest: output rows r in [r0, r1) of N*OH, C bytes per pixel copied from the mapped source pixel.
@@ -8,9 +8,10 @@ import { fma_q8, qadd_out } from './qadd';
 
 @inline function addS<T>(a: usize, b: usize, y: usize, C: i32, rdiv: i32, bstride: i32, bcs: i32, prm: usize, r0: i32, r1: i32): void {
   // prm: f32 r_big, f32 r_small, f32 fixed, i32 outer_is_big (which input is the outer fma's operand), i32 exact
-  // (the host proved every f64 sum exact: plain f64 arithmetic is then the fused result)
+  // (the host proved every f64 sum exact: plain f64 arithmetic is then the fused result), i32 lo, i32 hi (output clamp:
+  // the type's range, or a fused Relu / Clip); the rest of the 64-byte block is the SIMD kernel's (./simd128.ts)
   const rBig = load<f32>(prm), rSmall = load<f32>(prm, 4), fixed = load<f32>(prm, 8), outerBig = load<i32>(prm, 12);
-  const exact = load<i32>(prm, 16);
+  const exact = load<i32>(prm, 16), lo = load<i32>(prm, 20), hi = load<i32>(prm, 24);
   const ro = outerBig ? rBig : rSmall, ri = outerBig ? rSmall : rBig;
   for (let r = r0; r < r1; r++) {
     const ap = a + <usize>r * C, yp = y + <usize>r * C;
@@ -21,7 +22,8 @@ import { fma_q8, qadd_out } from './qadd';
       const v = exact
         ? <f32>(<f64>xo * <f64>ro + <f64>(<f32>(<f64>xi * <f64>ri + <f64>fixed)))
         : fma_q8(xo, ro, fma_q8(xi, ri, fixed));
-      store<u8>(yp + c, <u8>qadd_out<T>(v));
+      const q = qadd_out<T>(v);
+      store<u8>(yp + c, <u8>(q < lo ? lo : q > hi ? hi : q));
     }
   }
 }

@@ -4,32 +4,102 @@
 // The 256-entry LUT: x8_lut__simd128_swizzle does 16 i8x16.swizzle lookups into 16-byte sub-tables (out-of-range
 // indices give 0), but the scalar loop is faster here (see below), so the host uses x8_lut__scalar on every path.
 import { qf_out, qmin_of, qmax_of, ld8, dynquantParams } from './qfloat';
-import { qfv_out, narrow8, ld8x8 } from './qfloat_simd';
+import { qfv_out, narrow8, narrow16, ld8x8 } from './qfloat_simd';
 import { fma_q8, qadd_out } from './qadd';
 import { qadd4 } from './qadd_simd';
 
-@inline function addRowsV<T>(a: usize, b: usize, y: usize, C: i32, rdiv: i32, bstride: i32, bcs: i32, prm: usize, r0: i32, r1: i32, exact: bool): void {
-  const rBig = load<f32>(prm), rSmall = load<f32>(prm, 4), fixed = load<f32>(prm, 8), outerBig = load<i32>(prm, 12);
+// QLinearAdd prm block (64 bytes, built by prepareBinary in src/kernels/eltwise.ts):
+//   0 f32 r_big, 4 f32 r_small, 8 f32 fixed, 12 i32 outer_is_big, 16 i32 exact (see ./scalar.ts),
+//   20 i32 lo, 24 i32 hi: output clamp (full type range, or a fused Relu / Clip proven equal to its table),
+//   28 i32 s: shift of the fixed-point screen (0: none, every element takes the exact form),
+//   32 i32 (i16 M_big >> 15, i16 M_small >> 15), 36 i32 (i16 M_big & 0x7fff, i16 M_small & 0x7fff), M = rne(r * 2^s),
+//   40 i32 F = rne(fixed * 2^s) + 2^(s-1), 44 i32 W, 48 i32 2^s - 1, 52 i32 2W.
+// Fast form (16 elements per step): acc = x_big * M_big + x_small * M_small + F (two i32x4.dot_i16x8_s on the
+// interleaved bytes), y = acc >> s. The host bounds |acc / 2^s - 1/2 - v| < W / 2^s, v the float32 result of the
+// fused formula (integer multiplier rounding, both float32 roundings); so unless acc is within W of a multiple of
+// 2^s (v near a half-integer, where the rounding of v decides), floor(acc / 2^s) = rne(v) exactly. A 16-byte step
+// with any such lane is recomputed by the exact form (qadd4), so the result is the oracle's bit for bit.
+
+@inline function ext_lo<T>(v: v128): v128 {
+  return isSigned<T>() ? i16x8.extend_low_i8x16_s(v) : i16x8.extend_low_i8x16_u(v);
+}
+@inline function ext_hi<T>(v: v128): v128 {
+  return isSigned<T>() ? i16x8.extend_high_i8x16_s(v) : i16x8.extend_high_i8x16_u(v);
+}
+@inline function clamp16<T>(v: v128, lo: v128, hi: v128): v128 {
+  return isSigned<T>() ? i8x16.min_s(i8x16.max_s(v, lo), hi) : i8x16.min_u(i8x16.max_u(v, lo), hi);
+}
+@inline function clampS(v: i32, lo: i32, hi: i32): i32 {
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+/** One lane group of the screen: 4 pairs (x_big, x_small) as i16 -> acc. */
+@inline function screen4(w: v128, vmh: v128, vml: v128, vF: v128): v128 {
+  return i32x4.add(i32x4.add(i32x4.shl(i32x4.dot_i16x8_s(w, vmh), 15), i32x4.dot_i16x8_s(w, vml)), vF);
+}
+@inline function near4(acc: v128, vW: v128, vmask: v128, v2W: v128): v128 {
+  return i32x4.lt_s(v128.and(i32x4.add(acc, vW), vmask), v2W);
+}
+
+/** 16 results of the exact form (qadd4) from 16 big / small bytes, clamped. */
+@inline function exact16<T>(xb: v128, xs: v128, outerBig: bool, vro: v128, vri: v128, vfx: v128, exact: bool, vlo: v128, vhi: v128): v128 {
+  const xo = outerBig ? xb : xs, xi = outerBig ? xs : xb;
+  const o0 = ext_lo<T>(xo), o1 = ext_hi<T>(xo), i0 = ext_lo<T>(xi), i1 = ext_hi<T>(xi);
+  const r0 = qadd4(i32x4.extend_low_i16x8_s(o0), i32x4.extend_low_i16x8_s(i0), vro, vri, vfx, exact);
+  const r1 = qadd4(i32x4.extend_high_i16x8_s(o0), i32x4.extend_high_i16x8_s(i0), vro, vri, vfx, exact);
+  const r2 = qadd4(i32x4.extend_low_i16x8_s(o1), i32x4.extend_low_i16x8_s(i1), vro, vri, vfx, exact);
+  const r3 = qadd4(i32x4.extend_high_i16x8_s(o1), i32x4.extend_high_i16x8_s(i1), vro, vri, vfx, exact);
+  return clamp16<T>(narrow16<T>(r0, r1, r2, r3), vlo, vhi);
+}
+
+/** n contiguous outputs: big at ap, small at bp (bsplat: one small value for the whole span). */
+@inline function addSpan<T>(ap: usize, bp: usize, bsplat: bool, yp: usize, n: i32, prm: usize, exact: bool): void {
+  const rBig = load<f32>(prm), rSmall = load<f32>(prm, 4), fixed = load<f32>(prm, 8), outerBig = load<i32>(prm, 12) != 0;
   const ro = outerBig ? rBig : rSmall, ri = outerBig ? rSmall : rBig;
+  const lo = load<i32>(prm, 20), hi = load<i32>(prm, 24), s = load<i32>(prm, 28);
   const vro = f64x2.splat(<f64>ro), vri = f64x2.splat(<f64>ri), vfx = f64x2.splat(<f64>fixed);
+  const vlo = i8x16.splat(<i8>lo), vhi = i8x16.splat(<i8>hi);
+  const vbs = i8x16.splat(<i8>load<u8>(bp));
+  let c = 0;
+  if (s) {
+    const vmh = i32x4.splat(load<i32>(prm, 32)), vml = i32x4.splat(load<i32>(prm, 36)), vF = i32x4.splat(load<i32>(prm, 40));
+    const vW = i32x4.splat(load<i32>(prm, 44)), vmask = i32x4.splat(load<i32>(prm, 48)), v2W = i32x4.splat(load<i32>(prm, 52));
+    for (; c + 16 <= n; c += 16) {
+      const xb = v128.load(ap + c);
+      const xs = bsplat ? vbs : v128.load(bp + c);
+      const p0 = i8x16.shuffle(xb, xs, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+      const p1 = i8x16.shuffle(xb, xs, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+      const a0 = screen4(ext_lo<T>(p0), vmh, vml, vF), a1 = screen4(ext_hi<T>(p0), vmh, vml, vF);
+      const a2 = screen4(ext_lo<T>(p1), vmh, vml, vF), a3 = screen4(ext_hi<T>(p1), vmh, vml, vF);
+      const near = v128.or(v128.or(near4(a0, vW, vmask, v2W), near4(a1, vW, vmask, v2W)), v128.or(near4(a2, vW, vmask, v2W), near4(a3, vW, vmask, v2W)));
+      let out: v128;
+      if (v128.any_true(near)) out = exact16<T>(xb, xs, outerBig, vro, vri, vfx, exact, vlo, vhi);
+      else out = clamp16<T>(narrow16<T>(i32x4.shr_s(a0, s), i32x4.shr_s(a1, s), i32x4.shr_s(a2, s), i32x4.shr_s(a3, s)), vlo, vhi);
+      v128.store(yp + c, out);
+    }
+  } else {
+    for (; c + 16 <= n; c += 16) {
+      const xb = v128.load(ap + c);
+      v128.store(yp + c, exact16<T>(xb, bsplat ? vbs : v128.load(bp + c), outerBig, vro, vri, vfx, exact, vlo, vhi));
+    }
+  }
+  for (; c < n; c++) {
+    const xb = ld8<T>(ap + c), xs = ld8<T>(bsplat ? bp : bp + c);
+    const v = fma_q8(outerBig ? xb : xs, ro, fma_q8(outerBig ? xs : xb, ri, fixed));
+    store<u8>(yp + c, <u8>clampS(qadd_out<T>(v), lo, hi));
+  }
+}
+
+@inline function addRowsV<T>(a: usize, b: usize, y: usize, C: i32, rdiv: i32, bstride: i32, bcs: i32, prm: usize, r0: i32, r1: i32, exact: bool): void {
+  if (bcs && rdiv == 1 && bstride == C) {
+    // same shape: one contiguous span
+    const off = <usize>r0 * C;
+    addSpan<T>(a + off, b + off, false, y + off, (r1 - r0) * C, prm, exact);
+    return;
+  }
   for (let r = r0; r < r1; r++) {
-    const ap = a + <usize>r * C, yp = y + <usize>r * C;
-    const bp = b + <usize>((r / rdiv) * bstride);
-    const bsplat = i16x8.splat(<i16>ld8<T>(bp));
-    let c = 0;
-    for (; c + 8 <= C; c += 8) {
-      const xb = ld8x8<T>(ap + c);
-      const xs = bcs ? ld8x8<T>(bp + c) : bsplat;
-      const xo = outerBig ? xb : xs, xi = outerBig ? xs : xb;
-      const lo = qadd4(i32x4.extend_low_i16x8_s(xo), i32x4.extend_low_i16x8_s(xi), vro, vri, vfx, exact);
-      const hi = qadd4(i32x4.extend_high_i16x8_s(xo), i32x4.extend_high_i16x8_s(xi), vro, vri, vfx, exact);
-      v128.store64_lane(yp + c, narrow8<T>(lo, hi), 0);
-    }
-    for (; c < C; c++) {
-      const xb = ld8<T>(ap + c), xs = ld8<T>(bp + <usize>(c * bcs));
-      const v = fma_q8(outerBig ? xb : xs, ro, fma_q8(outerBig ? xs : xb, ri, fixed));
-      store<u8>(yp + c, <u8>qadd_out<T>(v));
-    }
+    const off = <usize>r * C;
+    addSpan<T>(a + off, b + <usize>((r / rdiv) * bstride), bcs == 0, y + off, C, prm, exact);
   }
 }
 

@@ -4,7 +4,8 @@
 //         float32 fused multiply-add (rounded once), xo / xi the raw bytes of the outer / inner operand, r = f32(s / sy),
 //         fixed = f32(zy - fma(ro, zo, f32(ri * zi))) (made on the host), cvt = round half to even with NaN and
 //         |v| >= 2^31 giving INT32_MIN; sat8 = saturation to the 8-bit range. outerIsBig: the full-size input is the
-//         outer operand (else the broadcast one).
+//         outer operand (else the broadcast one). Then y = min(max(y, lo), hi): the output clamp (the type's range, or
+//         a Relu / Clip after the add, fused when the host proved it equal to the clamp table).
 // - mul:  y = sat(rne(f32((a - za) * (b - zb)) * r) + zy), r = f32(sa * sb / sy) (QLinearMul).
 // - broadcasting: y[r, c] = op(a[r*C + c], b[(r / rdiv) * bstride + c * bcs]) for r < rows, c < C
 //   (same shape: rdiv 1, bstride C, bcs 1; per-channel vector: rdiv = rows, bstride 0; scalar: bcs 0, bstride 0;
@@ -64,14 +65,15 @@ function ref_cvt8(v: f32, signed: i32): i32 {
 
 export function ref_q8_add(
   a: usize, b: usize, y: usize, rows: i32, C: i32, rdiv: i32, bstride: i32, bcs: i32,
-  rBig: f32, rSmall: f32, fixed: f32, outerIsBig: i32, signed: i32,
+  rBig: f32, rSmall: f32, fixed: f32, outerIsBig: i32, signed: i32, lo: i32, hi: i32,
 ): void {
   for (let r = 0; r < rows; r++)
     for (let c = 0; c < C; c++) {
       const xb = ld8(a + <usize>(r * C + c), signed);
       const xs = ld8(b + <usize>((r / rdiv) * bstride + c * bcs), signed);
       const v = outerIsBig ? ref_fma32(xb, rBig, ref_fma32(xs, rSmall, fixed)) : ref_fma32(xs, rSmall, ref_fma32(xb, rBig, fixed));
-      store<u8>(y + <usize>(r * C + c), <u8>ref_cvt8(v, signed));
+      const q = ref_cvt8(v, signed);
+      store<u8>(y + <usize>(r * C + c), <u8>(q < lo ? lo : q > hi ? hi : q));
     }
 }
 

@@ -4,6 +4,7 @@
 //   DQ(a), DQ(b const) -> MatMul -> Q                                 => QLinearMatMul
 //   DQ(a), DQ(w const)[, bias] -> Gemm (transB, alpha = beta = 1) -> Q => QLinearConv 1x1 on [M, K, 1, 1]... (as MatMul + bias)
 //   DQ(a), DQ(b) -> Add | Mul [-> Relu | Clip] -> Q                   => com.microsoft QLinearAdd | QLinearMul [+ clamp table]
+//                                                                      (Add: the clamp fused as _qlo / _qhi when exact)
 //   DQ -> GlobalAveragePool | AveragePool -> Q                         => QLinearGlobalAveragePool | QLinearAveragePool
 //   DQ -> MaxPool / Reshape / Flatten / Squeeze / Unsqueeze / Transpose / Identity -> Q (same scale and zero point)
 //                                                                      => the op on the integers
@@ -34,6 +35,7 @@ import { opsetFor } from './infer.js';
 import { consumers, deadNodes } from './passes.js';
 import { clipBounds } from '../ops/elementwise.js';
 import { findOp } from '../ops/index.js';
+import { buildLut, lutFunction } from '../kernels/eltwise.js';
 import type { ValueState } from '../ops/types.js';
 
 interface QParams { scale: string; zp: string; s: number[]; z: number[]; dtype: string }
@@ -193,6 +195,17 @@ export function foldQDQ(tg: TypedGraph, fusion: QdqFusion = 'octet', ortThreads 
         }
         const bounds = act.op === 'Relu' ? { min: 0, max: Infinity } : clipBounds(act, opset, act.inputs.map((i) => (i ? val(i)?.const : undefined)));
         if (!bounds) break;
+        // the activation's table (same scale and zero point in and out) is usually a clamp of the integers: then it
+        // rides in the add kernel's output clamp (attributes _qlo / _qhi), proven on all 256 bytes, no second pass
+        const qt = q.dtype as 'int8' | 'uint8';
+        const clamp = n.op === 'Add' ? clampOfTable(buildLut(qt, qt, q.s[0], q.z[0], q.s[0], q.z[0], lutFunction('clip', bounds)), qt) : null;
+        if (clamp) {
+          qop.attrs = { _qlo: clamp[0], _qhi: clamp[1] };
+          removed.add(act);
+          tg.values.delete(act.outputs[0]);
+          finish(n, q.node, [qop]);
+          break;
+        }
         const mid = `${q.y}__preact${uniq++}`;
         tg.values.set(mid, { name: mid, dtype: q.dtype as any, dims: val(out)!.dims.slice(), layout: 'logical' });
         qop.outputs = [mid];
@@ -289,6 +302,16 @@ export function foldQDQ(tg: TypedGraph, fusion: QdqFusion = 'octet', ortThreads 
   }
   tg.nodes = kept;
   if (ort) for (const n of tg.nodes) if (n.domain === '' && (n.op === 'Conv' || n.op === 'GlobalAveragePool')) n.attrs._ortf32 = ortThreads;
+}
+
+/** [lo, hi] when table[x] = min(max(x, lo), hi) for every byte x (values as the dtype reads them), else null. */
+export function clampOfTable(table: Uint8Array, dtype: 'int8' | 'uint8'): [number, number] | null {
+  const sv = (b: number) => (dtype === 'int8' ? (b << 24) >> 24 : b);
+  const [qlo, qhi] = dtype === 'int8' ? [-128, 127] : [0, 255];
+  const lo = sv(table[qlo & 255]), hi = sv(table[qhi & 255]);
+  if (lo > hi) return null;
+  for (let x = qlo; x <= qhi; x++) if (sv(table[x & 255]) !== Math.min(Math.max(x, lo), hi)) return null;
+  return [lo, hi];
 }
 
 function zpTensor(q: QParams): HostTensor {

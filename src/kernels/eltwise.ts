@@ -55,6 +55,8 @@ export interface QBinaryParams {
   yZero: number;
   /** add only: which input is the outer operand of onnxruntime's fused formula (default: ortAddOuter(aShape, bShape)). */
   outer?: 'a' | 'b';
+  /** add only: integer output bounds [lo, hi] applied after the add (a fused Relu / Clip; default the type's range). */
+  clamp?: [number, number];
   name?: string;
 }
 
@@ -117,6 +119,36 @@ function lowBit(v: number): number {
   while (a >= 2 ** 53) { a /= 2; e++; }
   while (a % 2 === 0) { a /= 2; e++; }
   return e;
+}
+
+/**
+ * The fixed-point screen of the SIMD add kernel (assembly/eltwise/simd128.ts): acc = x_big * M_big + x_small * M_small + F
+ * in i32 with M = rne(r * 2^s), F = rne(fixed * 2^s) + 2^(s-1), so acc / 2^s - 1/2 is within E of v (the float32 result
+ * of the fused formula): E = 2^-s (maxX + 1/2) for the multiplier and constant roundings, plus half an ulp each for the
+ * two float32 roundings of v and of the inner sum. W = ceil(E 2^s) + 1: whenever acc is at least W away from every
+ * multiple of 2^s, floor(acc / 2^s) = rne(v) (no half-integer between v and acc / 2^s - 1/2), and the kernel stores it;
+ * other 16-element steps take the exact form. s = 0 (no screen) when more than 1/64 of the 65,536 byte pairs would
+ * fall in the window (e.g. ratios that put many sums on half-integers, or very large ratios).
+ */
+export function qaddScreen(dtype: Q8Type, rBig: number, rSmall: number, fixed: number): { s: number; mh: number; ml: number; F: number; W: number } {
+  const none = { s: 0, mh: 0, ml: 0, F: 0, W: 0 };
+  const maxX = dtype === 'int8' ? 128 : 255;
+  const umax = maxX * (Math.abs(rBig) + Math.abs(rSmall)) + Math.abs(fixed);
+  if (!Number.isFinite(umax)) return none;
+  const s = Math.min(24, Math.floor(Math.log2(2 ** 30 / (umax + 2))));
+  if (s < 8) return none;
+  const mb = Math.round(rBig * 2 ** s), ms = Math.round(rSmall * 2 ** s);
+  const F = Math.round(fixed * 2 ** s) + 2 ** (s - 1);
+  const ulpHalf = 2 ** (Math.ceil(Math.log2(umax + 1)) - 24);
+  const W = Math.ceil((2 ** -s * (maxX + 0.5) + 2 * ulpHalf) * 2 ** s) + 1;
+  const mask = 2 ** s - 1;
+  if (4 * W > mask) return none;
+  const xs = rangeOf(dtype);
+  let near = 0;
+  for (const b of xs) for (const a of xs) if ((((a * mb + b * ms + F) + W) & mask) < 2 * W) near++;
+  if (near * 64 > 65536) return none;
+  // (hi, lo) 15-bit halves: M = hi * 2^15 + lo with lo in [0, 2^15), hi fits int16 since |M| < 2^30 / maxX
+  return { s, mh: ((Math.floor(mb / 32768) & 0xffff) | (Math.floor(ms / 32768) << 16)) | 0, ml: ((mb & 0x7fff) | ((ms & 0x7fff) << 16)) | 0, F, W };
 }
 
 /** The fused formula's constant: f32(zy - fma(ro, zo, f32(ri * zi))) (as onnxruntime's compiled kernel rounds it). */
@@ -186,8 +218,10 @@ function prepareBinary(op: 'add' | 'mul', p: QBinaryParams, target: KernelTarget
   const plan = planBroadcast(p.aShape, p.bShape, who);
   const v = variantFor(ELTWISE_VARIANTS, target);
   const fname = `${qprefix(dtype)}_${op}__${v.suffix}`;
-  // params block: add: f32 r_big, f32 r_small, f32 fixed, i32 outer_is_big, i32 exact (sums exact in f64); mul: f32 r, -, i32 z_big, i32 z_small, i32 zy
-  const prm = new ArrayBuffer(32);
+  // params block: add: f32 r_big, f32 r_small, f32 fixed, i32 outer_is_big, i32 exact (sums exact in f64), i32 lo, i32 hi
+  // (output clamp), then the SIMD kernel's fixed-point screen (qaddScreen; layout in assembly/eltwise/simd128.ts);
+  // mul: f32 r, -, i32 z_big, i32 z_small, i32 zy
+  const prm = new ArrayBuffer(64);
   const f = new Float32Array(prm), i = new Int32Array(prm);
   const [zBig, zSmall] = plan.swap ? [zb, za] : [za, zb];
   if (op === 'add') {
@@ -198,6 +232,17 @@ function prepareBinary(op: 'add' | 'mul', p: QBinaryParams, target: KernelTarget
     f[2] = outerA ? qaddFixed(ra, za, rb, zb, zy) : qaddFixed(rb, zb, ra, za, zy);
     i[3] = outerA !== plan.swap ? 1 : 0;
     i[4] = qaddSumsExact(dtype, outerA ? ra : rb, outerA ? rb : ra, f[2]) ? 1 : 0;
+    const [qlo, qhi] = dtype === 'int8' ? [-128, 127] : [0, 255];
+    const [lo, hi] = p.clamp ?? [qlo, qhi];
+    if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < qlo || hi > qhi || lo > hi) {
+      throw new Error(`octet: ${who}: output clamp [${lo}, ${hi}] must be integers within the ${dtype} range, lo <= hi`);
+    }
+    i[5] = lo;
+    i[6] = hi;
+    if (v.suffix !== 'scalar') {
+      const sc = qaddScreen(dtype, f[0], f[1], f[2]);
+      i.set([sc.s, sc.mh, sc.ml, sc.F, sc.W, 2 ** sc.s - 1, 2 * sc.W], 7);
+    }
   } else {
     f[0] = Math.fround(Math.fround(sa * sb) / sy);
     i[2] = zBig;

@@ -475,6 +475,12 @@ const matMulInteger: OpDef = {
 
 // ------------------------------------------------------------------------------------------------ com.microsoft
 
+/** A Relu / Clip fused into a QLinearAdd by the QDQ pass (src/graph/qdq.ts): integer output bounds. */
+function addClamp(node: Node): [number, number] | undefined {
+  const lo = node.attrs._qlo, hi = node.attrs._qhi;
+  return typeof lo === 'number' && typeof hi === 'number' ? [lo, hi] : undefined;
+}
+
 function qbinary(op: 'QLinearAdd' | 'QLinearMul'): OpDef {
   return {
     op,
@@ -499,11 +505,12 @@ function qbinary(op: 'QLinearAdd' | 'QLinearMul'): OpDef {
         const [ro, ri] = outerA ? [ra, rb] : [rb, ra];
         const fixed = outerA ? qaddFixed(ra, za, rb, zb, zy) : qaddFixed(rb, zb, ra, za, zy);
         const t: QuantType = a!.dtype === 'int8' ? 'int8' : 'uint8';
+        const [clo, chi] = addClamp(node) ?? [lo, hi];
         for (let i = 0; i < n; i++) {
           const x = av[ia ? ia[i] : i], y = bv[ib ? ib[i] : i];
           const v = outerA ? fma32(x, ro, fma32(y, ri, fixed)) : fma32(y, ro, fma32(x, ri, fixed));
           const r = q8 ? qaddOut(v, t) : roundHalfEven(v);
-          o[i] = r < lo ? lo : r > hi ? hi : r;
+          o[i] = r < clo ? clo : r > chi ? chi : r;
         }
       } else {
         for (let i = 0; i < n; i++) {
@@ -529,6 +536,7 @@ function qbinary(op: 'QLinearAdd' | 'QLinearMul'): OpDef {
       if (op === 'QLinearAdd') { // onnxruntime's roles, from the ONNX shapes in the node's own input order
         const outer0 = ortAddOuter(lc.inputs[0]!.dims, lc.inputs[3]!.dims) === 'a';
         (p as QBinaryParams).outer = outer0 !== sw ? 'a' : 'b';
+        (p as QBinaryParams).clamp = addClamp(lc.node);
       }
       const bc = b.const;
       // a constant operand (QOperator classifier bias) rides in the kernel's constants, after its parameter block;

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { BumpAllocator } from '../../src/runtime/wasm.js';
 import {
   prepareQAdd, prepareQMul, prepareQLut, prepareQConcat, prepareQuantize, prepareDequantize, prepareQResizeNearest,
-  planBroadcast, broadcastShape, buildLut, lutFunction, nearestMap, ortAddOuter, qaddFixed, qaddSumsExact, type LutKind, type QBinaryParams,
+  planBroadcast, broadcastShape, buildLut, lutFunction, nearestMap, ortAddOuter, qaddFixed, qaddSumsExact, qaddScreen, type LutKind, type QBinaryParams,
 } from '../../src/kernels/eltwise.js';
 import { prod, rne, fma32, qaddOut } from '../../src/kernels/qcommon.js';
 import { pathEnvs, rng, randInt, randBytes, runPrepared, firstDiff, runRelaxedChild, RELAXED_CHILD } from './qmisc-util.js';
@@ -59,7 +59,7 @@ for (const env of envs) {
           const [ra, rb] = plan.swap ? [rSmall, rBig] : [rBig, rSmall];
           const fixed = outerA ? qaddFixed(ra, p.aZero, rb, p.bZero, p.yZero) : qaddFixed(rb, p.bZero, ra, p.aZero, p.yZero);
           ref.exports.ref_q8_add(bo, so, yo, plan.rows, plan.C, plan.rdiv, plan.bstride, plan.bcs, rBig, rSmall, fixed,
-            outerA !== plan.swap ? 1 : 0, sg);
+            outerA !== plan.swap ? 1 : 0, sg, ...(p.clamp ?? (sg ? [-128, 127] : [0, 255])));
           void zBig; void zSmall;
         } else {
           ref.exports.ref_q8_mul(bo, so, yo, plan.rows, plan.C, plan.rdiv, plan.bstride, plan.bcs, zBig, zSmall, p.yZero,
@@ -69,6 +69,77 @@ for (const env of envs) {
       }
     });
   }
+
+  test(`add: every byte pair, output clamps, edge lengths and tie-heavy ratios against the oracle (${env.path})`, () => {
+    // The SIMD kernel screens with fixed-point arithmetic and recomputes near-tie steps exactly (qaddScreen): all
+    // 65,536 byte pairs per parameter set, both operand orders and broadcast forms, clamps from fused Relu / Clip.
+    const r = rng(41);
+    const A = new Uint8Array(65536), B = new Uint8Array(65536);
+    for (let i = 0; i < 65536; i++) { A[i] = i >> 8; B[i] = (i * 167) & 255; }
+    let screened = 0, windowHits = 0;
+    for (let t = 0; t < 16; t++) {
+      const dtype = t % 2 ? 'int8' : 'uint8';
+      const [qlo, qhi] = dtype === 'int8' ? [-128, 127] : [0, 255];
+      // t % 8 == 6: power-of-two ratios (many sums on half-integers: no screen); 7: ratio 1 and 0.5 (ties, some screened)
+      const tie = t % 8 >= 6;
+      const p: QBinaryParams = {
+        dtype, aShape: [1, 16, 16, 256], bShape: t % 4 === 3 ? [256] : [1, 16, 16, 256],
+        aScale: tie ? 0.5 : Math.fround(0.005 + r() * 0.1), bScale: tie ? (t % 8 === 6 ? 0.25 : 1) : Math.fround(0.005 + r() * 0.1),
+        yScale: tie ? 1 : Math.fround(0.01 + r() * 0.1),
+        aZero: zeroOf(r, dtype), bZero: zeroOf(r, dtype), yZero: zeroOf(r, dtype),
+        clamp: t % 3 === 0 ? undefined : [randInt(r, qlo, 0), randInt(r, 0, qhi)],
+        outer: t % 5 === 0 ? 'b' : 'a',
+      };
+      const k = prepareQAdd(p, env);
+      const bIn = p.bShape.length === 1 ? B.subarray(0, 256) : B;
+      const [y] = runPrepared(env.wasm, k, [A, bIn], [65536], t % 2 ? [7, 100] : undefined);
+      const prm = new Int32Array(k.constants.buffer, k.constants.byteOffset, 16);
+      if (prm[7]) screened++;
+      const f = new Float32Array(k.constants.buffer, k.constants.byteOffset, 3);
+      const sc = qaddScreen(dtype, f[0], f[1], f[2]);
+      if (sc.s && env.path !== 'scalar') {
+        const xs = (v: number) => (dtype === 'int8' ? (v << 24) >> 24 : v);
+        for (let i = 0; i < 65536; i++) {
+          const acc = xs(A[i]) * (sc.mh & 0xffff) * 32768 + xs(A[i]) * (sc.ml & 0x7fff) + xs(bIn[i % bIn.length]) * ((sc.mh >> 16) * 32768 + (sc.ml >>> 16)) + sc.F;
+          if (((acc + sc.W) & (2 ** sc.s - 1)) < 2 * sc.W) windowHits++;
+        }
+      }
+      const al = new BumpAllocator(ref);
+      const ao = al.put(A), bo = al.put(bIn), yo = al.alloc(65536);
+      const ra = Math.fround(p.aScale / p.yScale), rb = Math.fround(p.bScale / p.yScale);
+      const outerA = p.outer === 'a';
+      const fixed = outerA ? qaddFixed(ra, p.aZero, rb, p.bZero, p.yZero) : qaddFixed(rb, p.bZero, ra, p.aZero, p.yZero);
+      const plan = planBroadcast(p.aShape, p.bShape, 'test');
+      ref.exports.ref_q8_add(ao, bo, yo, plan.rows, plan.C, plan.rdiv, plan.bstride, plan.bcs, ra, rb, fixed, outerA ? 1 : 0,
+        dtype === 'int8' ? 1 : 0, ...(p.clamp ?? [qlo, qhi]));
+      assert.is(firstDiff(y, ref.u8(yo, 65536)), '', `${k.variant} ${JSON.stringify(p)}`);
+    }
+    if (env.path !== 'scalar') {
+      assert.ok(screened >= 10, `screen used for ${screened} of 16 parameter sets`);
+      assert.ok(windowHits > 0, 'some pairs fall in the screen window (the exact recomputation runs)');
+    }
+    // every length 0..70 (tails of the 16-byte steps), same shape and scalar broadcast, one row and split rows
+    for (let n = 0; n <= 70; n++) {
+      for (const dtype of ['int8', 'uint8'] as const) {
+        const p: QBinaryParams = { dtype, aShape: [1, 2, 1, n], bShape: n % 2 ? [1] : [1, 2, 1, n], aScale: Math.fround(0.01 + r() * 0.1),
+          bScale: Math.fround(0.01 + r() * 0.1), yScale: Math.fround(0.02 + r() * 0.1), aZero: zeroOf(r, dtype), bZero: zeroOf(r, dtype),
+          yZero: zeroOf(r, dtype), clamp: n % 3 ? [dtype === 'int8' ? -100 : 3, dtype === 'int8' ? 90 : 200] : undefined };
+        const a = randBytes(r, 2 * n), b = randBytes(r, n % 2 ? 1 : 2 * n);
+        const k = prepareQAdd(p, env);
+        const [y] = runPrepared(env.wasm, k, [a, b], [2 * n], n % 4 === 0 ? [1] : undefined);
+        const plan = planBroadcast(p.aShape, p.bShape, 'test');
+        const ra = Math.fround(p.aScale / p.yScale), rb = Math.fround(p.bScale / p.yScale);
+        const outerA = ortAddOuter(p.aShape, p.bShape) === 'a';
+        const fixed = outerA ? qaddFixed(ra, p.aZero, rb, p.bZero, p.yZero) : qaddFixed(rb, p.bZero, ra, p.aZero, p.yZero);
+        const al = new BumpAllocator(ref);
+        const ao = al.put(a), bo = al.put(b), yo = al.alloc(2 * n + 1);
+        const sg = dtype === 'int8' ? 1 : 0;
+        ref.exports.ref_q8_add(ao, bo, yo, plan.rows, plan.C, plan.rdiv, plan.bstride, plan.bcs, ra, rb, fixed, outerA ? 1 : 0, sg,
+          ...(p.clamp ?? (sg ? [-128, 127] : [0, 255])));
+        assert.is(firstDiff(y, ref.u8(yo, 2 * n)), '', `n ${n} ${k.variant} ${JSON.stringify(p)}`);
+      }
+    }
+  });
 
   test(`add: fused multiply-add rounding corner cases, outer and inner (${env.path})`, () => {
     // r = 6990507 * 2^-23, 3 * r = 2.5 + 2^-23 exactly: the midpoint of the float32 values 2.5 and 2.5 + 2^-22.
@@ -81,15 +152,15 @@ for (const env of envs) {
         const al = new BumpAllocator(env.wasm);
         const C = 19; // 2 vector steps + scalar tail
         const big = al.put(new Uint8Array(C).fill(3)), small = al.put(new Uint8Array(C)), y = al.alloc(C);
-        const prm = new ArrayBuffer(32); // exact = 0: these f64 sums are not exact
+        const prm = new ArrayBuffer(64); // exact = 0: these f64 sums are not exact; clamp [0, 255]; no screen
         new Float32Array(prm).set([r, 0, fixed]);
-        new Int32Array(prm)[3] = outerIsBig;
+        new Int32Array(prm).set([outerIsBig, 0, 0, 255], 3);
         assert.not.ok(qaddSumsExact('uint8', r, 0, fixed));
         const po = al.put(new Uint8Array(prm));
         env.wasm.exports[fn](big, small, y, C, 1, C, 1, po, 0, 1);
         assert.equal(Array.from(env.wasm.u8(y, C)), new Array(C).fill(want), `${fn} fixed ${fixed} outerIsBig ${outerIsBig}`);
         if (env.wasm !== ref) continue;
-        ref.exports.ref_q8_add(big, small, y, 1, C, 1, C, 1, r, 0, fixed, outerIsBig, 0);
+        ref.exports.ref_q8_add(big, small, y, 1, C, 1, C, 1, r, 0, fixed, outerIsBig, 0, 0, 255);
         assert.equal(Array.from(ref.u8(y, C)), new Array(C).fill(want), `oracle fixed ${fixed}`);
       }
     }
@@ -220,7 +291,7 @@ if (!RELAXED_CHILD) {
     const al = new BumpAllocator(ref);
     // uint8, za = zb = zy = 0 (fixed 0), ra = rb = 0.5: (1 + 2) * 0.5 = 1.5 -> 2; (1 + 0) * .5 = 0.5 -> 0; 255 + 255 -> 255
     const a = al.put(new Uint8Array([1, 1, 255, 3])), b = al.put(new Uint8Array([2, 0, 255, 2])), y = al.alloc(4);
-    ref.exports.ref_q8_add(a, b, y, 1, 4, 1, 4, 1, 0.5, 0.5, 0, 1, 0);
+    ref.exports.ref_q8_add(a, b, y, 1, 4, 1, 4, 1, 0.5, 0.5, 0, 1, 0, 0, 255);
     assert.equal(Array.from(ref.u8(y, 4)), [2, 0, 255, 2]);
     // int8 mul: (-128 - 0) * (-128 - 0) * 2^-14 = 1 -> 1 + zy(-128) = -127
     const a8 = al.put(new Int8Array([-128, 5, -5, 100])), b8 = al.put(new Int8Array([-128, 5, 5, 100])), y8 = al.alloc(4);
@@ -243,7 +314,7 @@ if (!RELAXED_CHILD) {
       const A = new Uint8Array(65536), B = new Uint8Array(65536);
       for (let i = 0; i < 65536; i++) { A[i] = i >> 8; B[i] = i & 255; }
       const ao = al.put(A), bo = al.put(B), yo = al.alloc(65536);
-      ref.exports.ref_q8_add(ao, bo, yo, 256, 256, 1, 256, 1, ra, rb, fixed, 1, dtype === 'int8' ? 1 : 0);
+      ref.exports.ref_q8_add(ao, bo, yo, 256, 256, 1, 256, 1, ra, rb, fixed, 1, dtype === 'int8' ? 1 : 0, lo, dtype === 'int8' ? 127 : 255);
       const got = ref.u8(yo, 65536);
       for (let i = 0; i < 65536; i++) {
         const xa = dtype === 'int8' ? (A[i] << 24) >> 24 : A[i], xb = dtype === 'int8' ? (B[i] << 24) >> 24 : B[i];

@@ -7,6 +7,8 @@ import * as assert from 'uvu/assert';
 import * as ort from 'onnxruntime-node';
 import { InferenceSession, Tensor } from '../../src/index.js';
 import { GraphBuilder } from '../../src/onnx/writer.js';
+import { buildLut, lutFunction } from '../../src/kernels/eltwise.js';
+import { clampOfTable } from '../../src/graph/qdq.js';
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -275,33 +277,66 @@ test('dynamic quantization: DynamicQuantizeLinear -> MatMulInteger (runtime zero
   }
 });
 
-test('QDQ residual Add -> Relu -> Q folds to QLinearAdd + clamp table and matches onnxruntime', async () => {
-  const g = new GraphBuilder({ opset: 13 });
-  const a = g.input('a', 'float32', [1, 8, 5, 5]), b = g.input('b', 'float32', [1, 8, 5, 5]);
-  let c = 0;
-  const qdq = (v: string, s: number, z: number) => {
-    const sc = g.initializer(`s${c}`, 'float32', [s], []);
-    const zp = g.initializer(`z${c}`, 'uint8', [z], []);
-    const [q] = g.node('QuantizeLinear', [v, sc, zp], [`q${c}`]);
-    return g.node('DequantizeLinear', [q, sc, zp], [`d${c++}`])[0];
+test('QDQ residual Add -> Relu / Clip -> Q folds to QLinearAdd with the clamp fused: identical to the table pass', async () => {
+  // The activation's table (same scale in and out) is checked to be a clamp of the integers on all 256 bytes, then
+  // rides in the add kernel's output clamp (src/graph/qdq.ts): no _QLut pass. Reference: the same network with a Q/DQ
+  // pair between Add and the activation (QLinearAdd, then the activation's own table pass), and for Relu onnxruntime
+  // (which, like Octet, gives the same result as the unfused graph there; its Clip with a range inside the
+  // quantized one runs in float, so that comparison is left to the two-pass reference).
+  const model = (t: 'int8' | 'uint8', act: 'Relu' | 'Clip', sy: number, zy: number, split: boolean) => {
+    const g = new GraphBuilder({ opset: 13 });
+    const a = g.input('a', 'float32', [1, 8, 5, 5]), b = g.input('b', 'float32', [1, 8, 5, 5]);
+    let c = 0;
+    const qdq = (v: string, s: number, z: number) => {
+      const sc = g.initializer(`s${c}`, 'float32', [s], []);
+      const zp = g.initializer(`z${c}`, t, [z], []);
+      const [q] = g.node('QuantizeLinear', [v, sc, zp], [`q${c}`]);
+      return g.node('DequantizeLinear', [q, sc, zp], [`d${c++}`])[0];
+    };
+    let [sum] = g.node('Add', [qdq(a, 0.02, t === 'uint8' ? 120 : -8), qdq(b, 0.03, t === 'uint8' ? 130 : 3)], ['sum']);
+    if (split) sum = qdq(sum, sy, zy);
+    const [r] = act === 'Relu' ? g.node('Relu', [sum], ['r'])
+      : g.node('Clip', [sum, g.initializer('lo', 'float32', [-0.5], []), g.initializer('hi', 'float32', [1.2], [])], ['r']);
+    const [y] = g.node('Identity', [qdq(r, sy, zy)], ['y']);
+    g.output(y, 'float32');
+    return g.toBytes();
   };
-  const [sum] = g.node('Add', [qdq(a, 0.02, 120), qdq(b, 0.03, 130)], ['sum']);
-  const [r] = g.node('Relu', [sum], ['r']);
-  const [y] = g.node('Identity', [qdq(r, 0.025, 100)], ['y']);
-  g.output(y, 'float32');
-  const bytes = g.toBytes();
-  const rr = rng(5);
-  const feeds = { a: new Tensor('float32', Float32Array.from({ length: 200 }, () => rr() * 4 - 2), [1, 8, 5, 5]),
-    b: new Tensor('float32', Float32Array.from({ length: 200 }, () => rr() * 4 - 2), [1, 8, 5, 5]) };
-  const want = (await ortRun(bytes, feeds)).y.data as Float32Array;
-  for (const requantization of ['float', 'fixed-point'] as const) {
-    const s = await InferenceSession.create(bytes, { requantization });
-    const got = (await s.run(feeds)).y.data as Float32Array;
-    const ops = s.profile().nodes.map((n) => n.op);
-    assert.ok(ops.includes('QLinearAdd') && ops.includes('_QLut') && !ops.includes('Relu'), ops.join(','));
-    const d = diffStats(got, want);
-    assert.ok(requantization === 'float' ? d.n === 0 : d.maxd <= 0.025 + 1e-6, `${requantization}: ${d.n} differ (max ${d.maxd})`);
-    await s.release();
+  for (const [t, act, sy, zy] of [['uint8', 'Relu', 0.025, 100], ['int8', 'Relu', 0.03, -20], ['uint8', 'Clip', 0.02, 128], ['int8', 'Clip', 0.015, 5]] as const) {
+    const rr = rng(5);
+    const feeds = { a: new Tensor('float32', Float32Array.from({ length: 200 }, () => rr() * 4 - 2), [1, 8, 5, 5]),
+      b: new Tensor('float32', Float32Array.from({ length: 200 }, () => rr() * 4 - 2), [1, 8, 5, 5]) };
+    const bytes = model(t, act, sy, zy, false);
+    const ortWant = act === 'Relu' ? (await ortRun(bytes, feeds)).y.data as Float32Array : null;
+    for (const requantization of ['float', 'fixed-point'] as const) {
+      for (const kernels of ['scalar', 'x86'] as const) {
+        const s = await InferenceSession.create(bytes, { requantization, kernels });
+        const got = (await s.run(feeds)).y.data as Float32Array;
+        const ops = s.profile().nodes.map((n) => n.op);
+        assert.ok(ops.includes('QLinearAdd') && !ops.includes('_QLut') && !ops.includes(act), `${t} ${act}: ${ops.join(',')}`);
+        const s2 = await InferenceSession.create(model(t, act, sy, zy, true), { requantization, kernels });
+        const two = (await s2.run(feeds)).y.data as Float32Array;
+        assert.ok(s2.profile().nodes.some((n) => n.op === '_QLut'), 'the reference runs the table pass');
+        assert.is(diffStats(got, two).n, 0, `${t} ${act} ${requantization} ${kernels}: fused vs table pass`);
+        if (ortWant) {
+          const d = diffStats(got, ortWant);
+          assert.ok(requantization === 'float' ? d.n === 0 : d.maxd <= sy + 1e-6, `${t} ${act} ${requantization} ${kernels}: ${d.n} differ from onnxruntime (max ${d.maxd})`);
+        }
+        await s.release();
+        await s2.release();
+      }
+    }
+  }
+});
+
+test('clampOfTable: a clamp table gives its bounds, any other table null', () => {
+  for (const t of ['int8', 'uint8'] as const) {
+    const zp = t === 'int8' ? -7 : 121;
+    const relu = buildLut(t, t, 0.05, zp, 0.05, zp, lutFunction('relu', {}));
+    assert.equal(clampOfTable(relu, t), [zp, t === 'int8' ? 127 : 255]);
+    const clip = buildLut(t, t, 0.05, zp, 0.05, zp, lutFunction('clip', { min: -1, max: 2 }));
+    assert.equal(clampOfTable(clip, t), [zp - 20, zp + 40]);
+    assert.is(clampOfTable(buildLut(t, t, 0.05, zp, 0.05, zp, lutFunction('sigmoid', {})), t), null);
+    assert.is(clampOfTable(buildLut(t, t, 0.05, zp, 0.04, zp, lutFunction('relu', {})), t), null, 'different output scale');
   }
 });
 
