@@ -2,8 +2,9 @@
 //  - QLinearAdd, SIMD128: the fixed-point screen with exact recomputation of near-tie steps (default) against the
 //    exact float form alone (the same export with the screen switched off in its parameter block, s = 0): ResNet-18
 //    and MobileNetV2 residual shapes, int8 and uint8, ratios of a calibrated model;
-//  - the 256-entry table (x8_lut): the scalar u32-packed loop against the 16-swizzle SIMD128 kernel.
-//   node --import tsx bench/eltwise-q8.ts [--rounds 31]
+//  - the 256-entry table (x8_lut): the scalar u32-packed loop against the 16-swizzle SIMD128 kernel and, with the
+//    relaxed build, the pshufb-semantics relaxed-swizzle kernel (x86-like engines).
+//   node --experimental-wasm-relaxed-simd --import tsx bench/eltwise-q8.ts [--rounds 31]
 // Prints the machine and load average; compare the ratios, not the absolute times (shared 2-core machine).
 import { loadavg, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -50,23 +51,28 @@ for (const [label, shape] of shapes) {
     console.log(`  QLinearAdd ${dtype.padEnd(5)} ${label.padEnd(26)} screen ${(ta * 1000).toFixed(1).padStart(6)} us (${(n / ta / 1e6).toFixed(2)} G/s)  exact form ${(tb * 1000).toFixed(1).padStart(6)} us (${(n / tb / 1e6).toFixed(2)} G/s)  ratio ${(ta / tb).toFixed(3)}`);
   }
 }
+let lw = wasm;
+try { lw = await WasmKernels.create('relaxed'); } catch { /* no relaxed SIMD: scalar and simd128 tables only */ }
+const lutNames = ['x8_lut__scalar', 'x8_lut__simd128_swizzle', ...(lw !== wasm ? ['x8_lut__relaxed_pshufb'] : [])];
 for (const n of [200704, 37632]) {
-  const al = new BumpAllocator(wasm);
+  const al = new BumpAllocator(lw);
   const t = al.put(bytes(256)), x = al.put(bytes(n)), y = al.alloc(n);
   const ROW = 4096;
   const lut = (name: string) => () => {
     const full = Math.floor(n / ROW);
-    wasm.exports[name](x, y, ROW, ROW, ROW, t, 0, full);
-    if (n > full * ROW) wasm.exports[name](x + full * ROW, y + full * ROW, n - full * ROW, 0, 0, t, 0, 1);
+    lw.exports[name](x, y, ROW, ROW, ROW, t, 0, full);
+    if (n > full * ROW) lw.exports[name](x + full * ROW, y + full * ROW, n - full * ROW, 0, 0, t, 0, 1);
   };
   const reps = Math.max(1, Math.round(4e6 / n));
-  const S: number[] = [], V: number[] = [];
-  for (let r = 0; r < 3; r++) { lut('x8_lut__scalar')(); lut('x8_lut__simd128_swizzle')(); }
+  const ms: number[][] = lutNames.map(() => []);
+  for (let r = 0; r < 3; r++) for (const f of lutNames) lut(f)();
   for (let r = 0; r < rounds; r++) {
-    if (r % 2) { S.push(time(lut('x8_lut__scalar'), reps)); V.push(time(lut('x8_lut__simd128_swizzle'), reps)); }
-    else { V.push(time(lut('x8_lut__simd128_swizzle'), reps)); S.push(time(lut('x8_lut__scalar'), reps)); }
+    for (let k = 0; k < lutNames.length; k++) {
+      const j = (k + r) % lutNames.length;
+      ms[j].push(time(lut(lutNames[j]), reps));
+    }
   }
-  const [ts, tv] = [med(S), med(V)];
-  console.log(`  x8_lut ${String(n).padStart(7)} bytes  scalar ${(ts * 1000).toFixed(1).padStart(6)} us (${(n / ts / 1e6).toFixed(2)} GB/s)  simd128 swizzle ${(tv * 1000).toFixed(1).padStart(6)} us (${(n / tv / 1e6).toFixed(2)} GB/s)  ratio ${(tv / ts).toFixed(3)}`);
+  const base = med(ms[0]);
+  console.log(`  x8_lut ${String(n).padStart(7)} bytes  ` + lutNames.map((f, j) => `${f} ${(med(ms[j]) * 1000).toFixed(1)} us (${(n / med(ms[j]) / 1e6).toFixed(2)} GB/s, ${(med(ms[j]) / base).toFixed(3)}x)`).join('  '));
 }
 console.log(`  load average after: ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);

@@ -328,10 +328,22 @@ export function lutFunction(kind: LutKind, p: { alpha?: number; beta?: number; m
   }
 }
 
-// The scalar u32-packed table loop beats the 16-swizzle SIMD version on x86 (2.6 vs 2.1 GB/s on 256 KB; measured
-// with a round-robin CPU-time loop, Xeon 2.5 GHz, Node 20), so every path runs it.
-function lutKernel(_target: KernelTarget): string {
-  return 'x8_lut__scalar';
+/**
+ * The 256-entry table kernels (family 'x8-lut'; all exact, they only differ in speed). bench/eltwise-q8.ts, 200 KB,
+ * AMD EPYC 2-core VM, Node 20, load 14: the scalar u32-packed loop 2.3-2.5 GB/s; the 16 strict i8x16.swizzle lookups
+ * 0.8x its speed on x86 (V8 lowers each to paddusb + pshufb), so the x86 path keeps the scalar loop; the
+ * relaxed-swizzle kernel with pshufb semantics (XOR-telescoped sub-tables, 32 bytes per step) 1.35-1.45x its speed on
+ * the relaxed path of x86-like engines, the only ones where it is valid. The strict-swizzle kernel runs on ARM-like
+ * paths, where swizzle is one tbl (as XNNPACK chooses for wasm on ARM; not measured here: no ARM host).
+ */
+export const LUT_VARIANTS: readonly KernelVariant[] = [
+  { family: 'x8-lut', name: 'x8_lut__scalar', build: 'scalar', flavor: 'any' },
+  { family: 'x8-lut', name: 'x8_lut__simd128_swizzle', build: 'simd128', flavor: 'arm' },
+  { family: 'x8-lut', name: 'x8_lut__relaxed_pshufb', build: 'relaxed', flavor: 'x86' },
+];
+
+function lutKernel(target: KernelTarget): string {
+  return variantFor(LUT_VARIANTS, target).name;
 }
 
 const LUT_ROW = 4096;

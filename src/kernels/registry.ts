@@ -5,7 +5,7 @@ import type { KernelVariant } from './types.js';
 import { F32_GEMM_VARIANTS, F32_DWCONV_VARIANTS, F32_MISC_VARIANTS } from './f32.js';
 import { QGEMM_VARIANTS } from './qgemm.js';
 import { POOL_VARIANTS } from './pool.js';
-import { ELTWISE_VARIANTS } from './eltwise.js';
+import { ELTWISE_VARIANTS, LUT_VARIANTS } from './eltwise.js';
 import { DWCONV_VARIANTS } from './dwconv.js';
 import { QCONV_VARIANTS } from './qconv.js';
 import { RESIZE_VARIANTS } from './resize.js';
@@ -17,6 +17,7 @@ export const FAMILIES: Record<string, readonly KernelVariant[]> = {
   'qs8-gemm': QGEMM_VARIANTS,
   'q8-pool': POOL_VARIANTS,
   'q8-eltwise': ELTWISE_VARIANTS,
+  'x8-lut': LUT_VARIANTS,
   'q8-dwconv': DWCONV_VARIANTS,
   'qs8-conv': QCONV_VARIANTS,
   'resize': RESIZE_VARIANTS,

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { BumpAllocator } from '../../src/runtime/wasm.js';
 import {
   prepareQAdd, prepareQMul, prepareQLut, prepareQConcat, prepareQuantize, prepareDequantize, prepareQResizeNearest,
-  planBroadcast, broadcastShape, buildLut, lutFunction, nearestMap, ortAddOuter, qaddFixed, qaddSumsExact, qaddScreen, type LutKind, type QBinaryParams,
+  planBroadcast, broadcastShape, buildLut, lutFunction, nearestMap, ortAddOuter, qaddFixed, qaddSumsExact, qaddScreen, LUT_VARIANTS, type LutKind, type QBinaryParams,
 } from '../../src/kernels/eltwise.js';
 import { prod, rne, fma32, qaddOut } from '../../src/kernels/qcommon.js';
 import { pathEnvs, rng, randInt, randBytes, runPrepared, firstDiff, runRelaxedChild, RELAXED_CHILD } from './qmisc-util.js';
@@ -182,12 +182,43 @@ for (const env of envs) {
       const xo = al.put(x), yo = al.alloc(n + 1), to = al.put(k.constants);
       ref.exports.ref_x8_lut(xo, yo, 1, n, n, n, to);
       assert.is(firstDiff(y, ref.u8(yo, n)), '', `${kind} ${JSON.stringify(p)}`);
-      if (env.path !== 'scalar') {
-        // the swizzle kernel (not selected on x86, kept for ARM-like engines) must agree too
-        const al2 = new BumpAllocator(env.wasm);
-        const xo2 = al2.put(x), yo2 = al2.alloc(n + 1), to2 = al2.put(k.constants);
-        env.wasm.exports.x8_lut__simd128_swizzle(xo2, yo2, n, n, n, to2, 0, 1);
-        assert.is(firstDiff(env.wasm.u8(yo2, n), ref.u8(yo, n)), '', `swizzle ${kind}`);
+    }
+    assert.is(prepareQLut('relu', { dtype: 'int8', count: 4, xScale: 1, xZero: 0, yScale: 1, yZero: 0 }, env).variant,
+      env.path === 'arm' || (env.path === 'relaxed' && env.arch === 'arm') ? 'x8_lut__simd128_swizzle'
+        : env.path === 'relaxed' ? 'x8_lut__relaxed_pshufb' : 'x8_lut__scalar', 'the registry pick (src/kernels/eltwise.ts LUT_VARIANTS)');
+  });
+
+  test(`every table kernel this build and engine can run: all 256 bytes, every length 0..70, strided rows (${env.path})`, () => {
+    // x8_lut__relaxed_pshufb relies on pshufb semantics of relaxed_swizzle: valid (and selected) on x86-like engines only
+    const names = LUT_VARIANTS.filter((v) => typeof env.wasm.exports[v.name] === 'function' && (v.name !== 'x8_lut__relaxed_pshufb' || env.arch === 'x86'))
+      .map((v) => v.name);
+    assert.ok(names.length >= (env.path === 'scalar' ? 1 : env.path === 'relaxed' ? 3 : 2), names.join(','));
+    const r = rng(29);
+    for (let trial = 0; trial < 6; trial++) {
+      const table = randBytes(r, 256);
+      const all = Uint8Array.from({ length: 256 * 3 }, (_, i) => (i * 89 + trial) & 255);
+      for (const name of names) {
+        const al = new BumpAllocator(env.wasm);
+        const to = al.put(table), xo = al.put(all), yo = al.alloc(all.length + 16);
+        env.wasm.u8(yo, all.length + 16).fill(0xa5);
+        env.wasm.exports[name](xo, yo, all.length, 0, 0, to, 0, 1);
+        const got = env.wasm.u8(yo, all.length + 16);
+        for (let i = 0; i < all.length; i++) if (got[i] !== table[all[i]]) assert.unreachable(`${name}: byte ${all[i]} -> ${got[i]}, table ${table[all[i]]}`);
+        assert.ok(got.subarray(all.length).every((v) => v === 0xa5), `${name} wrote past its output`);
+        for (let n = 0; n <= 70; n++) {
+          // 3 rows of n bytes, input stride n + 5, output stride n + 3 (the gaps must stay untouched)
+          const rows = 3, xs = n + 5, ys = n + 3;
+          const x = randBytes(r, rows * xs);
+          const al2 = new BumpAllocator(env.wasm);
+          const t2 = al2.put(table), x2 = al2.put(x), y2 = al2.alloc(rows * ys + 16);
+          env.wasm.u8(y2, rows * ys + 16).fill(0xa5);
+          env.wasm.exports[name](x2, y2, n, xs, ys, t2, 0, rows);
+          const out = env.wasm.u8(y2, rows * ys + 16);
+          for (let q = 0; q < rows; q++) for (let c = 0; c < ys; c++) {
+            const want = c < n ? table[x[q * xs + c]] : 0xa5;
+            if (out[q * ys + c] !== want) assert.unreachable(`${name} n ${n} row ${q} col ${c}: ${out[q * ys + c]} vs ${want}`);
+          }
+        }
       }
     }
   });

@@ -33,7 +33,9 @@ test('pooling and element-wise SIMD kernels use their vector instructions', asyn
   assert.ok((await code('simd128', 'qs8_maxpool__simd128')).includes('i8x16.max_s'));
   assert.ok((await code('simd128', 'x8_lut__simd128_swizzle')).includes('i8x16.swizzle'));
   assert.ok((await code('simd128', 'qs8_gavgpool__simd128')).includes('i32x4.extend_low_i16x8_s'));
-  assert.ok((await code('simd128', 'qu8_add__simd128')).includes('f64x2.mul'));
+  assert.ok((await code('simd128', 'qu8_add__simd128')).includes('f64x2.mul'), 'the exact form (near-tie steps)');
+  assert.ok((await code('simd128', 'qs8_add__simd128')).includes('i32x4.dot_i16x8_s'), 'the fixed-point screen');
+  assert.ok((await code('relaxed', 'x8_lut__relaxed_pshufb')).includes('i8x16.relaxed_swizzle'));
   assert.ok((await code('simd128', 'qs8_quantize__simd128')).includes('f32x4.div'));
 });
 
