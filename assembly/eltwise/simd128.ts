@@ -41,8 +41,8 @@ import { qadd4 } from './qadd_simd';
   return i32x4.lt_s(v128.and(i32x4.add(acc, vW), vmask), v2W);
 }
 
-/** 16 results of the exact form (qadd4) from 16 big / small bytes, clamped. */
-@inline function exact16<T>(xb: v128, xs: v128, outerBig: bool, vro: v128, vri: v128, vfx: v128, exact: bool, vlo: v128, vhi: v128): v128 {
+/** 16 results of the exact form (qadd4) from 16 big / small bytes, clamped (a call: rare on the screened path). */
+function exact16<T>(xb: v128, xs: v128, outerBig: bool, vro: v128, vri: v128, vfx: v128, exact: bool, vlo: v128, vhi: v128): v128 {
   const xo = outerBig ? xb : xs, xi = outerBig ? xs : xb;
   const o0 = ext_lo<T>(xo), o1 = ext_hi<T>(xo), i0 = ext_lo<T>(xi), i1 = ext_hi<T>(xi);
   const r0 = qadd4(i32x4.extend_low_i16x8_s(o0), i32x4.extend_low_i16x8_s(i0), vro, vri, vfx, exact);
@@ -53,7 +53,7 @@ import { qadd4 } from './qadd_simd';
 }
 
 /** n contiguous outputs: big at ap, small at bp (bsplat: one small value for the whole span). */
-@inline function addSpan<T>(ap: usize, bp: usize, bsplat: bool, yp: usize, n: i32, prm: usize, exact: bool): void {
+function addSpan<T>(ap: usize, bp: usize, bsplat: bool, yp: usize, n: i32, prm: usize, exact: bool): void {
   const rBig = load<f32>(prm), rSmall = load<f32>(prm, 4), fixed = load<f32>(prm, 8), outerBig = load<i32>(prm, 12) != 0;
   const ro = outerBig ? rBig : rSmall, ri = outerBig ? rSmall : rBig;
   const lo = load<i32>(prm, 20), hi = load<i32>(prm, 24), s = load<i32>(prm, 28);
@@ -90,7 +90,9 @@ import { qadd4 } from './qadd_simd';
   }
 }
 
-@inline function addRowsV<T>(a: usize, b: usize, y: usize, C: i32, rdiv: i32, bstride: i32, bcs: i32, prm: usize, r0: i32, r1: i32, exact: bool): void {
+/** prm + 16: i32 exact (the host proved every f64 sum inside the fused multiply-adds exact: no correction step). */
+@inline function addV<T>(a: usize, b: usize, y: usize, C: i32, rdiv: i32, bstride: i32, bcs: i32, prm: usize, r0: i32, r1: i32): void {
+  const exact = load<i32>(prm, 16) != 0;
   if (bcs && rdiv == 1 && bstride == C) {
     // same shape: one contiguous span
     const off = <usize>r0 * C;
@@ -101,12 +103,6 @@ import { qadd4 } from './qadd_simd';
     const off = <usize>r * C;
     addSpan<T>(a + off, b + <usize>((r / rdiv) * bstride), bcs == 0, y + off, C, prm, exact);
   }
-}
-
-/** prm + 16: i32 exact (the host proved every f64 sum inside the fused multiply-adds exact: no correction step). */
-@inline function addV<T>(a: usize, b: usize, y: usize, C: i32, rdiv: i32, bstride: i32, bcs: i32, prm: usize, r0: i32, r1: i32): void {
-  if (load<i32>(prm, 16)) addRowsV<T>(a, b, y, C, rdiv, bstride, bcs, prm, r0, r1, true);
-  else addRowsV<T>(a, b, y, C, rdiv, bstride, bcs, prm, r0, r1, false);
 }
 
 @inline function mulV<T>(a: usize, b: usize, y: usize, C: i32, rdiv: i32, bstride: i32, bcs: i32, prm: usize, r0: i32, r1: i32): void {
