@@ -27,7 +27,7 @@ import type { PreparedKernel, KernelPath, KernelIO, KernelVariant } from './type
 import type { Arch } from '../runtime/features.js';
 import type { WasmKernels } from '../runtime/wasm.js';
 import type { QuantType, RequantMode } from './requant.js';
-import { planQGemm, planColumns, DOT16, materializeRows, packWeightsInto, packedBytes, runPlan, runPlanColumns, columnSplittable, gemmSplit, planScratch, layoutFits, chooseQGemmVariant, outputElementSize, QGEMM_VARIANTS, type QOutput, type QGemmPlan, type WeightRows } from './qgemm.js';
+import { planQGemm, planColumns, DOT16, materializeRows, packedBytes, runPlan, runPlanColumns, columnSplittable, gemmSplit, planScratch, layoutFits, chooseQGemmVariant, outputElementSize, QGEMM_VARIANTS, type QOutput, type QGemmPlan, type WeightRows } from './qgemm.js';
 
 export interface QConv2dParams {
   name?: string;
@@ -321,33 +321,14 @@ function winogradFits(p: QConv2dParams, dot16ok: boolean, groups: number, kh: nu
     p.c % 8 === 0 && p.c * 9 * 255 * 255 < 2 ** 29 && (out === 'int8' || out === 'uint8');
 }
 
-/** 4x the Winograd-transformed 3x3 kernel g (row-major 9 values): (2G) g (2G)^T, 16 integers, p = 4i + j. */
-function winogradKernel(g: ArrayLike<number>, u: Int32Array): void {
-  const G = [[2, 0, 0], [1, 1, 1], [1, -1, 1], [0, 0, 2]];
-  const t = new Array<number>(12); // (2G) g: 4 x 3
-  for (let i = 0; i < 4; i++) for (let j = 0; j < 3; j++) t[i * 3 + j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
-  for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) u[i * 4 + j] = t[i * 3] * G[j][0] + t[i * 3 + 1] * G[j][1] + t[i * 3 + 2] * G[j][2];
-}
-
 /** Quads of 2x2 tiles per kernel call: V + M scratch of about 1 MiB (the 7x7 and 14x14 layers: one or two calls). */
 const WINO_BLOCK_BYTES = 1 << 20;
 
 function prepareWinograd(p: QConv2dParams, sw8: Int8Array | Uint8Array, zb: Float64Array, wScales: Float64Array, ohwi: boolean, oh: number, ow: number): PreparedKernel & { outShape: [number, number, number, number]; method: QConvMethod; pixBlock: number; byColumns: boolean } {
   const { n, h, w, c, oc, name } = p;
   const [pt, pl] = p.pads ?? [0, 0, 0, 0];
-  // transformed weights per position: U[p][o][ci]
-  const us = Array.from({ length: 16 }, () => new Int32Array(oc * c));
-  const g = new Int32Array(9), u = new Int32Array(16);
-  for (let o = 0; o < oc; o++) {
-    const z = zb[o] | 0;
-    for (let ci = 0; ci < c; ci++) {
-      for (let t = 0; t < 9; t++) g[t] = (ohwi ? sw8[(o * 9 + t) * c + ci] : sw8[(o * c + ci) * 9 + t]) - z;
-      winogradKernel(g, u);
-      for (let q = 0; q < 16; q++) us[q][o * c + ci] = u[q];
-    }
-  }
-  // requantization tables from a plan of position 0 (no bias: it is added after the output transform)
-  const plan = planQGemm({ name, n: oc, k: c, aType: p.aType, aScale: p.aScale, aZeroPoint: 0, wc: us[0], wScales, output: p.output, requant: p.requant, variant: DOT16 });
+  // requantization tables from a plan without weights (no bias either: it is added after the output transform)
+  const plan = planQGemm({ name, n: oc, k: c, aType: p.aType, aScale: p.aScale, aZeroPoint: 0, wc: (_j, out) => out.fill(0), wScales, output: p.output, requant: p.requant, variant: DOT16 });
   const wstride = align16(packedBytes('dot16', oc, c));
   const ocp = Math.ceil(oc / 8) * 8;
   const bias = new Int32Array(ocp);
@@ -361,7 +342,29 @@ function prepareWinograd(p: QConv2dParams, sw8: Int8Array | Uint8Array, zb: Floa
   const tables = plan.constants.subarray(plan.tableOffset);
   const tabOff = 16 * wstride, biasOff = align16(tabOff + tables.length), prmOff = align16(biasOff + bias.byteLength), zeroOff = prmOff + 96;
   const constants = new Uint8Array(align16(zeroOff + c + 16));
-  for (let q = 0; q < 16; q++) packWeightsInto(constants.subarray(q * wstride, (q + 1) * wstride), 'dot16', us[q], oc, c, undefined, 0);
+  // U = (2G) g (2G)^T per (o, ci), written straight into the 16 packed dot16 matrices (layout: assembly/gemm/simd128.ts;
+  // initial accumulators 0, already zero): (2G) g has rows 2 g0, g0 + g1 + g2, g0 - g1 + g2, 2 g2 (g_r = kernel rows),
+  // and a row [x, y, z] times (2G)^T is [2x, x + y + z, x - y + z, 2z]
+  const w16 = new Int16Array(constants.buffer, constants.byteOffset, (16 * wstride) >> 1);
+  const bstride = 32 + (c / 2) * 32, ps = wstride >> 1;
+  const t = new Int32Array(12);
+  for (let o = 0; o < oc; o++) {
+    const z = zb[o] | 0;
+    const col = ((16 + (o >> 3) * bstride + 32) >> 1) + ((o & 7) >> 2) * 8 + (o & 3) * 2;
+    for (let ci = 0; ci < c; ci++) {
+      for (let j = 0; j < 3; j++) {
+        const g0 = (ohwi ? sw8[(o * 9 + j) * c + ci] : sw8[(o * c + ci) * 9 + j]) - z;
+        const g1 = (ohwi ? sw8[(o * 9 + 3 + j) * c + ci] : sw8[(o * c + ci) * 9 + 3 + j]) - z;
+        const g2 = (ohwi ? sw8[(o * 9 + 6 + j) * c + ci] : sw8[(o * c + ci) * 9 + 6 + j]) - z;
+        t[j] = 2 * g0; t[3 + j] = g0 + g1 + g2; t[6 + j] = g0 - g1 + g2; t[9 + j] = 2 * g2;
+      }
+      let d = col + (ci >> 1) * 16 + (ci & 1);
+      for (let i = 0; i < 12; i += 3, d += 4 * ps) {
+        const x = t[i], y = t[i + 1], zz = t[i + 2];
+        w16[d] = 2 * x; w16[d + ps] = x + y + zz; w16[d + 2 * ps] = x - y + zz; w16[d + 3 * ps] = 2 * zz;
+      }
+    }
+  }
   constants.set(tables, tabOff);
   constants.set(new Uint8Array(bias.buffer), biasOff);
   constants.set(new Uint8Array(prm.buffer), prmOff);
