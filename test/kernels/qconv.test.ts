@@ -192,6 +192,24 @@ if (CHILD) {
       }
     }
     assert.equal(fails, []);
+    // at the exactness bound: C = 912, |x - za| and |w - zb| at 255 (4x the accumulator up to 0.99 * 2^31), large
+    // transformed values of both signs; multipliers that keep the accumulator visible in the output
+    for (const [za, zbw] of [[-128, 0], [127, 255], [-128, 255]]) {
+      const c = 912, oc = 9, h = 4, w = 5;
+      const x = new Int8Array(h * w * c).map(() => (r() < 0.5 ? -128 : 127));
+      const wd = new Uint8Array(oc * c * 9).map(() => (r() < 0.5 ? 0 : 255));
+      const p: QConv2dParams = {
+        name: 'bound', n: 1, h, w, c, oc, kernel: [3, 3], pads: [0, 1, 0, 1], aType: 'int8', aScale: 1, aZeroPoint: za,
+        weights: { data: wd, type: 'uint8', zeroPoints: zbw, scales: Array.from({ length: oc }, () => 2 ** -23 * (1 + r())) },
+        bias: Int32Array.from({ length: oc }, () => ri(-1000, 1000)),
+        output: { type: 'int8', scale: 1, zeroPoint: 0 }, requant: za === 127 ? 'fixed-point' : 'float', path: 'x86',
+      };
+      const got = runConv(k, p, x);
+      assert.is(got.variant, 'qs8_wino2x2_3x3__simd128_dot16');
+      const want = refConv(k, p, x, got.oh, got.ow, 'int8');
+      assert.equal(Array.from(got.bytes), Array.from(want), `bound case za ${za} zb ${zbw}`);
+      assert.ok(new Set(Array.from(want)).size > 4, 'outputs not all saturated');
+    }
     // where it would not be exact or does not apply: the indirect kernel
     const base = { n: 1, h: 4, w: 4, oc: 8, kernel: [3, 3] as [number, number], pads: [1, 1, 1, 1] as [number, number, number, number], aType: 'int8' as const, aScale: 1, aZeroPoint: 0, output: { type: 'int8' as const, scale: 1, zeroPoint: 0 }, path: 'x86' as const };
     const wts = (c: number) => ({ data: new Int8Array(8 * c * 9), type: 'int8' as const, scales: 1 });
