@@ -3,10 +3,12 @@
 //   node --experimental-wasm-relaxed-simd --import tsx bench/profile.ts [--model mobilenetv2] [--form qdq-ort-s8]
 //        [--configs fp32,x86:fixed-point,x86:float,relaxed:fixed-point] [--rounds 15] [--top 12]
 // A config is `fp32` (the FP32 model, kernels 'auto') or `<path>:<requantization>[:two-multiply|:dw-pixel]` on the
-// INT8 file (dw-pixel: the INT8 depthwise kernels as before the rows form, OCTET_DW_FORM=pixel in src/kernels/dwconv.ts).
+// INT8 file (dw-pixel: the INT8 depthwise kernels as before the rows form, OCTET_DW_FORM=pixel in src/kernels/dwconv.ts),
+// optionally `@<dir>`: the wasm builds from <dir> (as in bench/model-ab.ts; e.g. a build of the previous commit).
 // Prints the load average next to the figures: on a shared machine compare the ratios, not the absolute times.
 import { loadavg, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
 import { InferenceSession, Tensor } from '../src/index.js';
 import { zooModelPath, zooNet, randomInputs, type ArchName, type Form } from '../src/zoo/index.js';
 
@@ -28,11 +30,13 @@ const load0 = loadavg().map((v) => v.toFixed(2)).join(' ');
 interface Cfg { id: string; s: InferenceSession; steps: { name: string; op: string; variant: string; macs?: number; ms: number[] }[]; total: number[] }
 const list: Cfg[] = [];
 for (const id of configs) {
-  const [path, requant, form] = id === 'fp32' ? ['auto', undefined, undefined] : id.split(':');
-  const file = await zooModelPath(arch, id === 'fp32' ? 'fp32' : (values.form as Form));
+  const [spec, dir] = id.split('@');
+  const [path, requant, form] = spec === 'fp32' ? ['auto', undefined, undefined] : spec.split(':');
+  const file = await zooModelPath(arch, spec === 'fp32' ? 'fp32' : (values.form as Form));
+  const wasm = dir ? pathToFileURL(dir.endsWith('/') ? dir : `${dir}/`).href : undefined;
   if (form === 'dw-pixel') process.env.OCTET_DW_FORM = 'pixel';
   else if (form) process.env.OCTET_FIXED_FORM = form; // e.g. x86:fixed-point:two-multiply (src/kernels/qgemm.ts)
-  const s = await InferenceSession.create(file, { kernels: path as never, requantization: requant as never, threads: 1 });
+  const s = await InferenceSession.create(file, { kernels: path as never, requantization: requant as never, threads: 1, ...(wasm ? { wasm } : {}) });
   delete process.env.OCTET_FIXED_FORM;
   delete process.env.OCTET_DW_FORM;
   list.push({ id: `${id} [${s.kernelPath}]`, s, steps: [], total: [] });
