@@ -78,9 +78,9 @@ export function foldBatchNorm(tg: TypedGraph): void {
       // packing applies as it reads each row (one pass over the weights, straight into wasm memory; anything else
       // reading the tensor's data gets the same products, built then). Weights already scaled by a first BN are
       // built and scaled again, as two folds would.
-      const src = w.dtype === 'float32' && !w.f32src?.rowScale ? w.f32src?.bytes ?? bytesOfTyped(w.data)
-        : bytesOfTyped(w.dtype === 'float32' ? w.data : Float32Array.from(toNumbers(w)));
-      const nw = lazyF32(w.dims, { bytes: src, rowScale: scale });
+      const src = w.dtype === 'float32' && !w.f32src?.rowScale ? w.f32src ?? { bytes: bytesOfTyped(w.data) }
+        : { bytes: bytesOfTyped(w.dtype === 'float32' ? w.data : Float32Array.from(toNumbers(w))) };
+      const nw = lazyF32(w.dims, { ...src, rowScale: scale });
       const bv = prod.inputs[2] ? toNumbers(tg.values.get(prod.inputs[2])!.const!) : new Float64Array(oc);
       const nb = makeTensor('float32', [oc]);
       for (let o = 0; o < oc; o++) (nb.data as Float32Array)[o] = bv[o] * scale[o] + shift[o];

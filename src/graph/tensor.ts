@@ -24,9 +24,16 @@ export interface HostTensor {
   f32src?: F32Source;
 }
 
-/** float32 values as little-endian bytes at any alignment (e.g. in place in the model file), each row (first axis) times rowScale[row] if set. */
+/**
+ * float32 values as little-endian bytes at any alignment (e.g. in place in the model's bytes), or read on demand
+ * (`read`: large weights left in the model file, src/onnx/reader.ts), each row (first axis) times rowScale[row] if set.
+ */
 export interface F32Source {
-  bytes: Uint8Array;
+  bytes?: Uint8Array;
+  /** Fills dst with the source's bytes from byte `offset` on (when `bytes` is not given). */
+  read?: (dst: Uint8Array, offset: number) => void;
+  /** Size in bytes of a `read` source. */
+  byteLength?: number;
   /** Row multipliers (BatchNorm folding, src/graph/passes.ts); the product is rounded to float32 like a Float32Array store. */
   rowScale?: Float64Array;
 }
@@ -115,6 +122,11 @@ export function makeTensor(dtype: DType, dims: number[], data?: TypedData): Host
 
 let alignScratch = new Uint8Array(0);
 let alignScratchF = new Float32Array(0);
+/** Rows read from a `read` source land here, a chunk at a time (reused: no fresh pages per tensor). */
+const CHUNK_BYTES = 1 << 18;
+let chunk = new Uint8Array(0);
+let chunkF = new Float32Array(0);
+let chunkOwner: object | null = null;
 
 /** Rows of a float32 tensor of `rows` rows (data, or its F32Source without building data). */
 export function f32Rows(t: HostTensor | Float32Array, rows: number): F32Rows {
@@ -124,15 +136,33 @@ export function f32Rows(t: HostTensor | Float32Array, rows: number): F32Rows {
   const src = t instanceof Float32Array ? undefined : t.f32src;
   let all: Float32Array | undefined;
   if (!src) all = (t instanceof Float32Array ? t : t.data) as Float32Array;
-  else if ((src.bytes.byteOffset & 3) === 0) all = new Float32Array(src.bytes.buffer, src.bytes.byteOffset, n);
-  const bytes = src?.bytes, scale = src?.rowScale;
+  else if (src.bytes && (src.bytes.byteOffset & 3) === 0) all = new Float32Array(src.bytes.buffer, src.bytes.byteOffset, n);
+  const bytes = src?.bytes, scale = src?.rowScale, readAt = bytes ? undefined : src?.read;
+  const rowBytes = cols * 4;
+  const perChunk = Math.max(1, Math.floor(CHUNK_BYTES / Math.max(rowBytes, 1)));
+  const me = {};
+  let c0 = 0, c1 = 0; // rows [c0, c1) are in `chunk` while chunkOwner === me
   // no allocation per row (a model reads ~20k rows): index loops over one view
   return {
     rows, cols,
     read(r, dst) {
       let v: Float32Array, o = r * cols;
       if (all) v = all;
-      else {
+      else if (readAt) {
+        if (chunkOwner !== me || r < c0 || r >= c1) {
+          const nr = Math.min(perChunk, rows - r);
+          if (chunk.length < nr * rowBytes) {
+            chunk = new Uint8Array(Math.max(nr * rowBytes, CHUNK_BYTES));
+            chunkF = new Float32Array(chunk.buffer);
+          }
+          readAt(chunk.subarray(0, nr * rowBytes), r * rowBytes);
+          chunkOwner = me;
+          c0 = r;
+          c1 = r + nr;
+        }
+        v = chunkF;
+        o = (r - c0) * cols;
+      } else {
         // misaligned: the row's bytes into an aligned scratch (reused: no fresh pages), read as floats
         if (alignScratch.length < cols * 4) {
           alignScratch = new Uint8Array(Math.max(cols * 4, 4096));
@@ -157,7 +187,8 @@ export function f32Rows(t: HostTensor | Float32Array, rows: number): F32Rows {
  */
 export function lazyF32(dims: number[], src: F32Source): HostTensor {
   const n = sizeOf(dims);
-  if (src.bytes.length !== n * 4) throw new Error(`octet: float32 source of ${src.bytes.length} bytes for dims [${dims}]`);
+  const len = src.bytes ? src.bytes.length : src.read ? src.byteLength : undefined;
+  if (len !== n * 4) throw new Error(`octet: float32 source of ${len} bytes for dims [${dims}]`);
   let data: Float32Array | undefined;
   const t = { dtype: 'float32', dims: dims.slice(), f32src: src } as HostTensor;
   Object.defineProperty(t, 'data', {

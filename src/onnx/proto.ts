@@ -44,7 +44,18 @@ export type ExternalLoader = (location: string, offset: number, length: number |
  * type is viewed where it lies instead of copied (int8 / uint8 weights always are): no second copy of the weights
  * at session creation (bench/cold-phases.ts). Bytes a caller passed in are always copied (the caller may reuse them).
  */
-export function tensorFromProto(t: TensorMsg, where: string, ext?: ExternalLoader, inPlace = false): HostTensor {
+/**
+ * raw_data payloads the reader left in the model file (src/onnx/reader.ts readModelFile): the bytes passed to the
+ * decoder hold zeros there, never touched (no page faults for 14 MB of FP32 weights); `read` fetches them.
+ */
+export interface DeferredPayloads {
+  /** Is the raw_data starting at this offset of the model bytes (= file offset) left in the file? */
+  has(offset: number): boolean;
+  /** Fills dst with the file's bytes from `offset` on. */
+  read(dst: Uint8Array, offset: number): void;
+}
+
+export function tensorFromProto(t: TensorMsg, where: string, ext?: ExternalLoader, inPlace = false, deferred?: DeferredPayloads): HostTensor {
   const name = t.name || where;
   const dtype = dtypeFromOnnx(t.dataType ?? 0, `tensor '${name}'`);
   const dims = (t.dims ?? []).map(longToNumber);
@@ -66,6 +77,12 @@ export function tensorFromProto(t: TensorMsg, where: string, ext?: ExternalLoade
     const need = n * DTYPE_BYTES[dtype];
     if (raw.length !== need) {
       throw new Error(`octet: tensor '${name}': has ${raw.length} bytes of data, dims [${dims}] of ${dtype} need ${need}`);
+    }
+    if (deferred?.has(raw.byteOffset)) {
+      // float32 weights stay in the file, read by rows when packed (tensor.ts f32Rows); anything else is read now
+      const at = raw.byteOffset;
+      if (dtype === 'float32' && dims.length >= 2) return lazyF32(dims, { read: (dst, off) => deferred.read(dst, at + off), byteLength: need });
+      deferred.read(raw, at);
     }
     if (inPlace && raw.byteOffset % DTYPE_BYTES[dtype] === 0) {
       return makeTensor(dtype, dims, viewData(dtype, raw.buffer, raw.byteOffset, n));

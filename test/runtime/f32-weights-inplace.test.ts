@@ -1,11 +1,13 @@
 // FP32 weights at session creation from a file: initializers viewed in place in the file's bytes (misaligned float32
-// ones read by rows, src/graph/tensor.ts lazyF32), BatchNorm folded as a per-row scale applied while packing, weights
-// packed straight into wasm memory. The same model from a path and from bytes (every initializer copied) must give
-// bit-identical outputs, and both must match onnxruntime-node (Conv + BN + Relu6, depthwise + BN, a BN after a
-// BN, Gemm with transB and without, MatMul), on the scalar and SIMD paths.
+// ones read by rows, src/graph/tensor.ts lazyF32), large payloads left in the file and read by rows when packed
+// (src/onnx/reader.ts), BatchNorm folded as a per-row scale applied while packing, weights packed straight into
+// wasm memory. The same model from a path and from bytes (every initializer copied) must give bit-identical outputs,
+// and both must match onnxruntime-node (Conv + BN + Relu6, depthwise + BN, a BN after a BN, Gemm with transB and
+// without, MatMul, a large rank-1 constant), on the scalar and SIMD paths, also after a new input shape re-reads the
+// weights; a file changed after the session read it is reported, not read.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -18,7 +20,7 @@ function model(): Uint8Array {
   const rng = new Rng(1234);
   const r = (n: number, lo = -1, hi = 1) => Float32Array.from({ length: n }, () => rng.range(lo, hi));
   const g = new GraphBuilder({ opset: 13 });
-  g.input('x', 'float32', [1, 5, 9, 9]);
+  g.input('x', 'float32', [1, 5, 'H', 'W']);
   // names of odd lengths: initializer raw_data lands at every alignment in the file
   const bn = (name: string, c: number) => ['s', 'b', 'm', 'v'].map((k, i) => g.initializer(`${name}${k}${'_'.repeat(i)}`, 'float32', k === 'v' ? r(c, 0.2, 2) : r(c), [c]));
   g.initializer('w1', 'float32', r(32 * 5 * 9), [32, 5, 3, 3]);
@@ -29,46 +31,71 @@ function model(): Uint8Array {
   g.node('Conv', ['r1', 'wd__'], ['c2'], { pads: [1, 1, 1, 1], strides: [2, 2], group: 32 });
   g.node('BatchNormalization', ['c2', ...bn('bn2x', 32)], ['b2']);
   g.node('BatchNormalization', ['b2', ...bn('bn3', 32)], ['b3']);
-  g.initializer('w3_', 'float32', r(24 * 32), [24, 32, 1, 1]);
+  // large enough to stay in the file (>= 64 KB), with a BatchNorm folded into it
+  g.initializer('w4', 'float32', r(128 * 32 * 9, -0.2, 0.2), [128, 32, 3, 3]);
+  g.node('Conv', ['b3', 'w4'], ['c4'], { pads: [1, 1, 1, 1] });
+  g.node('BatchNormalization', ['c4', ...bn('bn4', 128)], ['b4']);
+  g.initializer('w3_', 'float32', r(24 * 128), [24, 128, 1, 1]);
   g.initializer('bias3', 'float32', r(24), [24]);
-  g.node('Conv', ['b3', 'w3_', 'bias3'], ['c3']);
+  g.node('Conv', ['b4', 'w3_', 'bias3'], ['c3']);
   g.node('GlobalAveragePool', ['c3'], ['p']);
   g.node('Flatten', ['p'], ['f']);
   g.initializer('fcw', 'float32', r(12 * 24), [12, 24]);
   g.initializer('fcb_', 'float32', r(12), [12]);
   g.node('Gemm', ['f', 'fcw', 'fcb_'], ['y1'], { transB: 1 });
-  g.initializer('mmw', 'float32', r(12 * 40), [12, 40]);
+  // 12 rows of 64 KB: read from the file a few rows at a time
+  g.initializer('mmw', 'float32', r(12 * 16384), [12, 16384]);
   g.node('MatMul', ['y1', 'mmw'], ['y2']);
-  g.initializer('gw', 'float32', r(40 * 9), [40, 9]);
-  g.node('Gemm', ['y2', 'gw'], ['y']);
+  // rank 1, 64 KB: read from the file when the model is read
+  g.node('Add', ['y2', g.initializer('addc', 'float32', r(16384), [16384])], ['y3']);
+  g.initializer('gw', 'float32', r(16384 * 9, -0.05, 0.05), [16384, 9]);
+  g.node('Gemm', ['y3', 'gw'], ['y']);
   g.output('y', 'float32', [1, 9]);
   return g.toBytes();
 }
 
-test('FP32 model from its file (weights in place, BN applied while packing) = from bytes, bit for bit; both match onnxruntime', async () => {
+test('FP32 model from its file (weights in place or left in the file, BN applied while packing) = from bytes, bit for bit; both match onnxruntime', async () => {
   const bytes = model();
-  // the case under test: float32 weights (rank >= 2, >= 256 values) that are not 4-aligned in the file
-  const mis = decodeModel(bytes).graph!.initializer!.filter((t) => t.rawData && (t.dims ?? []).length >= 2 && t.rawData.length >= 1024 && t.rawData.byteOffset % 4 !== 0);
+  // the cases under test: float32 weights (rank >= 2, >= 256 values) that are not 4-aligned in the file, and
+  // payloads large enough to be left in the file
+  const inits = decodeModel(bytes).graph!.initializer!;
+  const mis = inits.filter((t) => t.rawData && (t.dims ?? []).length >= 2 && t.rawData.length >= 1024 && t.rawData.length < 65536 && t.rawData.byteOffset % 4 !== 0);
   assert.ok(mis.length >= 3, `misaligned weight tensors: ${mis.map((t) => t.name)}`);
+  assert.equal(inits.filter((t) => (t.rawData?.length ?? 0) >= 65536).map((t) => t.name).sort(), ['addc', 'gw', 'mmw', 'w4']);
   const dir = mkdtempSync(join(tmpdir(), 'octet-inplace-'));
   try {
     const path = join(dir, 'm.onnx');
     writeFileSync(path, bytes);
     const rng = new Rng(99);
-    const x = Float32Array.from({ length: 5 * 81 }, () => rng.range(-2, 2));
-    const want = (await (await ort.InferenceSession.create(bytes)).run({ x: new ort.Tensor('float32', x, [1, 5, 9, 9]) })).y.data as Float32Array;
+    const ref = await ort.InferenceSession.create(bytes);
+    const input = (h: number, w: number) => Float32Array.from({ length: 5 * h * w }, () => rng.range(-2, 2));
     for (const kernels of ['scalar', 'x86'] as const) {
-      const outs: Float32Array[] = [];
-      for (const src of [path, bytes.slice()]) {
-        const s = await InferenceSession.create(src, { kernels, threads: 1 });
-        outs.push((await s.run({ x: new Tensor('float32', x, [1, 5, 9, 9]) })).y.data as Float32Array);
-        await s.release();
+      const fromPath = await InferenceSession.create(path, { kernels, threads: 1 });
+      const fromBytes = await InferenceSession.create(bytes.slice(), { kernels, threads: 1 });
+      // two shapes: the second compile reads the weights left in the file again
+      for (const [h, w] of [[9, 9], [7, 11]]) {
+        const x = input(h, w);
+        const want = (await ref.run({ x: new ort.Tensor('float32', x, [1, 5, h, w]) })).y.data as Float32Array;
+        const a = (await fromPath.run({ x: new Tensor('float32', x, [1, 5, h, w]) })).y.data as Float32Array;
+        const b = (await fromBytes.run({ x: new Tensor('float32', x, [1, 5, h, w]) })).y.data as Float32Array;
+        assert.equal(Array.from(a), Array.from(b), `${kernels} ${h}x${w}: path and bytes differ`);
+        for (let i = 0; i < want.length; i++) {
+          assert.ok(Math.abs(a[i] - want[i]) <= 1e-4 * (1 + Math.abs(want[i])), `${kernels} ${h}x${w} y[${i}] = ${a[i]}, onnxruntime ${want[i]}`);
+        }
       }
-      assert.equal(Array.from(outs[0]), Array.from(outs[1]), `${kernels}: path and bytes differ`);
-      for (let i = 0; i < want.length; i++) {
-        assert.ok(Math.abs(outs[0][i] - want[i]) <= 1e-4 * (1 + Math.abs(want[i])), `${kernels} y[${i}] = ${outs[0][i]}, onnxruntime ${want[i]}`);
-      }
+      await fromPath.release();
+      await fromBytes.release();
     }
+    // the file changes under a session whose weights are still in it: the next compile says so
+    const s = await InferenceSession.create(path, { kernels: 'scalar', threads: 1 });
+    await s.run({ x: new Tensor('float32', input(9, 9), [1, 5, 9, 9]) });
+    utimesSync(path, new Date(), new Date(Date.now() + 5000));
+    let err: unknown;
+    try {
+      await s.run({ x: new Tensor('float32', input(6, 6), [1, 5, 6, 6]) });
+    } catch (e) { err = e; }
+    assert.match(String(err), /model file '.*m\.onnx' changed since the session read it/);
+    await s.release();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
