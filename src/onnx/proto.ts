@@ -40,11 +40,6 @@ function longToBig(v: unknown, unsigned: boolean): bigint {
 export type ExternalLoader = (location: string, offset: number, length: number | undefined, tensor: string) => Uint8Array;
 
 /**
- * `inPlace`: the model bytes belong to the reader (read from a file), so raw_data that is aligned for its element
- * type is viewed where it lies instead of copied (int8 / uint8 weights always are): no second copy of the weights
- * at session creation (bench/cold-phases.ts). Bytes a caller passed in are always copied (the caller may reuse them).
- */
-/**
  * raw_data payloads the reader left in the model file (src/onnx/reader.ts readModelFile): the bytes passed to the
  * decoder hold zeros there, never touched (no page faults for 14 MB of FP32 weights); `read` fetches them.
  */
@@ -55,6 +50,12 @@ export interface DeferredPayloads {
   read(dst: Uint8Array, offset: number): void;
 }
 
+/**
+ * `inPlace`: the model bytes belong to the reader (read from a file), so raw_data that is aligned for its element
+ * type is viewed where it lies instead of copied (int8 / uint8 weights always are): no second copy of the weights
+ * at session creation (bench/cold-phases.ts). Bytes a caller passed in are always copied (the caller may reuse them).
+ * `deferred`: large payloads still in the model file (float32 weights become row sources read when packed).
+ */
 export function tensorFromProto(t: TensorMsg, where: string, ext?: ExternalLoader, inPlace = false, deferred?: DeferredPayloads): HostTensor {
   const name = t.name || where;
   const dtype = dtypeFromOnnx(t.dataType ?? 0, `tensor '${name}'`);
