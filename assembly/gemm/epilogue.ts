@@ -14,6 +14,9 @@
 //                  epilogue skips the saturating left shift (same results, fewer instructions)
 //   EPI_FIXEDX (5): as EPI_FIXED_NL, one-multiply form (FIXEDX table, zero point folded in; requant/core.ts 1b):
 //                  multipliers < 1 with right shifts <= 17 only (the host checks), same results
+//   EPI_FLOATU (6): as EPI_FLOAT (same table, same results) when the host has bounded |acc * scale| < 2^21 for every
+//                  channel: the v128 4x8 epilogue skips the float clamp (the magic-number rounding is exact there) and
+//                  clamps the narrowed bytes instead (round and clamp to integer bounds commute)
 // zp/qmin/qmax: output zero point and clamp (kinds 0, 1 and 5; kind 5 ignores zp). Tables are padded to a multiple of 8 channels.
 // table2: kind 3, the float bias per channel; kinds 0, 1, 4 and 5, a 128-byte block of the epilogue's v128 constants
 //   (loaded, not splatted per tile; src/kernels/qgemm.ts clampConstants): +0 i8x16 qmin, +16 i8x16 qmax,
@@ -28,6 +31,7 @@ export const EPI_I32: i32 = 2;
 export const EPI_F32: i32 = 3;
 export const EPI_FIXED_NL: i32 = 4;
 export const EPI_FIXEDX: i32 = 5;
+export const EPI_FLOATU: i32 = 6;
 
 /** Offsets in the table2 constants block of kinds 0, 1, 4, 5. */
 export const EC_QMIN8: i32 = 0;
@@ -45,7 +49,7 @@ export const EC_QMAX: i32 = 112;
     store<u8>(cp + <usize>col, <u8>rq_fixedx_out(acc, table, col, qmin, qmax));
   } else if (kind == EPI_FIXED || kind == EPI_FIXED_NL) {
     store<u8>(cp + <usize>col, <u8>rq_fixed_out(acc, table, col, zp, qmin, qmax));
-  } else if (kind == EPI_FLOAT) {
+  } else if (kind == EPI_FLOAT || kind == EPI_FLOATU) {
     store<u8>(cp + <usize>col, <u8>rq_float_out(acc, rq_float_scale(table, col), zp, qmin, qmax));
   } else if (kind == EPI_I32) {
     store<i32>(cp + (<usize>col << 2), acc);

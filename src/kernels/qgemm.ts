@@ -50,7 +50,7 @@ export const QGEMM_VARIANTS: readonly QGemmVariant[] = [
 export const DOT16 = QGEMM_VARIANTS[1];
 
 /** Epilogue kinds (assembly/gemm/epilogue.ts). */
-export const EPI = { fixed: 0, float: 1, int32: 2, float32: 3, fixedNoLeftShift: 4, fixedOneMul: 5 } as const;
+export const EPI = { fixed: 0, float: 1, int32: 2, float32: 3, fixedNoLeftShift: 4, fixedOneMul: 5, floatUnclamped: 6 } as const;
 
 export type QOutput =
   | { type: QuantType; scale: number; zeroPoint: number; clamp?: { min?: number; max?: number } }
@@ -351,6 +351,11 @@ export function planQGemm(p: QGemmPlanParams): QGemmPlan {
       // instructions: bench/profile.ts, README "Model benchmarks")
       const tx = mode === 'fixed-point' && fixedForm(p) === 'auto' ? fixedxTable(reals, zp, 8) : null;
       if (tx) { table = tx; kind = EPI.fixedOneMul; }
+      // float: the v128 4x8 epilogue may skip the float clamp when |acc * scale| < 2^21 on every channel (the
+      // magic-number rounding is exact below 2^22), with |acc| <= |bias| + 255 * 255 * K (|a - za|, |w - zb| <= 255)
+      // (OCTET_FLOATU=off keeps the clamped form: A/B in bench/model-ab.ts)
+      const fuOff = typeof process !== 'undefined' && (process as any).env?.OCTET_FLOATU === 'off';
+      if (mode === 'float' && !fuOff && floatUnclampedFits(reals, k, intBias)) kind = EPI.floatUnclamped;
       ({ qmin, qmax } = outputRange(out.type, zp, out.scale, out.clamp));
       table2 = clampConstants(zp, qmin, qmax);
     }
@@ -367,6 +372,18 @@ export function planQGemm(p: QGemmPlanParams): QGemmPlan {
 }
 
 /** Runs a plan whose constants sit at `constants`: rows x n outputs from A rows at a (stride in bytes). */
+/**
+ * Whether the EPI_FLOATU epilogue (assembly/gemm/epilogue.ts) gives EPI_FLOAT's results: every channel's
+ * |acc| * scale stays below 2^21, |acc| <= |bias| + 65025 K (scale rounded up by 2^-20 relative for its float32).
+ */
+export function floatUnclampedFits(reals: ArrayLike<number>, k: number, bias?: Int32Array): boolean {
+  for (let j = 0; j < reals.length; j++) {
+    const bound = (Math.abs(bias?.[j] ?? 0) + 65025 * k) * reals[j] * (1 + 2 ** -20);
+    if (!(bound < 2 ** 21)) return false;
+  }
+  return true;
+}
+
 /** Scratch bytes a plan's kernel needs per call (16-byte aligned): widened A rows of the dot16 kernel. */
 export function planScratch(plan: QGemmPlan): number {
   return plan.variant.layout === 'dot16' ? 16 * Math.ceil(plan.k / 2) + 16 : 0;

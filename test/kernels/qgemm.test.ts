@@ -7,8 +7,9 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WasmKernels } from '../../src/runtime/wasm.js';
-import { runSuite, checkCase } from './qgemm-cases.js';
-import { prepareQGemm, QGEMM_VARIANTS, layoutFits } from '../../src/kernels/qgemm.js';
+import { runSuite, checkCase, makeProblem, rng, type Case } from './qgemm-cases.js';
+import { requantScales } from '../../src/kernels/requant.js';
+import { prepareQGemm, QGEMM_VARIANTS, layoutFits, floatUnclampedFits } from '../../src/kernels/qgemm.js';
 import { BumpAllocator } from '../../src/runtime/wasm.js';
 import { loadCase, hasCase } from './onnx-data.js';
 import type { KernelPath } from '../../src/kernels/types.js';
@@ -58,6 +59,39 @@ if (CHILD) {
       }
     });
     assert.equal(fails, []);
+  });
+
+  test('float requantization without the float clamp (EPI_FLOATU, |acc * scale| < 2^21 proven on the host) equals the oracle; the bound', async () => {
+    // closed form: |acc| <= |bias| + 65025 K
+    assert.ok(floatUnclampedFits([2 ** 21 / 65025 / 16 * 0.999], 16));
+    assert.not.ok(floatUnclampedFits([2 ** 21 / 65025 / 16], 16));
+    assert.not.ok(floatUnclampedFits([0.5, 1e-3], 16, Int32Array.from([2 ** 22, 0])));
+    assert.ok(floatUnclampedFits([1e-3, 0.5], 16, Int32Array.from([2 ** 22, 0])));
+    const k = await WasmKernels.create('simd128');
+    const r = rng(77);
+    const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)];
+    const fails: string[] = [];
+    const seen = { fits: 0, not: 0 };
+    for (let i = 0; i < 160; i++) {
+      const aType = pick(['int8', 'uint8'] as const), wType = pick(['int8', 'int8', 'uint8'] as const);
+      const out = pick(['int8', 'uint8'] as const);
+      const n = pick([1, 5, 8, 16, 17, 24, 31]);
+      const [alo, ahi] = aType === 'int8' ? [-128, 127] : [0, 255];
+      const c: Case = {
+        m: pick([1, 2, 3, 4, 5, 9, 13, 129]), k: pick([1, 2, 15, 16, 17, 24, 32, 96, 960]), n, aType, za: pick([alo, ahi, 3]),
+        wType, zb: Array(n).fill(wType === 'int8' ? 0 : 128), out, mode: 'float',
+        clamp: pick([undefined, { min: 0 }, { min: 0, max: 6 }, { min: -1, max: 1 }]), seed: 5000 + i, modelScales: i % 4 !== 3,
+      };
+      const p = makeProblem(c);
+      const fits = floatUnclampedFits(requantScales('float', p.aScale, p.wScales, (p.output as { scale: number }).scale), c.k, p.bias as Int32Array);
+      seen[fits ? 'fits' : 'not']++;
+      const name = pick(['qs8_gemm_4x8c2__simd128_dot16', 'qs8_gemm_4x8c2__simd128_extmul']);
+      const e = checkCase(k, name, c);
+      if (e) fails.push(`${fits ? 'unclamped' : 'clamped'}: ${e}`);
+    }
+    assert.equal(fails, []);
+    // both epilogues ran
+    assert.ok(seen.fits > 40 && seen.not > 10, JSON.stringify(seen));
   });
 
   test('weights the relaxed/extmul layouts cannot hold fall back to dot16 and stay exact', async () => {
