@@ -187,7 +187,7 @@ function argmaxes(logits: Float32Array, n: number): Uint8Array {
 }
 
 /** One validation fold: FP32 (cached), PTQ, and every named QAT candidate over `seeds` seeds. */
-async function validateQatFold(fold: number, seeds: number, names: string[]): Promise<QatRow[]> {
+async function validateQatFold(fold: number, seeds: number, names: string[], seed0 = 0): Promise<QatRow[]> {
   await useWasmKernels();
   const { train: tr, val } = validationSplit(loadMnist().train, VALIDATION, fold);
   const r = RECIPES.cnn;
@@ -229,7 +229,7 @@ async function validateQatFold(fold: number, seeds: number, names: string[]): Pr
     if (!c) throw new Error(`unknown QAT candidate '${name}' (have: ${Object.keys(QAT_CANDIDATES).join(', ')})`);
     const o = { ...c.opts, ...LIMIT };
     const steps = Math.ceil(Math.min(tr.count, o.limit ?? tr.count) / o.batchSize) * o.epochs;
-    for (let s = 0; s < seeds; s++) {
+    for (let s = seed0; s < seed0 + seeds; s++) {
       const t0 = Date.now();
       const q = new QuantizedModel(clone(model), {
         freezeBnAfter: Math.floor(steps * c.bnAt),
@@ -250,13 +250,14 @@ async function validateQatFold(fold: number, seeds: number, names: string[]): Pr
 
 /** Runs the folds (two child processes at a time) and prints the ranking: mean over folds and seeds. */
 async function validateQat(args: string[]): Promise<void> {
-  let folds = [0, 1, 2, 3], seeds = 2, jobs = 2;
+  let folds = [0, 1, 2, 3], seeds = 2, jobs = 2, seed0 = 0;
   const names: string[] = [];
   for (const a of args) {
     const [k, v] = a.split('=');
     if (k === 'folds' && v) folds = v.split(',').map(Number);
     else if (k === 'seeds' && v) seeds = Number(v);
     else if (k === 'jobs' && v) jobs = Number(v);
+    else if (k === 'seed0' && v) seed0 = Number(v);
     else names.push(a);
   }
   if (names.length === 0) names.push(...Object.keys(QAT_CANDIDATES));
@@ -265,12 +266,12 @@ async function validateQat(args: string[]): Promise<void> {
   const queue = [...folds];
   await Promise.all(Array.from({ length: Math.max(1, jobs) }, async () => {
     for (let f = queue.shift(); f !== undefined; f = queue.shift()) {
-      rows.push(...((await child(self, ['validate-qat-fold', String(f), String(seeds), ...names])) as unknown as QatRow[]));
+      rows.push(...((await child(self, ['validate-qat-fold', String(f), String(seeds), String(seed0), ...names])) as unknown as QatRow[]));
     }
   }));
   const out = join(VALIDATION_CACHE, `validate-qat-${Date.now()}.json`);
   writeFileSync(out, JSON.stringify(rows, null, 1));
-  console.log(`\nvalidate-qat: folds ${folds.join(',')} (1,000 digits each), ${seeds} QAT seeds; rows in ${out}`);
+  console.log(`\nvalidate-qat: folds ${folds.join(',')} (1,000 digits each), QAT seeds ${seed0}..${seed0 + seeds - 1}; rows in ${out}`);
   console.log('| candidate | runs | mean QAT - FP32 (points) | per fold (mean over seeds) | worst run | mean flips vs FP32 |');
   console.log('|---|---|---|---|---|---|');
   for (const name of ['ptq', ...names]) {
@@ -420,7 +421,7 @@ async function main(): Promise<void> {
   }
   if (stage === 'validate-qat') return validateQat(process.argv.slice(3));
   if (stage === 'validate-qat-fold') {
-    const rows = await validateQatFold(Number(net), Number(job), process.argv.slice(5));
+    const rows = await validateQatFold(Number(net), Number(job), process.argv.slice(6), Number(process.argv[5]));
     if (process.env.OCTET_TRAIN_REPORT) writeFileSync(process.env.OCTET_TRAIN_REPORT, JSON.stringify(rows));
     return;
   }
@@ -430,7 +431,7 @@ async function main(): Promise<void> {
     return;
   }
   if (stage === 'quant' && nets.includes(net) && (job === 'int8' || job === 'w4a4')) return emit(await quantizeJob(net as Net, job));
-  if (stage && stage !== 'quant') throw new Error(`usage: npm run train [-- quant | validate <${Object.keys(CANDIDATES).join('|')}>... | validate-qat [folds=0,1,2,3] [seeds=2] [jobs=2] [<${Object.keys(QAT_CANDIDATES).join('|')}>...]]   (quant: redo only stage 2 from the FP32 models in models/; validate: rank CNN recipes on the validation split; validate-qat: rank CNN INT8 QAT recipes on validation folds)`);
+  if (stage && stage !== 'quant') throw new Error(`usage: npm run train [-- quant | validate <${Object.keys(CANDIDATES).join('|')}>... | validate-qat [folds=0,1,2,3] [seeds=2] [seed0=0] [jobs=2] [<${Object.keys(QAT_CANDIDATES).join('|')}>...]]   (quant: redo only stage 2 from the FP32 models in models/; validate: rank CNN recipes on the validation split; validate-qat: rank CNN INT8 QAT recipes on validation folds)`);
   const t0 = Date.now();
   const self = fileURLToPath(import.meta.url);
   mkdirSync(modelsDir, { recursive: true });
