@@ -1,17 +1,20 @@
-// onnx-proto helpers for the reader: TensorProto -> HostTensor (raw_data, typed fields, external data),
-// AttributeProto -> AttrValue, ValueInfoProto -> ValueInfo. int64 values arrive as Long (protobufjs) or number.
-// protobufjs returns raw_data as a view into the model bytes, so in-place and deferred payloads work on it.
-import onnxProto from 'onnx-proto';
+// Protobuf message helpers for the reader: TensorProto -> HostTensor (raw_data, typed fields, external data),
+// AttributeProto -> AttrValue, ValueInfoProto -> ValueInfo. Messages come from src/onnx/decode.ts (the runtime's
+// decoder) or from onnx-proto (protobufjs; same field names): int64 values arrive as number, bigint or Long.
+// onnx-proto is only a type here: the runtime does not load protobufjs (cold start).
+import type onnxProto from 'onnx-proto';
 import type { AttrValue, Dim, ValueInfo } from '../graph/ir.js';
 import { DTYPE_BYTES, dtypeFromOnnx, lazyF32, makeTensor, allocData, sizeOf, viewData, type HostTensor, type DType } from '../graph/tensor.js';
+import type { DAttribute, DTensor, DValueInfo } from './decode.js';
 
-export const onnx = onnxProto.onnx;
-type TensorMsg = onnxProto.onnx.ITensorProto;
-type AttributeMsg = onnxProto.onnx.IAttributeProto;
-type ValueInfoMsg = onnxProto.onnx.IValueInfoProto;
+type TensorMsg = DTensor | onnxProto.onnx.ITensorProto;
+type AttributeMsg = DAttribute | onnxProto.onnx.IAttributeProto;
+type ValueInfoMsg = DValueInfo | onnxProto.onnx.IValueInfoProto;
 
-const EXTERNAL = onnx.TensorProto.DataLocation.EXTERNAL;
-const ATTR = onnx.AttributeProto.AttributeType;
+/** TensorProto.DataLocation.EXTERNAL (onnx.proto3). */
+const EXTERNAL = 1;
+/** AttributeProto.AttributeType (onnx.proto3). */
+const ATTR = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7, STRINGS: 8, TENSORS: 9, GRAPHS: 10 } as const;
 
 export function longToNumber(v: unknown): number {
   if (typeof v === 'number') return v;

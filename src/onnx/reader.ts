@@ -1,8 +1,10 @@
-// ONNX reader: model bytes (or a path, in Node) -> graph IR (src/graph/ir.ts). Decodes with onnx-proto
-// (protobufjs); initializers and Constant-node tensors become constants; external data files are read from the model's folder. Checks opsets (ai.onnx 6..25: the operator semantics Octet implements are the same across them; com.microsoft any) and basic well-formedness.
+// ONNX reader: model bytes (or a path, in Node) -> graph IR (src/graph/ir.ts). Decodes with src/onnx/decode.ts
+// (the runtime's own protobuf decoder: no protobufjs to load at a cold start); initializers and Constant-node
+// tensors become constants; external data files are read from the model's folder. Checks opsets (ai.onnx 6..25: the operator semantics Octet implements are the same across them; com.microsoft any) and basic well-formedness.
 import type { Graph, Node, ValueInfo } from '../graph/ir.js';
 import { phase } from '../runtime/phases.js';
-import { onnx, tensorFromProto, attrFromProto, valueInfoFromProto, type DeferredPayloads, type ExternalLoader } from './proto.js';
+import { tensorFromProto, attrFromProto, valueInfoFromProto, type DeferredPayloads, type ExternalLoader } from './proto.js';
+import { decodeModel } from './decode.js';
 
 export const MIN_OPSET = 6;
 export const MAX_OPSET = 25;
@@ -187,9 +189,9 @@ function nodeExternalLoader(fs: typeof import('node:fs'), pathMod: typeof import
 export function readModel(bytes: Uint8Array, opts: ReadOptions = {}): Graph {
   if (!(bytes instanceof Uint8Array)) throw new Error('octet: model must be a Uint8Array, an ArrayBuffer or a path');
   if (bytes.length === 0) throw new Error('octet: model bytes are empty');
-  let model: ReturnType<typeof onnx.ModelProto.decode>;
+  let model: ReturnType<typeof decodeModel>;
   try {
-    model = onnx.ModelProto.decode(bytes);
+    model = decodeModel(bytes);
   } catch (e: any) {
     throw new Error(`octet: model bytes are not a valid ONNX protobuf (${e.message}); truncated or not an .onnx file?`);
   }

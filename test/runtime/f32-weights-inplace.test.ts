@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { InferenceSession, Tensor } from '../../src/index.js';
 import { GraphBuilder } from '../../src/onnx/writer.js';
-import onnxProto from 'onnx-proto';
+import { decodeModel } from '../../src/onnx/decode.js';
 import { Rng } from '../../src/zoo/rng.js';
 
 function model(): Uint8Array {
@@ -58,7 +58,7 @@ test('FP32 model from its file (weights in place or left in the file, BN applied
   const bytes = model();
   // the cases under test: float32 weights (rank >= 2, >= 256 values) that are not 4-aligned in the file, and
   // payloads large enough to be left in the file
-  const inits = onnxProto.onnx.ModelProto.decode(bytes).graph!.initializer!;
+  const inits = decodeModel(bytes).graph!.initializer!;
   const mis = inits.filter((t) => t.rawData && (t.dims ?? []).length >= 2 && t.rawData.length >= 1024 && t.rawData.length < 65536 && t.rawData.byteOffset % 4 !== 0);
   assert.ok(mis.length >= 3, `misaligned weight tensors: ${mis.map((t) => t.name)}`);
   assert.equal(inits.filter((t) => (t.rawData?.length ?? 0) >= 65536).map((t) => t.name).sort(), ['addc', 'gw', 'mmw', 'w4']);
