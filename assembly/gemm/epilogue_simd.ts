@@ -124,6 +124,25 @@ import { EPI_FIXED, EPI_FLOAT, EPI_I32, EPI_FIXED_NL, EPI_FIXEDX, EPI_FLOATU, EC
 }
 
 /**
+ * The 4 rows of int16 results of a 4x8 tile narrowed to bytes, clamped to the block's [qmin, qmax] (signed when
+ * qmax <= 127, else unsigned) and stored: the shared tail of the whole-tile FIXEDX and FLOATU epilogues.
+ */
+@inline function narrow_clamp_store4x8(
+  r0: v128, r1: v128, r2: v128, r3: v128, n0: i32, cols: i32, c0: usize, c1: usize, c2: usize, c3: usize, consts: usize, qmax: i32,
+): void {
+  let v01: v128, v23: v128;
+  const vmin = v128.load(consts, EC_QMIN8), vmax = v128.load(consts, EC_QMAX8);
+  if (qmax <= 127) {
+    v01 = i8x16.min_s(i8x16.max_s(i8x16.narrow_i16x8_s(r0, r1), vmin), vmax);
+    v23 = i8x16.min_s(i8x16.max_s(i8x16.narrow_i16x8_s(r2, r3), vmin), vmax);
+  } else {
+    v01 = i8x16.min_u(i8x16.max_u(i8x16.narrow_i16x8_u(r0, r1), vmin), vmax);
+    v23 = i8x16.min_u(i8x16.max_u(i8x16.narrow_i16x8_u(r2, r3), vmin), vmax);
+  }
+  store_tile4x8(v01, v23, n0, cols, c0, c1, c2, c3);
+}
+
+/**
  * EPI_FIXEDX epilogue of a whole 4x8 tile (rows at c0..c3, columns n0..n0+cols-1, cols <= 8): the block constants
  * are loaded once for the four rows, and the int32 results are narrowed with saturation (i16x8.narrow, then
  * i8x16.narrow: two rows per vector) before one clamp per 16 outputs. Exact: the saturations are monotonic and
@@ -154,16 +173,7 @@ import { EPI_FIXED, EPI_FLOAT, EPI_I32, EPI_FIXED_NL, EPI_FIXEDX, EPI_FLOATU, EC
     r2 = i16x8.narrow_i32x4_s(fx4(a20, lo0, hi0, pm0, q0, t0, m0, k0, s0), fx4(a21, lo1, hi1, pm1, q1, t1, m1, k1, s1));
     r3 = i16x8.narrow_i32x4_s(fx4(a30, lo0, hi0, pm0, q0, t0, m0, k0, s0), fx4(a31, lo1, hi1, pm1, q1, t1, m1, k1, s1));
   }
-  let v01: v128, v23: v128;
-  const vmin = v128.load(consts, EC_QMIN8), vmax = v128.load(consts, EC_QMAX8);
-  if (qmax <= 127) {
-    v01 = i8x16.min_s(i8x16.max_s(i8x16.narrow_i16x8_s(r0, r1), vmin), vmax);
-    v23 = i8x16.min_s(i8x16.max_s(i8x16.narrow_i16x8_s(r2, r3), vmin), vmax);
-  } else {
-    v01 = i8x16.min_u(i8x16.max_u(i8x16.narrow_i16x8_u(r0, r1), vmin), vmax);
-    v23 = i8x16.min_u(i8x16.max_u(i8x16.narrow_i16x8_u(r2, r3), vmin), vmax);
-  }
-  store_tile4x8(v01, v23, n0, cols, c0, c1, c2, c3);
+  narrow_clamp_store4x8(r0, r1, r2, r3, n0, cols, c0, c1, c2, c3, consts, qmax);
 }
 
 /**
@@ -213,16 +223,7 @@ import { EPI_FIXED, EPI_FLOAT, EPI_I32, EPI_FIXED_NL, EPI_FIXEDX, EPI_FLOATU, EC
   const r1 = i16x8.narrow_i32x4_s(rqv_floatu(a10, s0, vmz), rqv_floatu(a11, s1, vmz));
   const r2 = i16x8.narrow_i32x4_s(rqv_floatu(a20, s0, vmz), rqv_floatu(a21, s1, vmz));
   const r3 = i16x8.narrow_i32x4_s(rqv_floatu(a30, s0, vmz), rqv_floatu(a31, s1, vmz));
-  let v01: v128, v23: v128;
-  const vmin = v128.load(consts, EC_QMIN8), vmax = v128.load(consts, EC_QMAX8);
-  if (qmax <= 127) {
-    v01 = i8x16.min_s(i8x16.max_s(i8x16.narrow_i16x8_s(r0, r1), vmin), vmax);
-    v23 = i8x16.min_s(i8x16.max_s(i8x16.narrow_i16x8_s(r2, r3), vmin), vmax);
-  } else {
-    v01 = i8x16.min_u(i8x16.max_u(i8x16.narrow_i16x8_u(r0, r1), vmin), vmax);
-    v23 = i8x16.min_u(i8x16.max_u(i8x16.narrow_i16x8_u(r2, r3), vmin), vmax);
-  }
-  store_tile4x8(v01, v23, n0, cols, c0, c1, c2, c3);
+  narrow_clamp_store4x8(r0, r1, r2, r3, n0, cols, c0, c1, c2, c3, consts, qmax);
 }
 
 /** Epilogue of a 4x8 tile of any kind: the whole-tile FIXEDX form, or epi_store8 per row. */
