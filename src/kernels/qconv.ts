@@ -348,14 +348,14 @@ function prepareWinograd(p: QConv2dParams, sw8: Int8Array | Uint8Array, zb: Floa
   const w16 = new Int16Array(constants.buffer, constants.byteOffset, (16 * wstride) >> 1);
   const bstride = 32 + (c / 2) * 32, ps = wstride >> 1;
   const t = new Int32Array(12);
+  // weight (o, tap, ci) minus its zero point, OHWI or OIHW
+  const g = (o: number, tap: number, ci: number, z: number): number => (ohwi ? sw8[(o * 9 + tap) * c + ci] : sw8[(o * c + ci) * 9 + tap]) - z;
   for (let o = 0; o < oc; o++) {
     const z = zb[o] | 0;
     const col = ((16 + (o >> 3) * bstride + 32) >> 1) + ((o & 7) >> 2) * 8 + (o & 3) * 2;
     for (let ci = 0; ci < c; ci++) {
       for (let j = 0; j < 3; j++) {
-        const g0 = (ohwi ? sw8[(o * 9 + j) * c + ci] : sw8[(o * c + ci) * 9 + j]) - z;
-        const g1 = (ohwi ? sw8[(o * 9 + 3 + j) * c + ci] : sw8[(o * c + ci) * 9 + 3 + j]) - z;
-        const g2 = (ohwi ? sw8[(o * 9 + 6 + j) * c + ci] : sw8[(o * c + ci) * 9 + 6 + j]) - z;
+        const g0 = g(o, j, ci, z), g1 = g(o, 3 + j, ci, z), g2 = g(o, 6 + j, ci, z);
         t[j] = 2 * g0; t[3 + j] = g0 + g1 + g2; t[6 + j] = g0 - g1 + g2; t[9 + j] = 2 * g2;
       }
       let d = col + (ci >> 1) * 16 + (ci & 1);
@@ -391,7 +391,7 @@ function prepareWinograd(p: QConv2dParams, sw8: Int8Array | Uint8Array, zb: Floa
       if (!fn) throw new Error(`octet: kernel qs8_wino2x2_3x3__simd128_dot16 is missing from the ${wasm.level} build`);
       for (let q0 = begin; q0 < end; q0 += qb) {
         fn(cb + prmOff, io.inputs[0], cb + zeroOff, p.aType === 'uint8' ? 1 : 0, cb, wstride, oc, cb + biasOff, q0, Math.min(end, q0 + qb),
-          io.outputs[0], oc, plan.kind, cb + tabOff + (tOff - tOff), cb + tabOff + (t2Off - tOff), plan.zp, plan.qmin, plan.qmax, (io.scratch + 15) & ~15);
+          io.outputs[0], oc, plan.kind, cb + tabOff, cb + tabOff + (t2Off - tOff), plan.zp, plan.qmin, plan.qmax, (io.scratch + 15) & ~15);
       }
     },
   };
