@@ -36,6 +36,7 @@ import { consumers, deadNodes } from './passes.js';
 import { clipBounds } from '../ops/elementwise.js';
 import { findOp } from '../ops/index.js';
 import { buildLut, lutFunction } from '../kernels/eltwise.js';
+import { qrange } from '../kernels/qcommon.js';
 import type { ValueState } from '../ops/types.js';
 
 interface QParams { scale: string; zp: string; s: number[]; z: number[]; dtype: string }
@@ -307,7 +308,7 @@ export function foldQDQ(tg: TypedGraph, fusion: QdqFusion = 'octet', ortThreads 
 /** [lo, hi] when table[x] = min(max(x, lo), hi) for every byte x (values as the dtype reads them), else null. */
 export function clampOfTable(table: Uint8Array, dtype: 'int8' | 'uint8'): [number, number] | null {
   const sv = (b: number) => (dtype === 'int8' ? (b << 24) >> 24 : b);
-  const [qlo, qhi] = dtype === 'int8' ? [-128, 127] : [0, 255];
+  const [qlo, qhi] = qrange(dtype);
   const lo = sv(table[qlo & 255]), hi = sv(table[qhi & 255]);
   if (lo > hi) return null;
   for (let x = qlo; x <= qhi; x++) if (sv(table[x & 255]) !== Math.min(Math.max(x, lo), hi)) return null;

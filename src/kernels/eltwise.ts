@@ -28,7 +28,7 @@
 import type { KernelVariant, PreparedKernel, KernelIO } from './types.js';
 import type { WasmKernels } from '../runtime/wasm.js';
 import {
-  ConstantsBuilder, checkPositiveInt, checkQ8Type, checkScale, checkZero, fma32, prod, qprefix, quantizeValue, range,
+  ConstantsBuilder, checkPositiveInt, checkQ8Type, checkScale, checkZero, fma32, prod, qprefix, qrange, quantizeValue, range,
   variantFor, type KernelTarget, type Q8Type,
 } from './qcommon.js';
 
@@ -232,7 +232,7 @@ function prepareBinary(op: 'add' | 'mul', p: QBinaryParams, target: KernelTarget
     f[2] = outerA ? qaddFixed(ra, za, rb, zb, zy) : qaddFixed(rb, zb, ra, za, zy);
     i[3] = outerA !== plan.swap ? 1 : 0;
     i[4] = qaddSumsExact(dtype, outerA ? ra : rb, outerA ? rb : ra, f[2]) ? 1 : 0;
-    const [qlo, qhi] = dtype === 'int8' ? [-128, 127] : [0, 255];
+    const [qlo, qhi] = qrange(dtype);
     const [lo, hi] = p.clamp ?? [qlo, qhi];
     if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < qlo || hi > qhi || lo > hi) {
       throw new Error(`octet: ${who}: output clamp [${lo}, ${hi}] must be integers within the ${dtype} range, lo <= hi`);
