@@ -4,8 +4,9 @@
 //    one pool job, a phase per node, when every step is replayable: ThreadPool.planJob).
 // 3. Request-level: 8 concurrent run() calls vs the same 8 one at a time on a 1-thread session (queued calls of a
 //    session run side by side, each whole on one thread: ThreadPool.runPrograms).
-// Wall time (threads only help wall time), median over rounds; 1- and 2-thread runs alternate round by round so
-// both see the same background load. The load average is printed: on a shared machine the figures are only
+// Wall time (threads only help wall time). GEMMs and requests: median over rounds, the two sides alternating round by
+// round so both see the same background load. Models: both sessions warmed up first (V8 tiers code up over the
+// first ~100-150 runs of a 2-thread session), then blocks of runs interleaved; medians of every run. The load average is printed: on a shared machine the figures are only
 // as good as the idle cores they got.
 import os from 'node:os';
 import { WasmKernels, BumpAllocator } from '../src/runtime/wasm.js';
@@ -77,12 +78,43 @@ function input(s: InferenceSession, seed: number): Record<string, Tensor> {
   return { [s.inputNames[0]]: new Tensor('float32', Float32Array.from({ length: size }, () => r() * 2 - 1), dims) };
 }
 
+/**
+ * Runs fns[0..] one run each in turn, `warm` times (warm-up: V8 tiers the worker's and the kernels' code up over the
+ * first ~100-150 runs of a session, on the same cores the threads use), then `rounds` rounds of `inner` runs of each
+ * (order rotating by round). Returns every measured run's wall ms per fn, and fns[1]'s first `early` warm-up runs.
+ */
+async function blocks(fns: (() => unknown)[], warm: number, rounds: number, inner: number, early = 50): Promise<{ t: number[][]; early: number[] }> {
+  const t: number[][] = fns.map(() => []), earlyRuns: number[] = [];
+  for (let i = 0; i < warm; i++) {
+    for (let j = 0; j < fns.length; j++) {
+      const t0 = performance.now();
+      await fns[j]();
+      if (j === 1 && i < early) earlyRuns.push(performance.now() - t0);
+    }
+  }
+  for (let r = 0; r < rounds; r++) {
+    for (let j = 0; j < fns.length; j++) {
+      const k = (j + r) % fns.length;
+      for (let i = 0; i < inner; i++) {
+        const t0 = performance.now();
+        await fns[k]();
+        t[k].push(performance.now() - t0);
+      }
+    }
+  }
+  return { t, early: earlyRuns };
+}
+
 async function models(): Promise<void> {
+  const warm = QUICK ? 40 : 150, rounds = QUICK ? 5 : 15;
   console.log('\n## Models: InferenceSession threads 2 vs 1 (median wall ms per run)\n');
-  console.log('| model | 1 thread ms | 2 threads ms | speedup | outputs equal |');
-  console.log('|---|---|---|---|---|');
+  console.log(`Both sessions in one process, warmed up by ${warm} runs each, then ${rounds} rounds of blocks of runs, interleaved; medians of every run.`);
+  console.log('"2 side by side" = two run() calls at once on the 2-thread session, each whole on one thread (no sharing of work, no barrier): what the two cores deliver together at that moment, as 2 x (1-thread ms) / (ms for the pair); on a shared host the two cores are not always equal, and no split of one run can beat this. "runs 1-50" = the 2-thread session\'s first 50 runs after creation (during the warm-up).\n');
+  console.log('| model | 1 thread ms | 2 threads ms | speedup | p10 / p90 2 threads | 2 side by side (capacity) | outputs equal | 2 threads, runs 1-50 |');
+  console.log('|---|---|---|---|---|---|---|---|');
   const list: [string, string][] = QUICK ? [['resnet18', 'qdq-ort-s8'], ['mobilenetv2', 'qdq-ort-s8']]
     : [['resnet18', 'qdq-ort-s8'], ['mobilenetv2', 'qdq-ort-s8'], ['resnet18', 'qdq-ort-u8'], ['mobilenetv2', 'qdq-ort-u8'], ['resnet18', 'fp32'], ['mobilenetv2', 'fp32']];
+  const q = (xs: number[], p: number) => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
   for (const [arch, form] of list) {
     let s1: InferenceSession | undefined, s2: InferenceSession | undefined;
     try {
@@ -92,10 +124,16 @@ async function models(): Promise<void> {
       const feeds = input(s1, 7);
       const o1 = await s1.run(feeds), o2 = await s2.run(feeds);
       const eq = s1.outputNames.every((n) => Buffer.compare(Buffer.from((o1[n].data as any).buffer), Buffer.from((o2[n].data as any).buffer)) === 0);
-      const [t1, t2] = await ab(() => s1!.run(feeds), () => s2!.run(feeds), QUICK ? 3 : 7);
-      console.log(`| ${arch} ${form} | ${fmt(t1, 1)} | ${fmt(t2, 1)} | ${fmt(t1 / t2)}x | ${eq ? 'yes' : 'NO'} |`);
+      // blocks of about 60 ms of 1-thread runs
+      const t0 = performance.now();
+      await s1.run(feeds);
+      const inner = Math.max(3, Math.round(60 / (performance.now() - t0)));
+      const pair = () => Promise.all([s2!.run(feeds), s2!.run(feeds)]);
+      const { t, early } = await blocks([() => s1!.run(feeds), () => s2!.run(feeds), pair], warm, rounds, inner);
+      const t1 = median(t[0]), t2 = median(t[1]), cap = (2 * t1) / median(t[2]);
+      console.log(`| ${arch} ${form} | ${fmt(t1, 1)} | ${fmt(t2, 1)} | ${fmt(t1 / t2)}x | ${fmt(q(t[1], 0.1), 1)} / ${fmt(q(t[1], 0.9), 1)} | ${fmt(cap)}x | ${eq ? 'yes' : 'NO'} | ${fmt(median(early), 1)} (${fmt(t1 / median(early))}x) |`);
     } catch (e: any) {
-      console.log(`| ${arch} ${form} | - | - | - | not runnable yet: ${String(e?.message ?? e).slice(0, 100)} |`);
+      console.log(`| ${arch} ${form} | - | - | - | - | - | not runnable yet: ${String(e?.message ?? e).slice(0, 100)} | - |`);
     } finally {
       await s1?.release();
       await s2?.release();
