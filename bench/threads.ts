@@ -108,7 +108,7 @@ async function blocks(fns: (() => unknown)[], warm: number, rounds: number, inne
 async function models(): Promise<void> {
   const warm = QUICK ? 40 : 150, rounds = QUICK ? 5 : 15;
   console.log('\n## Models: InferenceSession threads 2 vs 1 (median wall ms per run)\n');
-  console.log(`Both sessions in one process, warmed up by ${warm} runs each, then ${rounds} rounds of blocks of runs, interleaved; medians of every run.`);
+  console.log(`Both sessions in one process, warmed up by ${warm} runs each, then ${rounds} rounds of blocks of runs, interleaved; ms = medians of every run; speedup and capacity = medians over rounds of the ratio of that round's adjacent blocks (the host's state drifts on a scale of seconds).`);
   console.log('"2 side by side" = two run() calls at once on the 2-thread session, each whole on one thread (no sharing of work, no barrier): what the two cores deliver together at that moment, as 2 x (1-thread ms) / (ms for the pair); on a shared host the two cores are not always equal, and no split of one run can beat this. "runs 1-50" = the 2-thread session\'s first 50 runs after creation (during the warm-up).\n');
   console.log('| model | 1 thread ms | 2 threads ms | speedup | p10 / p90 2 threads | 2 side by side (capacity) | outputs equal | 2 threads, runs 1-50 |');
   console.log('|---|---|---|---|---|---|---|---|');
@@ -130,8 +130,12 @@ async function models(): Promise<void> {
       const inner = Math.max(3, Math.round(60 / (performance.now() - t0)));
       const pair = () => Promise.all([s2!.run(feeds), s2!.run(feeds)]);
       const { t, early } = await blocks([() => s1!.run(feeds), () => s2!.run(feeds), pair], warm, rounds, inner);
-      const t1 = median(t[0]), t2 = median(t[1]), cap = (2 * t1) / median(t[2]);
-      console.log(`| ${arch} ${form} | ${fmt(t1, 1)} | ${fmt(t2, 1)} | ${fmt(t1 / t2)}x | ${fmt(q(t[1], 0.1), 1)} / ${fmt(q(t[1], 0.9), 1)} | ${fmt(cap)}x | ${eq ? 'yes' : 'NO'} | ${fmt(median(early), 1)} (${fmt(t1 / median(early))}x) |`);
+      // ratios paired round by round (adjacent blocks see the same state of the host), median over rounds
+      const block = (k: number, r: number) => median(t[k].slice(r * inner, (r + 1) * inner));
+      const paired = (f: (r: number) => number) => median(Array.from({ length: rounds }, (_, r) => f(r)));
+      const t1 = median(t[0]), t2 = median(t[1]);
+      const speedup = paired((r) => block(0, r) / block(1, r)), cap = paired((r) => (2 * block(0, r)) / block(2, r));
+      console.log(`| ${arch} ${form} | ${fmt(t1, 1)} | ${fmt(t2, 1)} | ${fmt(speedup)}x | ${fmt(q(t[1], 0.1), 1)} / ${fmt(q(t[1], 0.9), 1)} | ${fmt(cap)}x | ${eq ? 'yes' : 'NO'} | ${fmt(median(early), 1)} (${fmt(t1 / median(early))}x) |`);
     } catch (e: any) {
       console.log(`| ${arch} ${form} | - | - | - | - | - | not runnable yet: ${String(e?.message ?? e).slice(0, 100)} | - |`);
     } finally {
