@@ -27,6 +27,7 @@ import type { PreparedKernel, KernelPath, KernelIO, KernelVariant } from './type
 import type { Arch } from '../runtime/features.js';
 import type { WasmKernels } from '../runtime/wasm.js';
 import type { QuantType, RequantMode } from './requant.js';
+import { qrange } from './qcommon.js';
 import { planQGemm, planColumns, DOT16, materializeRows, packedBytes, runPlan, runPlanColumns, columnSplittable, gemmSplit, planScratch, layoutFits, chooseQGemmVariant, outputElementSize, QGEMM_VARIANTS, type QOutput, type QGemmPlan, type WeightRows } from './qgemm.js';
 
 export interface QConv2dParams {
@@ -156,7 +157,7 @@ export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [
   const wd = p.weights.data;
   if (wd.length !== oc * K) throw err(name, `weights have ${wd.length} values, expected ${oc}x${cg}x${kh}x${kw}`);
   const zb = perChannel(p.weights.zeroPoints, oc, 'weight zero point', name);
-  const [wlo, whi] = p.weights.type === 'int8' ? [-128, 127] : [0, 255];
+  const [wlo, whi] = qrange(p.weights.type);
   for (let o = 0; o < oc; o++) if (!(Number.isInteger(zb[o]) && zb[o] >= wlo && zb[o] <= whi)) throw err(name, `weight zero point ${zb[o]} is not a valid ${p.weights.type}`);
   const wScales = perChannel(p.weights.scales, oc, 'weight scale', name);
   const sw8 = p.weights.type === 'int8' ? new Int8Array(wd.buffer, wd.byteOffset, wd.length) : new Uint8Array(wd.buffer, wd.byteOffset, wd.length);

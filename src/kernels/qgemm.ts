@@ -21,6 +21,7 @@
 //   on every SIMD path; the relaxed kernel also needs the weights not to contain both -128 and 127.
 import type { KernelVariant, PreparedKernel, KernelPath, KernelIO } from './types.js';
 import { pickVariant } from './types.js';
+import { qrange } from './qcommon.js';
 import type { Arch } from '../runtime/features.js';
 import type { WasmKernels } from '../runtime/wasm.js';
 import { fixedTable, fixedxTable, floatTable, requantScales, outputRange, type QuantType, type RequantMode } from './requant.js';
@@ -107,7 +108,7 @@ const align16 = (x: number) => (x + 15) & ~15;
 export function centeredWeights(w: QWeights, n: number, k: number, name?: string): Int32Array {
   if (w.data.length !== n * k) throw err(name, `weights have ${w.data.length} values, expected ${n}x${k}`);
   const zb = perChannel(w.zeroPoints, n, 'weight zero point', name);
-  const [lo, hi] = w.type === 'int8' ? [-128, 127] : [0, 255];
+  const [lo, hi] = qrange(w.type);
   for (let j = 0; j < n; j++) if (!(zb[j] >= lo && zb[j] <= hi && Number.isInteger(zb[j]))) throw err(name, `weight zero point ${zb[j]} is not a valid ${w.type}`);
   const src = w.type === 'int8' ? new Int8Array(w.data.buffer, w.data.byteOffset, w.data.length) : new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.length);
   const out = new Int32Array(n * k);
@@ -299,7 +300,7 @@ export function planQGemm(p: QGemmPlanParams): QGemmPlan {
     variant = DOT16;
     off = 0;
   }
-  const [alo, ahi] = p.aType === 'int8' ? [-128, 127] : [0, 255];
+  const [alo, ahi] = qrange(p.aType);
   if (!Number.isInteger(p.aZeroPoint) || p.aZeroPoint < alo || p.aZeroPoint > ahi) throw err(name, `input zero point ${p.aZeroPoint} is not a valid ${p.aType}`);
   if (k < 1 || n < 1) throw err(name, `empty GEMM (K=${k}, N=${n})`);
   if (k > 16384) throw err(name, `K=${k} exceeds 16384 (int32 accumulation would not be exact)`);
@@ -344,7 +345,7 @@ export function planQGemm(p: QGemmPlanParams): QGemmPlan {
         throw err(name, e.message.replace(/^octet: /, ''));
       }
       kind = mode === 'float' ? EPI.float : reals.every((r) => r < 1) ? EPI.fixedNoLeftShift : EPI.fixed;
-      const [tlo, thi] = out.type === 'int8' ? [-128, 127] : [0, 255];
+      const [tlo, thi] = qrange(out.type);
       if (!Number.isInteger(out.zeroPoint) || out.zeroPoint < tlo || out.zeroPoint > thi) throw err(name, `output zero point ${out.zeroPoint} is not a valid ${out.type}`);
       zp = out.zeroPoint;
       // fixed-point: the one-multiply form when every channel allows it (same results, ~40% fewer epilogue

@@ -7,6 +7,8 @@
 // Other families use: quantizeMultiplier, fixedTable / floatTable (bytes to place in wasm memory, 16-byte aligned),
 // outputRange (qmin/qmax after an activation clamp).
 
+import { qrange } from './qcommon.js';
+
 export type RequantMode = 'fixed-point' | 'float';
 export type QuantType = 'int8' | 'uint8';
 
@@ -163,16 +165,12 @@ export function requantScales(mode: RequantMode, inScale: number, weightScales: 
   return out;
 }
 
-export function typeRange(t: QuantType): [number, number] {
-  return t === 'int8' ? [-128, 127] : [0, 255];
-}
-
 /**
  * Quantized output bounds after an activation clamp given in real units (ReLU: {min: 0}; ReLU6: {min: 0, max: 6};
  * Clip: any). Bounds are quantized as the output would be: round half to even (min/scale) + zp, saturated.
  */
 export function outputRange(t: QuantType, zeroPoint: number, scale: number, clamp?: { min?: number; max?: number }): { qmin: number; qmax: number } {
-  let [qmin, qmax] = typeRange(t);
+  let [qmin, qmax] = qrange(t);
   const q = (x: number) => Math.min(Math.max(roundHalfEven(x / scale) + zeroPoint, qmin), qmax);
   if (clamp?.min !== undefined && clamp.min > -Infinity) qmin = Math.max(qmin, q(clamp.min));
   if (clamp?.max !== undefined && clamp.max < Infinity) qmax = Math.min(qmax, q(clamp.max));
