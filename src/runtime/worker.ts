@@ -191,14 +191,16 @@ export function runShare(x: ShareContext): number {
       if (!left && j === skippedFrom) skippedFrom = j + 1;
     }
   };
-  // Waits until ok() (phase k's range of this thread can start), helping with skipped ranges meanwhile. False if
-  // the job is over or this thread should stop (a newer job, SHUTDOWN, no progress for budgetMs).
-  const wait = (ok: () => boolean, k: number): boolean => {
+  // Waits until this thread's range of phase k can start (k < nPhases), or until the job is done or nothing is left
+  // that this thread could take (k = nPhases), helping with skipped ranges meanwhile. False if the job is over or
+  // this thread should stop (a newer job, SHUTDOWN, no progress for budgetMs). No closure per call: nothing to
+  // collect per phase on any thread.
+  const wait = (k: number): boolean => {
     let spins = 0, since = 0, seen = 0;
     for (;;) {
       if (Atomics.load(ctl, L.GEN) !== x.gen) return false; // a newer job: this one is over
       const v = Atomics.load(ctl, L.PENDING);
-      if (ok()) return true;
+      if (k < nPhases ? ready(k, x.me) : v === 0 || skippedFrom >= nPhases) return true;
       if (skippedFrom < k) help(k);
       if ((++spins & 127) !== 0) continue;
       if (Atomics.load(ctl, L.SHUTDOWN)) {
@@ -221,7 +223,7 @@ export function runShare(x: ShareContext): number {
     if (b === a) continue;
     const at = tr && 5 * k + 4 < tr.length ? 5 * k : -1; // TRACE_FIELDS = 5 (no module scope here)
     if (at >= 0) tr![at] = x.now();
-    if (!wait(() => ready(k, x.me), k)) return ran;
+    if (!wait(k)) return ran;
     if (at >= 0) tr![at + 1] = x.now();
     busy = 0;
     // own range from the front, then the others' from the back (those whose dependency is met: the rest is left
@@ -243,7 +245,7 @@ export function runShare(x: ShareContext): number {
     for (let d = 0; d < T; d++) if (took[d]) release(k, (x.me + d) % T, took[d]);
   }
   // skipped ranges: stay until the job is done (or nothing is left that this thread could take)
-  if (skippedFrom < nPhases) wait(() => Atomics.load(ctl, L.PENDING) === 0 || skippedFrom >= nPhases, nPhases);
+  if (skippedFrom < nPhases) wait(nPhases);
   return ran;
 }
 
