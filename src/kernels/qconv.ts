@@ -196,16 +196,22 @@ export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [
   const prm = new Int32Array(24);
   prm.set([h, w, c, kh, kw, sh, sw, pt, pl, dh, dw, cg, oh, ow, p.aZeroPoint & 0xff, K, cg2]);
   const prmBytes = new Uint8Array(prm.buffer);
-  // One group, no indirection buffer: the plan's constants carry the geometry record in their tail (no second
-  // buffer and copy of the packed weights; session creation time, bench/cold-phases.ts).
-  const single = groups === 1 && method !== 'indirect';
+  const P = n * oh * ow;
+  // indirect: an indirection buffer of input offsets per (output pixel, tap) and a zero-point row
+  const indBytes = method === 'indirect' ? P * taps * 4 : 0;
+  const zeroBytes = method === 'indirect' ? cg2 + 16 : 0;
+  // One group: the plan's constants carry the geometry record, the indirection buffer and the zero-point row in their
+  // tail, allocated once (in wasm memory when the runtime stages weights: no second buffer and copy of the packed
+  // weights; session creation time, bench/cold-phases.ts). Offsets as if each part started at a multiple of 16.
+  const single = groups === 1;
+  const tailBytes = single ? align16(prmBytes.length) + (indBytes ? align16(indBytes) + align16(zeroBytes) : 0) : 0;
   const plans: QGemmPlan[] = [];
   for (let g = 0; g < groups; g++) {
     const sl = (a: ArrayLike<number> | undefined) => (a ? Array.from({ length: ocg }, (_, j) => a[g * ocg + j]) : undefined);
     plans.push(planQGemm({
       name, n: ocg, k: Kp, aType: p.aType, aScale: p.aScale, aZeroPoint: p.aZeroPoint, wc: wcs[g],
       wScales: groups === 1 ? wScales : Float64Array.from(sl(wScales)!), bias: groups === 1 ? p.bias : sl(p.bias), output: p.output, requant: p.requant, variant,
-      tailBytes: single ? prmBytes.length : 0, alloc: single ? p.alloc : undefined,
+      tailBytes, alloc: single ? p.alloc : undefined,
     }));
   }
   // constants: [plans...][geometry record][indirection buffer][zero-point row]
@@ -216,16 +222,30 @@ export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [
   let prmOffset: number;
   if (single) {
     planOffsets.push(0);
-    prmOffset = plans[0].constants.length - prmBytes.length;
-    plans[0].constants.set(prmBytes, prmOffset);
+    prmOffset = plans[0].constants.length - tailBytes;
+    off = prmOffset;
+    add(prmBytes);
   } else {
     for (const pl of plans) planOffsets.push(add(pl.constants));
     prmOffset = add(prmBytes);
   }
-  const P = n * oh * ow;
   let indirOffset = 0, zeroOffset = 0;
   if (method === 'indirect') {
-    const ind = new Int32Array(P * taps);
+    indirOffset = off;
+    off = align16(off + indBytes);
+    zeroOffset = off;
+    off = align16(off + zeroBytes);
+  }
+  let constants: Uint8Array;
+  if (single) constants = plans[0].constants;
+  else {
+    constants = new Uint8Array(off);
+    let o = 0;
+    for (const b of parts) { constants.set(b, o); o = align16(o + b.length); }
+  }
+  constants.set(prmBytes, prmOffset);
+  if (method === 'indirect') {
+    const ind = new Int32Array(constants.buffer, constants.byteOffset + indirOffset, P * taps);
     for (let pix = 0; pix < P; pix++) {
       const img = Math.floor(pix / (oh * ow));
       const r = pix - img * oh * ow;
@@ -237,15 +257,7 @@ export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [
         }
       }
     }
-    indirOffset = add(new Uint8Array(ind.buffer));
-    zeroOffset = add(new Uint8Array(cg2 + 16).fill(p.aZeroPoint & 0xff));
-  }
-  let constants: Uint8Array;
-  if (single) constants = plans[0].constants;
-  else {
-    constants = new Uint8Array(off);
-    let o = 0;
-    for (const b of parts) { constants.set(b, o); o = align16(o + b.length); }
+    constants.fill(p.aZeroPoint & 0xff, zeroOffset, zeroOffset + cg2 + 16);
   }
 
   const es = outputElementSize(p.output);
@@ -342,7 +354,10 @@ function prepareWinograd(p: QConv2dParams, sw8: Int8Array | Uint8Array, zb: Floa
   prm.set([h, w, c, 3, 3, 1, 1, pt, pl, 1, 1, c, oh, ow, p.aZeroPoint & 0xff, 9 * c, c, th, tw, tiles]);
   const tables = plan.constants.subarray(plan.tableOffset);
   const tabOff = 16 * wstride, biasOff = align16(tabOff + tables.length), prmOff = align16(biasOff + bias.byteLength), zeroOff = prmOff + 96;
-  const constants = new Uint8Array(align16(zeroOff + c + 16));
+  // straight into the session's wasm memory when the runtime stages weights (KernelEnv.constAlloc, zeroed): no JS
+  // copy of ResNet-18's 34 MB of transformed weights and no second copy into wasm (bench/cold-phases.ts)
+  const size = align16(zeroOff + c + 16);
+  const constants = p.alloc?.(size) ?? new Uint8Array(size);
   // U = (2G) g (2G)^T per (o, ci), written straight into the 16 packed dot16 matrices (layout: assembly/gemm/simd128.ts;
   // initial accumulators 0, already zero): (2G) g has rows 2 g0, g0 + g1 + g2, g0 - g1 + g2, 2 g2 (g_r = kernel rows),
   // and a row [x, y, z] times (2G)^T is [2x, x + y + z, x - y + z, 2z]

@@ -125,8 +125,9 @@ export function compile(g: Graph, inputDims: Map<string, number[]>, env: KernelE
   const graphIO = new Set([...tg.inputs, ...tg.outputs]);
   // Weights staged in wasm memory while lowering: kernels that can pack straight into the weights region take their
   // constants from here (no JS copy, no second copy into wasm; bench/cold-phases.ts). Memory grows once, before
-  // lowering, to an estimate (twice the integer constants' bytes: int16 packing; 5/4 of the float32 constants' bytes:
-  // 8-column panels and their bias row), so no view of it is detached while lowering; what does not fit is allocated
+  // lowering, to an estimate (twice the integer constants' bytes: int16 packing; four times for 3x3 integer kernels,
+  // which Winograd F(2x2, 3x3) packs as 16 int16 matrices, 32/9 of their bytes; 5/4 of the float32 constants' bytes:
+  // 8-column panels and their bias row; untouched pages of the estimate cost no memory), so no view of it is detached while lowering; what does not fit is allocated
   // by the kernel and copied below as before. Constants lying in the staged range (what constAlloc gave, or a typed
   // view of it) stay where they are.
   const staged = new Set<Uint8Array>();
@@ -138,7 +139,9 @@ export function compile(g: Graph, inputDims: Map<string, number[]>, env: KernelE
       if (!v.const) continue;
       const n = sizeOf(v.const.dims); // not v.const.data: a lazy constant (tensor.ts lazyF32) is not built here
       if (n < 256) continue;
-      if (v.dtype === 'int8' || v.dtype === 'uint8') bytes += 2 * n;
+      const d = v.const.dims;
+      const k3x3 = d.length === 4 && ((d[2] === 3 && d[3] === 3) || (d[1] === 3 && d[2] === 3));
+      if (v.dtype === 'int8' || v.dtype === 'uint8') bytes += (k3x3 ? 4 : 2) * n;
       else if (v.dtype === 'float32') bytes += 5 * n;
     }
     const want = alignUp(stageTop + bytes + (bytes ? 1 << 16 : 0), 64);
