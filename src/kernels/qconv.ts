@@ -334,6 +334,38 @@ function winogradFits(p: QConv2dParams, dot16ok: boolean, groups: number, kh: nu
     p.c % 8 === 0 && p.c * 9 * 255 * 255 < 2 ** 29 && (out === 'int8' || out === 'uint8');
 }
 
+/**
+ * U = (2G) g (2G)^T of every (o, ci) 3x3 kernel g (minus the weight zero point; OIHW or OHWI source), written into
+ * the 16 dot16 matrices of w16 (ps int16 apart; blocks of 8 columns bstride bytes apart after a 16-byte header, 32
+ * bytes of initial accumulators first; a 32-byte row holds columns o & 7 for channels 2 (ci >> 1) and 2 (ci >> 1) + 1).
+ * One monomorphic loop with the 9 taps in locals (no closure per tap, no temporary array): it runs once per
+ * Winograd layer at session creation, mostly before V8 has optimized it (ResNet-18: 1.06 M kernels, 34 MB).
+ */
+function winogradWeights(w16: Int16Array, sw8: Int8Array | Uint8Array, zb: Float64Array, oc: number, c: number, ohwi: boolean, bstride: number, ps: number): void {
+  const ts = ohwi ? c : 1; // source stride between taps
+  for (let o = 0; o < oc; o++) {
+    const z = zb[o] | 0;
+    const col = ((16 + (o >> 3) * bstride + 32) >> 1) + (o & 7) * 2;
+    for (let ci = 0; ci < c; ci++) {
+      const s = ohwi ? o * 9 * c + ci : (o * c + ci) * 9;
+      const g00 = sw8[s] - z, g01 = sw8[s + ts] - z, g02 = sw8[s + 2 * ts] - z;
+      const g10 = sw8[s + 3 * ts] - z, g11 = sw8[s + 4 * ts] - z, g12 = sw8[s + 5 * ts] - z;
+      const g20 = sw8[s + 6 * ts] - z, g21 = sw8[s + 7 * ts] - z, g22 = sw8[s + 8 * ts] - z;
+      // (2G) g: rows 2 g0, g0 + g1 + g2, g0 - g1 + g2, 2 g2 (g_r = kernel row r); each row [x, y, z] then times
+      // (2G)^T: [2x, x + y + z, x - y + z, 2z]
+      const d = col + (ci >> 1) * 16 + (ci & 1);
+      let x = 2 * g00, y = 2 * g01, zz = 2 * g02;
+      w16[d] = 2 * x; w16[d + ps] = x + y + zz; w16[d + 2 * ps] = x - y + zz; w16[d + 3 * ps] = 2 * zz;
+      x = g00 + g10 + g20; y = g01 + g11 + g21; zz = g02 + g12 + g22;
+      w16[d + 4 * ps] = 2 * x; w16[d + 5 * ps] = x + y + zz; w16[d + 6 * ps] = x - y + zz; w16[d + 7 * ps] = 2 * zz;
+      x = g00 - g10 + g20; y = g01 - g11 + g21; zz = g02 - g12 + g22;
+      w16[d + 8 * ps] = 2 * x; w16[d + 9 * ps] = x + y + zz; w16[d + 10 * ps] = x - y + zz; w16[d + 11 * ps] = 2 * zz;
+      x = 2 * g20; y = 2 * g21; zz = 2 * g22;
+      w16[d + 12 * ps] = 2 * x; w16[d + 13 * ps] = x + y + zz; w16[d + 14 * ps] = x - y + zz; w16[d + 15 * ps] = 2 * zz;
+    }
+  }
+}
+
 /** Quads of 2x2 tiles per kernel call: V + M scratch of about 1 MiB (the 7x7 and 14x14 layers: one or two calls). */
 const WINO_BLOCK_BYTES = 1 << 20;
 
@@ -359,28 +391,10 @@ function prepareWinograd(p: QConv2dParams, sw8: Int8Array | Uint8Array, zb: Floa
   const size = align16(zeroOff + c + 16);
   const constants = p.alloc?.(size) ?? new Uint8Array(size);
   // U = (2G) g (2G)^T per (o, ci), written straight into the 16 packed dot16 matrices (layout: assembly/gemm/simd128.ts;
-  // initial accumulators 0, already zero): (2G) g has rows 2 g0, g0 + g1 + g2, g0 - g1 + g2, 2 g2 (g_r = kernel rows),
-  // and a row [x, y, z] times (2G)^T is [2x, x + y + z, x - y + z, 2z]
+  // initial accumulators 0, already zero)
   const w16 = new Int16Array(constants.buffer, constants.byteOffset, (16 * wstride) >> 1);
   const bstride = 32 + (c / 2) * 32, ps = wstride >> 1;
-  const t = new Int32Array(12);
-  // weight (o, tap, ci) minus its zero point, OHWI or OIHW
-  const g = (o: number, tap: number, ci: number, z: number): number => (ohwi ? sw8[(o * 9 + tap) * c + ci] : sw8[(o * c + ci) * 9 + tap]) - z;
-  for (let o = 0; o < oc; o++) {
-    const z = zb[o] | 0;
-    const col = ((16 + (o >> 3) * bstride + 32) >> 1) + ((o & 7) >> 2) * 8 + (o & 3) * 2;
-    for (let ci = 0; ci < c; ci++) {
-      for (let j = 0; j < 3; j++) {
-        const g0 = g(o, j, ci, z), g1 = g(o, 3 + j, ci, z), g2 = g(o, 6 + j, ci, z);
-        t[j] = 2 * g0; t[3 + j] = g0 + g1 + g2; t[6 + j] = g0 - g1 + g2; t[9 + j] = 2 * g2;
-      }
-      let d = col + (ci >> 1) * 16 + (ci & 1);
-      for (let i = 0; i < 12; i += 3, d += 4 * ps) {
-        const x = t[i], y = t[i + 1], zz = t[i + 2];
-        w16[d] = 2 * x; w16[d + ps] = x + y + zz; w16[d + 2 * ps] = x - y + zz; w16[d + 3 * ps] = 2 * zz;
-      }
-    }
-  }
+  winogradWeights(w16, sw8, zb, oc, c, ohwi, bstride, ps);
   constants.set(tables, tabOff);
   constants.set(new Uint8Array(bias.buffer), biasOff);
   constants.set(new Uint8Array(prm.buffer), prmOff);

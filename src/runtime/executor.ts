@@ -133,6 +133,9 @@ export function compile(g: Graph, inputDims: Map<string, number[]>, env: KernelE
   const staged = new Set<Uint8Array>();
   let stageTop = wasm.heapBase;
   let stageEnd = stageTop;
+  // bytes from here on were never written: memory grown below is zero (a first touch of a page costs ~20 us here, so
+  // constAlloc zeroes only what an earlier plan of this memory may have written)
+  const cleanFrom = wasm.memory.buffer.byteLength;
   {
     let bytes = 0;
     for (const v of values.values()) {
@@ -159,7 +162,7 @@ export function compile(g: Graph, inputDims: Map<string, number[]>, env: KernelE
       if (at + bytes > stageEnd) return null;
       stageTop = at + bytes;
       const view = wasm.u8(at, bytes);
-      view.fill(0); // a previous plan's weights may lie here
+      if (at < cleanFrom) view.fill(0, 0, Math.min(bytes, cleanFrom - at)); // a previous plan's weights may lie here
       return view;
     },
   } : env;
