@@ -22,6 +22,11 @@ export interface HostTensor {
    * never copied whole in JS; any other reader of `data` gets the same values, built on first access.
    */
   f32src?: F32Source;
+  /**
+   * int8 / uint8 constants left in the model file (lazyQ8): reads bytes [offset, offset + dst.length) of the tensor.
+   * Weight packing reads them into a reused buffer (weightBytes) instead of `data`, which is built on first access.
+   */
+  q8src?: (dst: Uint8Array, offset: number) => void;
 }
 
 /**
@@ -207,6 +212,49 @@ export function lazyF32(dims: number[], src: F32Source): HostTensor {
     set(v: Float32Array) { data = v; delete t.f32src; },
   });
   return t;
+}
+
+/** An int8 / uint8 tensor whose bytes are read by `read` when used (weights left in the model file, src/onnx/reader.ts). */
+export function lazyQ8(dtype: 'int8' | 'uint8', dims: number[], read: (dst: Uint8Array, offset: number) => void): HostTensor {
+  const n = sizeOf(dims);
+  let data: Int8Array | Uint8Array | undefined;
+  const t = { dtype, dims: dims.slice(), q8src: read } as HostTensor;
+  Object.defineProperty(t, 'data', {
+    enumerable: true,
+    configurable: true,
+    get(): Int8Array | Uint8Array {
+      if (!data) {
+        data = dtype === 'int8' ? new Int8Array(n) : new Uint8Array(n);
+        read(new Uint8Array(data.buffer), 0);
+        delete t.q8src; // from now on `data` is the one source (even if someone writes to it)
+      }
+      return data;
+    },
+    set(v: Int8Array | Uint8Array) { data = v; delete t.q8src; },
+  });
+  return t;
+}
+
+let weightScratch: ArrayBuffer | null = null;
+
+/**
+ * An int8 / uint8 constant's values for a packer that reads them once while preparing its kernel: `data`, or for a
+ * weight still in the model file (lazyQ8), its bytes read into one buffer reused by every call (a first touch of
+ * fresh memory costs ~20 us per 4 KB page here: ResNet-18's 11.7 MB of INT8 weights were 2900 faults at every cold
+ * start, bench/cold-phases.ts). The view is valid until the next call; releaseWeightScratch() drops the buffer.
+ */
+export function weightBytes(t: HostTensor): Int8Array | Uint8Array {
+  if (!t.q8src || (t.dtype !== 'int8' && t.dtype !== 'uint8')) return t.data as Int8Array | Uint8Array;
+  const n = sizeOf(t.dims);
+  if (!weightScratch || weightScratch.byteLength < n) weightScratch = new ArrayBuffer(Math.max(n, 1 << 16));
+  const u8 = new Uint8Array(weightScratch, 0, n);
+  t.q8src(u8, 0);
+  return t.dtype === 'int8' ? new Int8Array(weightScratch, 0, n) : u8;
+}
+
+/** Frees weightBytes' buffer (the executor calls it once a plan's kernels are prepared). */
+export function releaseWeightScratch(): void {
+  weightScratch = null;
 }
 
 export { float16BitsToFloat32 as float16ToFloat32, float32ToFloat16Bits as float32ToFloat16 } from '../onnx/float16.js';

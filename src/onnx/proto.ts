@@ -4,7 +4,7 @@
 // onnx-proto is only a type here: the runtime does not load protobufjs (cold start).
 import type onnxProto from 'onnx-proto';
 import type { AttrValue, Dim, ValueInfo } from '../graph/ir.js';
-import { DTYPE_BYTES, dtypeFromOnnx, lazyF32, makeTensor, allocData, sizeOf, viewData, type HostTensor, type DType } from '../graph/tensor.js';
+import { DTYPE_BYTES, dtypeFromOnnx, lazyF32, lazyQ8, makeTensor, allocData, sizeOf, viewData, type HostTensor, type DType } from '../graph/tensor.js';
 import type { DAttribute, DTensor, DValueInfo } from './decode.js';
 
 type TensorMsg = DTensor | onnxProto.onnx.ITensorProto;
@@ -83,6 +83,8 @@ export function tensorFromProto(t: TensorMsg, where: string, ext?: ExternalLoade
       // float32 weights stay in the file, read by rows when packed (tensor.ts f32Rows); anything else is read now
       const at = raw.byteOffset;
       if (dtype === 'float32' && dims.length >= 2) return lazyF32(dims, { read: (dst, off) => deferred.read(dst, at + off), byteLength: need });
+      // int8 / uint8 weights too: the packers read each into one reused buffer (tensor.ts weightBytes)
+      if ((dtype === 'int8' || dtype === 'uint8') && dims.length >= 2) return lazyQ8(dtype, dims, (dst, off) => deferred.read(dst, at + off));
       deferred.read(raw, at);
     }
     if (inPlace && raw.byteOffset % DTYPE_BYTES[dtype] === 0) {

@@ -7,7 +7,7 @@
 // Fused activations arrive as float clamps (_min/_max attributes, from the fusion and QDQ passes).
 import type { Node } from '../graph/ir.js';
 import { attrFloat, attrInt } from '../graph/ir.js';
-import { makeTensor, toNumbers, fromNumbers, sizeOf, normAxis, broadcastShapes, broadcastIndex, strides, type HostTensor, type DType } from '../graph/tensor.js';
+import { makeTensor, weightBytes, toNumbers, fromNumbers, sizeOf, normAxis, broadcastShapes, broadcastIndex, strides, type HostTensor, type DType } from '../graph/tensor.js';
 import { fixedPointMultipliers, requantScales, outputRange, roundHalfEven, type RequantMode, type QuantType } from '../kernels/requant.js';
 import { prepareQGemm } from '../kernels/qgemm.js';
 import { prepareQConv2d, prepareQConv2dRuntimeZp, ZP_CORRECT } from '../kernels/qconv.js';
@@ -312,7 +312,7 @@ function lowerQConv(lc: LowerCtx): LoweredStep[] | null {
   if (group === C && group > 1 && OC % C === 0 && w.dtype === 'int8') {
     const k = prepareQDwConv2d({
       dtype: x.dtype, shape: [N, H, W, C], kernel: [kh, kw], multiplier: OC / C, strides: [sh, sw], dilations: [dh, dw],
-      pads: [pt, pl, pb, pr], weights: w.data as Int8Array, weightZero: wz.length > 1 ? wz : wz[0], bias,
+      pads: [pt, pl, pb, pr], weights: weightBytes(w), weightZero: wz.length > 1 ? wz : wz[0], bias,
       xScale: cval(lc, 1)[0], xZero: cval(lc, 2)[0], wScale: ws.length > 1 ? ws : ws[0], yScale: cval(lc, 6)[0], yZero: cval(lc, 7)[0],
       requantization: lc.env.requant, clamp, name: node.name,
     } as any, target(lc.env));
@@ -321,7 +321,7 @@ function lowerQConv(lc: LowerCtx): LoweredStep[] | null {
   const k = prepareQConv2d({
     name: node.name, n: N, h: H, w: W, c: C, oc: OC, kernel: [kh, kw], strides: [sh, sw], pads: [pt, pl, pb, pr],
     dilations: [dh, dw], groups: group, aType: x.dtype, aScale: cval(lc, 1)[0], aZeroPoint: cval(lc, 2)[0],
-    weights: { data: w.data as Int8Array, type: w.dtype, zeroPoints: wz, scales: ws }, bias,
+    weights: { data: weightBytes(w), type: w.dtype, zeroPoints: wz, scales: ws }, bias,
     output: { type: outT, scale: cval(lc, 6)[0], zeroPoint: cval(lc, 7)[0], clamp }, requant: lc.env.requant,
     path: lc.env.path, arch: lc.env.arch, alloc: lc.env.constAlloc,
   });
@@ -360,7 +360,7 @@ const convInteger: OpDef = {
     const geo = {
       name: node.name, n: N, h: H, w: W, c: C, oc: w.dims[0], kernel: [kh, kw] as [number, number], strides: [sh, sw] as [number, number],
       pads: [pt, pl, pb, pr] as [number, number, number, number], dilations: [dh, dw] as [number, number], groups: group, aType: x.dtype as QuantType,
-      weights: { data: w.data as Int8Array, type: w.dtype as QuantType, zeroPoints: cval(lc, 3), scales: 1 },
+      weights: { data: weightBytes(w), type: w.dtype as QuantType, zeroPoints: cval(lc, 3), scales: 1 },
       path: lc.env.path, arch: lc.env.arch,
     };
     if (xz && !xz.const) {
@@ -407,7 +407,7 @@ const qlinearMatMul: OpDef = {
     const K = b.dims[0], N = b.dims[1], M = sizeOf(a.dims) / K;
     const k = prepareQGemm({
       name: lc.node.name, m: M, k: K, n: N, aType: a.dtype, aScale: cval(lc, 1)[0], aZeroPoint: cval(lc, 2)[0],
-      weights: { data: b.const.data as Int8Array, type: b.dtype, layout: 'kn', zeroPoints: cval(lc, 5), scales: cval(lc, 4) },
+      weights: { data: weightBytes(b.const), type: b.dtype, layout: 'kn', zeroPoints: cval(lc, 5), scales: cval(lc, 4) },
       output: { type: lc.outputs[0].dtype as QuantType, scale: cval(lc, 6)[0], zeroPoint: cval(lc, 7)[0], clamp: fusedClamp(lc.node) },
       requant: lc.env.requant, path: lc.env.path, arch: lc.env.arch,
     });
@@ -439,7 +439,7 @@ const matMulInteger: OpDef = {
     const dynamicZp = !!az && !az.const; // DynamicQuantizeLinear's zero point, known only at run time
     const k = prepareQGemm({
       name: lc.node.name, m: M, k: K, n: N, aType: a.dtype, aScale: 1, aZeroPoint: dynamicZp ? 0 : cval(lc, 2)[0],
-      weights: { data: b.const.data as Int8Array, type: b.dtype, layout: 'kn', zeroPoints: cval(lc, 3), scales: 1 },
+      weights: { data: weightBytes(b.const), type: b.dtype, layout: 'kn', zeroPoints: cval(lc, 3), scales: 1 },
       output: { type: 'int32' }, path: lc.env.path, arch: lc.env.arch,
     });
     if (!dynamicZp) return [{ kernel: k, inputs: [a.name], outputs: [lc.outputs[0].name] }];

@@ -7,7 +7,7 @@ import { nodeLabel } from '../graph/ir.js';
 import { typeGraph, opsetFor, type TypedGraph } from '../graph/infer.js';
 import { deadNodes, foldBatchNorm, fuseActivations, assignLayouts } from '../graph/passes.js';
 import { foldQDQ } from '../graph/qdq.js';
-import { DTYPE_BYTES, sizeOf, viewData, type HostTensor } from '../graph/tensor.js';
+import { DTYPE_BYTES, releaseWeightScratch, sizeOf, viewData, type HostTensor } from '../graph/tensor.js';
 import { findOp } from '../ops/index.js';
 import { fromChannelsLast } from '../ops/layout.js';
 import { physDims, type KernelEnv, type ValueState, type OpDef } from '../ops/types.js';
@@ -201,6 +201,7 @@ export function compile(g: Graph, inputDims: Map<string, number[]>, env: KernelE
       io: { inputs: [], outputs: [], constants: 0, scratch: 0 },
     });
   }
+  releaseWeightScratch();
   phase('lower+pack');
   // weights region: staged constants where they were packed, the others after them
   let top = stageTop;
