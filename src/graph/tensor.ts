@@ -252,6 +252,11 @@ export function weightBytes(t: HostTensor): Int8Array | Uint8Array {
   return t.dtype === 'int8' ? new Int8Array(weightScratch, 0, n) : u8;
 }
 
+/** Sizes weightBytes' buffer for the largest weight up front (growing it weight by weight touched twice the pages). */
+export function reserveWeightScratch(bytes: number): void {
+  if (bytes > 0 && (!weightScratch || weightScratch.byteLength < bytes)) weightScratch = new ArrayBuffer(bytes);
+}
+
 /** Frees weightBytes' buffer (the executor calls it once a plan's kernels are prepared). */
 export function releaseWeightScratch(): void {
   weightScratch = null;

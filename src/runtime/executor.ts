@@ -7,7 +7,7 @@ import { nodeLabel } from '../graph/ir.js';
 import { typeGraph, opsetFor, type TypedGraph } from '../graph/infer.js';
 import { deadNodes, foldBatchNorm, fuseActivations, assignLayouts } from '../graph/passes.js';
 import { foldQDQ } from '../graph/qdq.js';
-import { DTYPE_BYTES, releaseWeightScratch, sizeOf, viewData, type HostTensor } from '../graph/tensor.js';
+import { DTYPE_BYTES, releaseWeightScratch, reserveWeightScratch, sizeOf, viewData, type HostTensor } from '../graph/tensor.js';
 import { findOp } from '../ops/index.js';
 import { fromChannelsLast } from '../ops/layout.js';
 import { physDims, type KernelEnv, type ValueState, type OpDef } from '../ops/types.js';
@@ -137,16 +137,18 @@ export function compile(g: Graph, inputDims: Map<string, number[]>, env: KernelE
   // constAlloc zeroes only what an earlier plan of this memory may have written)
   const cleanFrom = wasm.memory.buffer.byteLength;
   {
-    let bytes = 0;
+    let bytes = 0, q8 = 0;
     for (const v of values.values()) {
       if (!v.const) continue;
-      const n = sizeOf(v.const.dims); // not v.const.data: a lazy constant (tensor.ts lazyF32) is not built here
+      const n = sizeOf(v.const.dims); // not v.const.data: a lazy constant (tensor.ts lazyF32, lazyQ8) is not built here
+      if (v.const.q8src) q8 = Math.max(q8, n);
       if (n < 256) continue;
       const d = v.const.dims;
       const k3x3 = d.length === 4 && ((d[2] === 3 && d[3] === 3) || (d[1] === 3 && d[2] === 3));
       if (v.dtype === 'int8' || v.dtype === 'uint8') bytes += (k3x3 ? 4 : 2) * n;
       else if (v.dtype === 'float32') bytes += 5 * n;
     }
+    reserveWeightScratch(q8);
     const want = alignUp(stageTop + bytes + (bytes ? 1 << 16 : 0), 64);
     if (bytes && (opts.maxMemoryBytes === undefined || want <= opts.maxMemoryBytes)) {
       try {
