@@ -143,9 +143,13 @@ export function qaddScreen(dtype: Q8Type, rBig: number, rSmall: number, fixed: n
   const W = Math.ceil((2 ** -s * (maxX + 0.5) + 2 * ulpHalf) * 2 ** s) + 1;
   const mask = 2 ** s - 1;
   if (4 * W > mask) return none;
-  const xs = rangeOf(dtype);
+  // every byte pair (a, b) of the type (plain counted loops: this runs per QLinearAdd at session creation)
+  const lo = dtype === 'int8' ? -128 : 0, hi = lo + 255, W2 = 2 * W;
   let near = 0;
-  for (const b of xs) for (const a of xs) if ((((a * mb + b * ms + F) + W) & mask) < 2 * W) near++;
+  for (let b = lo; b <= hi; b++) {
+    const base = b * ms + F + W;
+    for (let a = lo; a <= hi; a++) if (((a * mb + base) & mask) < W2) near++;
+  }
   if (near * 64 > 65536) return none;
   // (hi, lo) 15-bit halves: M = hi * 2^15 + lo with lo in [0, 2^15), hi fits int16 since |M| < 2^30 / maxX
   return { s, mh: ((Math.floor(mb / 32768) & 0xffff) | (Math.floor(ms / 32768) << 16)) | 0, ml: ((mb & 0x7fff) | ((ms & 0x7fff) << 16)) | 0, F, W };
