@@ -60,6 +60,8 @@ export interface QConv2dParams {
   arch?: Arch;
   /** Force the GEMM variant by name (tests, benchmarks). */
   variant?: string;
+  /** Threads the node will be split over (how work items are cut: gemmSplit). */
+  threads?: number;
   /** Force a method (tests, benchmarks); 'auto' by default. */
   method?: 'auto' | 'direct' | 'im2col' | 'indirect' | 'winograd';
   /** Where the constants are allocated when they are one buffer (one group, no indirection): KernelEnv.constAlloc. */
@@ -267,7 +269,7 @@ export function prepareQConv2d(p: QConv2dParams): PreparedKernel & { outShape: [
   const pixBlock = method === 'im2col' ? Math.max(4, Math.min(256, Math.floor(65536 / K / 4) * 4)) : method === 'direct' || dot16Ind ? Math.max(P, 1) : 64;
   // Work items (gemmSplit): row quads of output pixels, or 8-column blocks of output channels for small outputs
   // (one group, not the indirect kernel). Either way a range is computed in blocks of at most pixBlock pixels.
-  const split = gemmSplit(P, ocg, groups === 1 && !extInd && plans.every(columnSplittable));
+  const split = gemmSplit(P, ocg, groups === 1 && !extInd && plans.every(columnSplittable), p.threads);
   const items = split.items;
   const colBytes = method === 'im2col' ? align16(pixBlock * K) : 0;
   const scratchBytes = colBytes + (extInd ? 0 : Math.max(...plans.map(planScratch)) + 16);

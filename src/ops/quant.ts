@@ -323,7 +323,7 @@ function lowerQConv(lc: LowerCtx): LoweredStep[] | null {
     dilations: [dh, dw], groups: group, aType: x.dtype, aScale: cval(lc, 1)[0], aZeroPoint: cval(lc, 2)[0],
     weights: { data: weightBytes(w), type: w.dtype, zeroPoints: wz, scales: ws }, bias,
     output: { type: outT, scale: cval(lc, 6)[0], zeroPoint: cval(lc, 7)[0], clamp }, requant: lc.env.requant,
-    path: lc.env.path, arch: lc.env.arch, alloc: lc.env.constAlloc,
+    path: lc.env.path, arch: lc.env.arch, alloc: lc.env.constAlloc, threads: lc.env.threads,
   });
   return [{ kernel: k, inputs: [x.name], outputs: [lc.outputs[0].name] }];
 }
@@ -361,7 +361,7 @@ const convInteger: OpDef = {
       name: node.name, n: N, h: H, w: W, c: C, oc: w.dims[0], kernel: [kh, kw] as [number, number], strides: [sh, sw] as [number, number],
       pads: [pt, pl, pb, pr] as [number, number, number, number], dilations: [dh, dw] as [number, number], groups: group, aType: x.dtype as QuantType,
       weights: { data: weightBytes(w), type: w.dtype as QuantType, zeroPoints: cval(lc, 3), scales: 1 },
-      path: lc.env.path, arch: lc.env.arch,
+      path: lc.env.path, arch: lc.env.arch, threads: lc.env.threads,
     };
     if (xz && !xz.const) {
       const k = prepareQConv2dRuntimeZp({ ...geo, zpType: xz.dtype as QuantType });
@@ -409,7 +409,7 @@ const qlinearMatMul: OpDef = {
       name: lc.node.name, m: M, k: K, n: N, aType: a.dtype, aScale: cval(lc, 1)[0], aZeroPoint: cval(lc, 2)[0],
       weights: { data: weightBytes(b.const), type: b.dtype, layout: 'kn', zeroPoints: cval(lc, 5), scales: cval(lc, 4) },
       output: { type: lc.outputs[0].dtype as QuantType, scale: cval(lc, 6)[0], zeroPoint: cval(lc, 7)[0], clamp: fusedClamp(lc.node) },
-      requant: lc.env.requant, path: lc.env.path, arch: lc.env.arch,
+      requant: lc.env.requant, path: lc.env.path, arch: lc.env.arch, threads: lc.env.threads,
     });
     return [{ kernel: k, inputs: [a.name], outputs: [lc.outputs[0].name] }];
   },
@@ -440,7 +440,7 @@ const matMulInteger: OpDef = {
     const k = prepareQGemm({
       name: lc.node.name, m: M, k: K, n: N, aType: a.dtype, aScale: 1, aZeroPoint: dynamicZp ? 0 : cval(lc, 2)[0],
       weights: { data: weightBytes(b.const), type: b.dtype, layout: 'kn', zeroPoints: cval(lc, 3), scales: 1 },
-      output: { type: 'int32' }, path: lc.env.path, arch: lc.env.arch,
+      output: { type: 'int32' }, path: lc.env.path, arch: lc.env.arch, threads: lc.env.threads,
     });
     if (!dynamicZp) return [{ kernel: k, inputs: [a.name], outputs: [lc.outputs[0].name] }];
     // sum_k (a - za)(b - zb) = sum_k a (b - zb) - za * colsum[n]: the GEMM with za = 0, then a per-column correction.

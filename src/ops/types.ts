@@ -52,6 +52,8 @@ export interface KernelEnv {
   qdqFusion?: 'octet' | 'ort';
   /** With qdqFusion 'ort': the intra-op thread count of the onnxruntime session to reproduce (default 1). */
   ortThreads?: number;
+  /** Threads the plan's steps will be split over (CompileOptions.threads; default 1): kernels may cut work differently. */
+  threads?: number;
   /**
    * Set by the executor while lowering: zeroed bytes for a kernel's constants directly in the session's wasm memory
    * (weights region), or null when the reserved space is used up (then the kernel allocates its own). A kernel that

@@ -157,8 +157,9 @@ export function compile(g: Graph, inputDims: Map<string, number[]>, env: KernelE
       } catch { /* above the build's limit: no staging */ }
     }
   }
+  const threadEnv: KernelEnv = { ...env, threads: opts.threads ?? 1 };
   const lowerEnv: KernelEnv = stageEnd > stageTop ? {
-    ...env,
+    ...threadEnv,
     constAlloc: (bytes: number) => {
       const at = alignUp(stageTop, 64);
       if (at + bytes > stageEnd) return null;
@@ -167,7 +168,7 @@ export function compile(g: Graph, inputDims: Map<string, number[]>, env: KernelE
       if (at < cleanFrom) view.fill(0, 0, Math.min(bytes, cleanFrom - at)); // a previous plan's weights may lie here
       return view;
     },
-  } : env;
+  } : threadEnv;
   const stageBuffer = wasm.memory.buffer;
   const stagedAt = (c: Uint8Array): number | undefined =>
     (c.buffer === stageBuffer && c.byteLength > 0 && c.byteOffset >= wasm.heapBase && c.byteOffset + c.byteLength <= stageTop ? c.byteOffset : undefined);

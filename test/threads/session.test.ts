@@ -151,9 +151,11 @@ for (const [arch, form] of [['mobilenetv2', 'qdq-ort-s8'], ['resnet18', 'qdq-ort
       // the project, add and expand nodes of some blocks, pool.ts localDeps)
       for (let run = 0; run < 6; run++) assert.equal(bytesOf(await t.run(feeds)), want, `threads=${threads} run ${run}`);
       const deps: number[] = (t as any).job?.job?.deps ?? [];
-      // every row-local node of MobileNetV2 INT8 (17 of 67) is local once the arena keeps buffers LOCAL_SLACK steps
-      // longer (executor.ts): without that, 4
-      if (arch === 'mobilenetv2' && form !== 'fp32' && threads !== 3) assert.is(deps.filter((d) => d === 1).length, 17, `threads=${threads}: local phases in the job (${deps.join('')})`);
+      // every row-local node of MobileNetV2 INT8 is local once the arena keeps buffers LOCAL_SLACK steps longer
+      // (executor.ts; without that, 4): 17 of 67 at 4 threads, 23 at 2, where the 7x7-stage 1x1 convolutions are cut
+      // by rows too (gemmSplit). 3 threads: the home ranges of depthwise rows and pixel quads do not line up.
+      const wantLocal: Record<number, number> = { 2: 23, 4: 17 };
+      if (arch === 'mobilenetv2' && form !== 'fp32' && threads !== 3) assert.is(deps.filter((d) => d === 1).length, wantLocal[threads], `threads=${threads}: local phases in the job (${deps.join('')})`);
       await t.release();
     }
   });
