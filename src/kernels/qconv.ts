@@ -374,8 +374,8 @@ const WINO_BLOCK_BYTES = 1 << 20;
 function prepareWinograd(p: QConv2dParams, sw8: Int8Array | Uint8Array, zb: Float64Array, wScales: Float64Array, ohwi: boolean, oh: number, ow: number): PreparedKernel & { outShape: [number, number, number, number]; method: QConvMethod; pixBlock: number; byColumns: boolean } {
   const { n, h, w, c, oc, name } = p;
   const [pt, pl] = p.pads ?? [0, 0, 0, 0];
-  // requantization tables from a plan without weights (no bias either: it is added after the output transform)
-  const plan = planQGemm({ name, n: oc, k: c, aType: p.aType, aScale: p.aScale, aZeroPoint: 0, wc: (_j, out) => out.fill(0), wScales, output: p.output, requant: p.requant, variant: DOT16 });
+  // requantization tables only (tablesOnly: no packed zeros; no bias either: it is added after the output transform)
+  const plan = planQGemm({ name, n: oc, k: c, aType: p.aType, aScale: p.aScale, aZeroPoint: 0, wc: (_j, out) => out.fill(0), wScales, output: p.output, requant: p.requant, variant: DOT16, tablesOnly: true });
   const wstride = align16(packedBytes('dot16', oc, c));
   const ocp = Math.ceil(oc / 8) * 8;
   const bias = new Int32Array(ocp);

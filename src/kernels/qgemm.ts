@@ -266,6 +266,8 @@ export interface QGemmPlanParams {
   tailBytes?: number;
   /** Where `constants` is allocated (zeroed, 16-aligned; e.g. in wasm memory: KernelEnv.constAlloc); null = a new array. */
   alloc?: (bytes: number) => Uint8Array | null;
+  /** Only the epilogue tables (tableOffset 0, `wc` unused): the Winograd kernel packs its own weights. */
+  tablesOnly?: boolean;
 }
 
 /** Float bit pattern of the magic rounding bias 12582912.0 (assembly/requant/core.ts MAGIC_I). */
@@ -364,11 +366,11 @@ export function planQGemm(p: QGemmPlanParams): QGemmPlan {
     }
   }
   // one buffer: packed weights written in place, then the tables (and the caller's tail)
-  const tableOffset = align16(packedBytes(variant.layout, n, k));
+  const tableOffset = p.tablesOnly ? 0 : align16(packedBytes(variant.layout, n, k));
   const table2Offset = align16(tableOffset + table.length);
   const size = align16(table2Offset + table2.length) + (p.tailBytes ?? 0);
   const constants = p.alloc?.(size) ?? new Uint8Array(size);
-  packWeightsInto(constants, variant.layout, wc, n, k, intBias, zaEff, off);
+  if (!p.tablesOnly) packWeightsInto(constants, variant.layout, wc, n, k, intBias, zaEff, off);
   constants.set(table, tableOffset);
   constants.set(table2, table2Offset);
   return { variant, n, k, aUnsigned, kind, zp, qmin, qmax, constants, tableOffset, table2Offset };
