@@ -28,7 +28,7 @@
 //    computed in MLAS's order (src/ops/ort-float.ts).
 import type { Node } from './ir.js';
 import { attrInt, attrFloat } from './ir.js';
-import { toNumbers, makeTensor, sizeOf, type HostTensor } from './tensor.js';
+import { toNumbers, makeTensor, lazyQ8, sizeOf, type HostTensor } from './tensor.js';
 import { roundHalfEven } from '../kernels/requant.js';
 import type { TypedGraph } from './infer.js';
 import { opsetFor } from './infer.js';
@@ -151,8 +151,9 @@ export function foldQDQ(tg: TypedGraph, fusion: QdqFusion = 'octet', ortThreads 
         if (aV.dims.length !== 2) break;
         const bias = biasInt32(tg, n.inputs[2], a.s[0], w.s, N, dqOf);
         if (bias === null) break;
-        // transB: W is already [N, K] (shared, not copied); else transposed once
-        const w4 = makeTensor(wt.dtype, [N, K, 1, 1], tB ? wt.data : undefined);
+        // transB: W is already [N, K] (shared, not copied; still in the model file if it was there: tensor.ts lazyQ8);
+        // else transposed once
+        const w4 = tB && wt.q8src ? lazyQ8(wt.dtype as 'int8' | 'uint8', [N, K, 1, 1], wt.q8src) : makeTensor(wt.dtype, [N, K, 1, 1], tB ? wt.data : undefined);
         if (!tB) {
           const src = wt.data as Int8Array, dst = w4.data as Int8Array;
           for (let k = 0; k < K; k++) for (let i = 0; i < N; i++) dst[i * K + k] = src[k * N + i];

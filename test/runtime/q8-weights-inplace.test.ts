@@ -2,7 +2,7 @@
 // (src/onnx/reader.ts) and are read, one at a time, into one reused buffer when their kernel is packed
 // (src/graph/tensor.ts lazyQ8 / weightBytes). The same model from a path and from bytes (every initializer in memory)
 // must give bit-identical outputs on the scalar and x86 paths (Winograd, indirect, 1x1 direct
-// convolutions, QLinearMatMul, uint8 weights with zero points), and match onnxruntime-node within one quantization
+// convolutions, QLinearMatMul, a QDQ Gemm folded into a 1x1 convolution, uint8 weights with zero points), and match onnxruntime-node within one quantization
 // step; also after a new input shape re-reads the weights; a file changed after the session read it is reported.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -47,13 +47,20 @@ function model(): Uint8Array {
     f('y4s', 0.1), zi('y4z', 0)], ['y4']);
   g.node('DequantizeLinear', ['y4', 'y4s', 'y4z'], ['y']);
   g.output('y', 'float32', [1, 64]);
+  // QDQ Gemm with transB (folded into a 1x1 QLinearConv that shares the [N, K] weights, 64 KB, left in the file)
+  g.node('DequantizeLinear', ['fq', 'fs', 'fz'], ['fd']);
+  g.node('DequantizeLinear', [g.initializer('w5', 'int8', i8(64 * 1024), [64, 1024]), f('w5s', 0.007), zi('w5z', 0)], ['w5d']);
+  g.node('Gemm', ['fd', 'w5d'], ['g5'], { transB: 1 });
+  g.node('QuantizeLinear', ['g5', f('y5s', 0.1), zi('y5z', 0)], ['y5']);
+  g.node('DequantizeLinear', ['y5', 'y5s', 'y5z'], ['z']);
+  g.output('z', 'float32', [1, 64]);
   return g.toBytes();
 }
 
 test('INT8 model from its file (weights left in the file, read when packed) = from bytes, bit for bit; both within one step of onnxruntime', async () => {
   const bytes = model();
   const inits = decodeModel(bytes).graph!.initializer!;
-  assert.equal(inits.filter((t) => (t.rawData?.length ?? 0) >= 65536).map((t) => t.name).sort(), ['w1', 'w2', 'w3', 'w4']);
+  assert.equal(inits.filter((t) => (t.rawData?.length ?? 0) >= 65536).map((t) => t.name).sort(), ['w1', 'w2', 'w3', 'w4', 'w5']);
   const dir = mkdtempSync(join(tmpdir(), 'octet-q8inplace-'));
   try {
     const path = join(dir, 'm.onnx');
@@ -67,16 +74,19 @@ test('INT8 model from its file (weights left in the file, read when packed) = fr
       // two shapes: the second compile reads the weights left in the file again
       for (const [h, w] of [[10, 10], [7, 13]]) {
         const x = input(h, w);
-        const want = (await ref.run({ x: new ort.Tensor('float32', x, [1, 64, h, w]) })).y.data as Float32Array;
-        const a = (await fromPath.run({ x: new Tensor('float32', x, [1, 64, h, w]) })).y.data as Float32Array;
-        const b = (await fromBytes.run({ x: new Tensor('float32', x, [1, 64, h, w]) })).y.data as Float32Array;
-        assert.equal(Array.from(a), Array.from(b), `${kernels} ${h}x${w}: path and bytes differ`);
-        let exact = 0;
-        for (let i = 0; i < want.length; i++) {
-          assert.ok(Math.abs(a[i] - want[i]) <= 0.1 + 1e-6, `${kernels} ${h}x${w} y[${i}] = ${a[i]}, onnxruntime ${want[i]}`);
-          if (a[i] === want[i]) exact++;
+        const r = await ref.run({ x: new ort.Tensor('float32', x, [1, 64, h, w]) });
+        const ra = await fromPath.run({ x: new Tensor('float32', x, [1, 64, h, w]) });
+        const rb = await fromBytes.run({ x: new Tensor('float32', x, [1, 64, h, w]) });
+        for (const out of ['y', 'z']) {
+          const want = r[out].data as Float32Array, a = ra[out].data as Float32Array, b = rb[out].data as Float32Array;
+          assert.equal(Array.from(a), Array.from(b), `${kernels} ${h}x${w} ${out}: path and bytes differ`);
+          let exact = 0;
+          for (let i = 0; i < want.length; i++) {
+            assert.ok(Math.abs(a[i] - want[i]) <= 0.1 + 1e-6, `${kernels} ${h}x${w} ${out}[${i}] = ${a[i]}, onnxruntime ${want[i]}`);
+            if (a[i] === want[i]) exact++;
+          }
+          assert.ok(exact >= want.length / 2, `${kernels} ${h}x${w} ${out}: only ${exact}/${want.length} outputs equal onnxruntime's`);
         }
-        assert.ok(exact >= want.length / 2, `${kernels} ${h}x${w}: only ${exact}/${want.length} outputs equal onnxruntime's`);
       }
       // the kernels under test ran (x86: Winograd, indirect, direct GEMM; scalar: im2col and direct)
       const ran = fromPath.profile().nodes.map((n) => n.variant).join(' ');
