@@ -88,6 +88,8 @@ export interface QGemmParams {
   variant?: string;
   /** Threads the node will be split over (how work items are cut: gemmSplit). */
   threads?: number;
+  /** Where the packed constants are allocated (KernelEnv.constAlloc: straight into wasm memory); default a new array. */
+  alloc?: (bytes: number) => Uint8Array | null;
 }
 
 function err(name: string | undefined, msg: string): Error {
@@ -106,18 +108,26 @@ function perChannel(v: number | ArrayLike<number> | undefined, n: number, what: 
 
 const align16 = (x: number) => (x + 15) & ~15;
 
-/** B - zb as int32, in [N][K] order. */
-export function centeredWeights(w: QWeights, n: number, k: number, name?: string): Int32Array {
+/**
+ * B - zb column by column (WeightRows: column j = output channel j, K values), read from the int8 / uint8 tensor as
+ * it is packed: no [N][K] int32 copy of the whole matrix (4 bytes per weight; session creation time).
+ */
+export function centeredWeightRows(w: QWeights, n: number, k: number, name?: string): WeightRows {
   if (w.data.length !== n * k) throw err(name, `weights have ${w.data.length} values, expected ${n}x${k}`);
   const zb = perChannel(w.zeroPoints, n, 'weight zero point', name);
   const [lo, hi] = qrange(w.type);
   for (let j = 0; j < n; j++) if (!(zb[j] >= lo && zb[j] <= hi && Number.isInteger(zb[j]))) throw err(name, `weight zero point ${zb[j]} is not a valid ${w.type}`);
   const src = w.type === 'int8' ? new Int8Array(w.data.buffer, w.data.byteOffset, w.data.length) : new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.length);
-  const out = new Int32Array(n * k);
-  for (let j = 0; j < n; j++) {
-    for (let kk = 0; kk < k; kk++) out[j * k + kk] = (w.layout === 'kn' ? src[kk * n + j] : src[j * k + kk]) - zb[j];
-  }
-  return out;
+  const kn = w.layout === 'kn';
+  return (j, out) => {
+    const z = zb[j];
+    if (!kn && z === 0) {
+      out.set(src.subarray(j * k, (j + 1) * k)); // one native int8 -> int32 copy
+      return;
+    }
+    if (kn) for (let kk = 0; kk < k; kk++) out[kk] = src[kk * n + j] - z;
+    else for (let kk = 0, s = j * k; kk < k; kk++) out[kk] = src[s + kk] - z;
+  };
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -472,11 +482,11 @@ export function chooseQGemmVariant(path: KernelPath, arch: Arch = 'x86', name?: 
 export function prepareQGemm(p: QGemmParams): PreparedKernel & { byColumns: boolean } {
   const { m, k, n, name } = p;
   if (!(m >= 1 && k >= 1 && n >= 1 && [m, k, n].every(Number.isInteger))) throw err(name, `bad GEMM shape M=${m} K=${k} N=${n}`);
-  const wc = centeredWeights(p.weights, n, k, name);
+  const wc = centeredWeightRows(p.weights, n, k, name);
   const wScales = perChannel(p.weights.scales, n, 'weight scale', name);
   const plan = planQGemm({
     name, n, k, aType: p.aType, aScale: p.aScale, aZeroPoint: p.aZeroPoint, wc, wScales, bias: p.bias,
-    output: p.output, requant: p.requant, variant: chooseQGemmVariant(p.path, p.arch, p.variant),
+    output: p.output, requant: p.requant, variant: chooseQGemmVariant(p.path, p.arch, p.variant), alloc: p.alloc,
   });
   const es = outputElementSize(p.output);
   const { byColumns, items } = gemmSplit(m, n, columnSplittable(plan), p.threads);

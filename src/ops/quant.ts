@@ -409,7 +409,7 @@ const qlinearMatMul: OpDef = {
       name: lc.node.name, m: M, k: K, n: N, aType: a.dtype, aScale: cval(lc, 1)[0], aZeroPoint: cval(lc, 2)[0],
       weights: { data: weightBytes(b.const), type: b.dtype, layout: 'kn', zeroPoints: cval(lc, 5), scales: cval(lc, 4) },
       output: { type: lc.outputs[0].dtype as QuantType, scale: cval(lc, 6)[0], zeroPoint: cval(lc, 7)[0], clamp: fusedClamp(lc.node) },
-      requant: lc.env.requant, path: lc.env.path, arch: lc.env.arch, threads: lc.env.threads,
+      requant: lc.env.requant, path: lc.env.path, arch: lc.env.arch, threads: lc.env.threads, alloc: lc.env.constAlloc,
     });
     return [{ kernel: k, inputs: [a.name], outputs: [lc.outputs[0].name] }];
   },
@@ -441,6 +441,8 @@ const matMulInteger: OpDef = {
       name: lc.node.name, m: M, k: K, n: N, aType: a.dtype, aScale: 1, aZeroPoint: dynamicZp ? 0 : cval(lc, 2)[0],
       weights: { data: weightBytes(b.const), type: b.dtype, layout: 'kn', zeroPoints: cval(lc, 3), scales: 1 },
       output: { type: 'int32' }, path: lc.env.path, arch: lc.env.arch, threads: lc.env.threads,
+      // the runtime zero point appends a correction table to a copy of the constants: packed in JS then
+      alloc: dynamicZp ? undefined : lc.env.constAlloc,
     });
     if (!dynamicZp) return [{ kernel: k, inputs: [a.name], outputs: [lc.outputs[0].name] }];
     // sum_k (a - za)(b - zb) = sum_k a (b - zb) - za * colsum[n]: the GEMM with za = 0, then a per-column correction.
