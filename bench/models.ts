@@ -333,6 +333,24 @@ else if (models.length) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Octet's 2-thread scaling on the INT8 reference models (issue 8), measured as bench/threads.ts does it (warmed-up
+// sessions, blocks of runs interleaved, ratios paired round by round, the host's capacity beside it), in a child
+
+interface Scaling { model: string; form: string; ms1: number; ms2: number; speedup: number; capacity: number; p10: number; p90: number; equal: boolean; early: number; error?: string }
+let scaling: Scaling[] = [];
+let scalingNote = '';
+const scalingModels = ['resnet18:qdq-ort-s8', 'mobilenetv2:qdq-ort-s8'];
+if (threadScanNote) scalingNote = threadScanNote;
+else if (models.length) {
+  const args = [...process.execArgv.filter((a) => a.startsWith('--experimental')), '--import', 'tsx', join(ROOT, 'bench', 'threads.ts'),
+    '--models-only', '--no-requests', '--json', '--models', scalingModels.join(','), ...(quick ? ['--quick'] : [])];
+  const res = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', timeout: 20 * 60 * 1000 });
+  const line = (res.stdout ?? '').trim().split('\n').filter((l) => l.startsWith('{"threadScaling"')).pop();
+  try { scaling = JSON.parse(line ?? '').threadScaling; } catch { scalingNote = `bench/threads.ts failed: ${(res.stderr ?? '').split('\n').find((l) => /Error/.test(l))?.slice(0, 160) ?? `exit ${res.status}`}`; }
+  console.error(`[bench] thread scaling: ${scaling.length} models`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // cold start and peak RSS growth, fresh child processes
 
 interface Cold { model: string; engine: string; ok: boolean; firstResultMs?: number; createMs?: number; peakRssGrowthMB?: number; error?: string }
@@ -495,6 +513,20 @@ if (threadScan.length || threadScanNote) {
     }
   }
 }
+if (scaling.length || scalingNote) {
+  lines.push('');
+  lines.push(`Octet INT8, 2 threads against 1 (issue 8; \`bench/threads.ts --models-only --models ${scalingModels.join(',')}\`, i.e. \`npm run bench:threads\`'s method): one process, a 1- and a 2-thread session each warmed up by ${quick ? 40 : 150} runs, then rounds of blocks of runs interleaved; ms = medians; speedup = median over rounds of the paired block ratio; capacity = two run() calls side by side on the 2-thread session, each whole on one thread (what the two cores give together at that moment: no split of one run can beat it):`);
+  lines.push('');
+  if (scalingNote) lines.push(`- ${scalingNote}`);
+  if (scaling.length) {
+    lines.push('| model | 1 thread ms | 2 threads ms | speedup | capacity | outputs equal |');
+    lines.push('|---|---:|---:|---:|---:|---|');
+    for (const r of scaling) {
+      lines.push(r.error ? `| ${r.model} ${r.form} | failed: ${r.error.slice(0, 80)} | | | | |`
+        : `| ${r.model} ${r.form} | ${fmt(r.ms1)} | ${fmt(r.ms2)} | ${r.speedup.toFixed(2)}x | ${r.capacity.toFixed(2)}x | ${r.equal ? 'yes' : 'NO'} |`);
+    }
+  }
+}
 if (cold.length) {
   lines.push('');
   lines.push(`Cold start (fresh process: import the runtime, create the session from the file, first result; Octet imported from ${coldFromDist ? 'dist/, the compiled package' : 'src/ through tsx, as dist/ is missing or older than src/ (npm run build)'}), ms · peak RSS growth over an idle child (${baselineRssMB.toFixed(0)} MB, subtracted), MB:`);
@@ -527,7 +559,8 @@ const result = {
   date: new Date().toISOString(), command, gitCommit, machine: { ...machine, loadavgEnd: loadavg().map((v) => Number(v.toFixed(2))) },
   config: { maxRounds, minRounds, budgetSeconds: budgetMs / 1000, warmup, threads, latencySeconds: Math.round(latencySeconds) },
   models: models.map((m) => ({ id: m.id, label: m.label, files: { fp32: rel(m.fp32), int8: rel(m.int8), uint8: rel(m.uint8) } })),
-  latency: rows, threadScan: { counts: scanCounts, note: threadScanNote || undefined, results: threadScan }, cold, baselineRssMB, wasm, markdown: table,
+  latency: rows, threadScan: { counts: scanCounts, note: threadScanNote || undefined, results: threadScan },
+  threadScaling: { models: scalingModels, note: scalingNote || undefined, results: scaling }, cold, baselineRssMB, wasm, markdown: table,
 };
 function rel(p?: string): string | undefined { return p?.replace(`${ROOT}/`, ''); }
 writeFileSync(`${stem}.json`, JSON.stringify(result, null, 1));

@@ -1,4 +1,6 @@
 // Thread scaling: `npm run bench:threads` (= tsx bench/threads.ts; add `-- --quick` for fewer rounds).
+//   [--models-only] (no GEMM section) [--models resnet18:qdq-ort-s8,...] [--no-requests] [--json] (a last line
+//   `{"threadScaling": [...]}`: bench/models.ts runs `--models-only --no-requests --json` for its 2-thread section)
 // 1. GEMM shapes: one node split over 2 threads by the worker pool vs the same kernel on the calling thread.
 // 2. Models (src/zoo): ResNet-18 and MobileNetV2, INT8 (QDQ) and FP32, InferenceSession threads 2 vs 1 (a run is
 //    one pool job, a phase per node, when every step is replayable: ThreadPool.planJob).
@@ -19,6 +21,11 @@ import { Tensor } from '../src/api/tensor.js';
 import { zooModel } from '../src/zoo/index.js';
 
 const QUICK = process.argv.includes('--quick');
+const argAfter = (flag: string) => { const i = process.argv.indexOf(flag); return i >= 0 ? process.argv[i + 1] : undefined; };
+const MODEL_LIST = argAfter('--models')?.split(',').map((x) => x.split(':') as [string, string]);
+/** One row per model of the models section (for --json). */
+interface ScalingRow { model: string; form: string; ms1: number; ms2: number; speedup: number; capacity: number; p10: number; p90: number; equal: boolean; early: number; error?: string }
+const scaling: ScalingRow[] = [];
 const ROUNDS = QUICK ? 5 : 11;
 
 const median = (xs: number[]) => {
@@ -112,8 +119,8 @@ async function models(): Promise<void> {
   console.log('"2 side by side" = two run() calls at once on the 2-thread session, each whole on one thread (no sharing of work, no barrier): what the two cores deliver together at that moment, as 2 x (1-thread ms) / (ms for the pair); on a shared host the two cores are not always equal, and no split of one run can beat this. "runs 1-50" = the 2-thread session\'s first 50 runs after creation (during the warm-up).\n');
   console.log('| model | 1 thread ms | 2 threads ms | speedup | p10 / p90 2 threads | 2 side by side (capacity) | outputs equal | 2 threads, runs 1-50 |');
   console.log('|---|---|---|---|---|---|---|---|');
-  const list: [string, string][] = QUICK ? [['resnet18', 'qdq-ort-s8'], ['mobilenetv2', 'qdq-ort-s8']]
-    : [['resnet18', 'qdq-ort-s8'], ['mobilenetv2', 'qdq-ort-s8'], ['resnet18', 'qdq-ort-u8'], ['mobilenetv2', 'qdq-ort-u8'], ['resnet18', 'fp32'], ['mobilenetv2', 'fp32']];
+  const list: [string, string][] = MODEL_LIST ?? (QUICK ? [['resnet18', 'qdq-ort-s8'], ['mobilenetv2', 'qdq-ort-s8']]
+    : [['resnet18', 'qdq-ort-s8'], ['mobilenetv2', 'qdq-ort-s8'], ['resnet18', 'qdq-ort-u8'], ['mobilenetv2', 'qdq-ort-u8'], ['resnet18', 'fp32'], ['mobilenetv2', 'fp32']]);
   const q = (xs: number[], p: number) => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
   for (const [arch, form] of list) {
     let s1: InferenceSession | undefined, s2: InferenceSession | undefined;
@@ -135,8 +142,10 @@ async function models(): Promise<void> {
       const paired = (f: (r: number) => number) => median(Array.from({ length: rounds }, (_, r) => f(r)));
       const t1 = median(t[0]), t2 = median(t[1]);
       const speedup = paired((r) => block(0, r) / block(1, r)), cap = paired((r) => (2 * block(0, r)) / block(2, r));
+      scaling.push({ model: arch, form, ms1: t1, ms2: t2, speedup, capacity: cap, p10: q(t[1], 0.1), p90: q(t[1], 0.9), equal: eq, early: median(early) });
       console.log(`| ${arch} ${form} | ${fmt(t1, 1)} | ${fmt(t2, 1)} | ${fmt(speedup)}x | ${fmt(q(t[1], 0.1), 1)} / ${fmt(q(t[1], 0.9), 1)} | ${fmt(cap)}x | ${eq ? 'yes' : 'NO'} | ${fmt(median(early), 1)} (${fmt(t1 / median(early))}x) |`);
     } catch (e: any) {
+      scaling.push({ model: arch, form, ms1: NaN, ms2: NaN, speedup: NaN, capacity: NaN, p10: NaN, p90: NaN, equal: false, early: NaN, error: String(e?.message ?? e).slice(0, 200) });
       console.log(`| ${arch} ${form} | - | - | - | - | - | not runnable yet: ${String(e?.message ?? e).slice(0, 100)} | - |`);
     } finally {
       await s1?.release();
@@ -184,5 +193,6 @@ if (pool.threads < 2) console.log(`(no threads: ${pool.note})`);
 if (!process.argv.includes('--models-only')) await gemms(pool);
 pool.terminate();
 await models();
-await concurrency();
+if (!process.argv.includes('--no-requests')) await concurrency();
 console.log(`\nload average at end ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+if (process.argv.includes('--json')) console.log(JSON.stringify({ threadScaling: scaling }));
