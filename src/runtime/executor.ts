@@ -149,8 +149,11 @@ export function compile(g: Graph, inputDims: Map<string, number[]>, env: KernelE
       else if (v.dtype === 'float32') bytes += 5 * n;
     }
     reserveWeightScratch(q8);
-    const want = alignUp(stageTop + bytes + (bytes ? 1 << 16 : 0), 64);
-    if (bytes && (opts.maxMemoryBytes === undefined || want <= opts.maxMemoryBytes)) {
+    // at most maxMemoryBytes: what does not fit the staged range is packed in JS and placed after it (the estimate
+    // can exceed what the plan needs: a 3x3 kernel that does not run as Winograd packs 2 bytes per weight)
+    let want = alignUp(stageTop + bytes + (bytes ? 1 << 16 : 0), 64);
+    if (opts.maxMemoryBytes !== undefined) want = Math.min(want, Math.floor(opts.maxMemoryBytes / 64) * 64);
+    if (bytes && want > stageTop) {
       try {
         wasm.ensure(want);
         stageEnd = want;
