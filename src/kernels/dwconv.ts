@@ -68,6 +68,8 @@ export interface QDwConvParams {
    * mode 3 (environment OCTET_DW_FORM=pixel sets both when tuning is absent).
    */
   tuning?: { rows?: boolean; f64?: boolean };
+  /** Where the constants are allocated (KernelEnv.constAlloc: straight into wasm memory); default a new array. */
+  alloc?: (bytes: number) => Uint8Array | null;
 }
 
 export interface DwGeometry {
@@ -237,7 +239,7 @@ export function prepareQDwConv2d(p: QDwConvParams, target: KernelTarget): Prepar
   const rOff = cb.add(table);
   header.set([g.H, g.W, g.C, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PT, g.PL, zy, qmin, qmax,
     kmode, wOff - hOff, rOff - hOff, zOff - hOff, packed.blockBytes]);
-  const constants = cb.build();
+  const constants = cb.build(p.alloc);
 
   const ptrBytes = Math.ceil(((K + 1) * 4) / 64) * 64;
   const imgIn = g.H * g.W * g.Cin;

@@ -100,8 +100,10 @@ export class ConstantsBuilder {
     this.size = at + bytes.byteLength;
     return at;
   }
-  build(): Uint8Array {
-    const out = new Uint8Array(Math.max(16, Math.ceil(this.size / 16) * 16));
+  /** The parts in one buffer: from `alloc` (zeroed, e.g. KernelEnv.constAlloc: wasm memory) or a new array. */
+  build(alloc?: (bytes: number) => Uint8Array | null): Uint8Array {
+    const size = Math.max(16, Math.ceil(this.size / 16) * 16);
+    const out = alloc?.(size) ?? new Uint8Array(size);
     for (const p of this.parts) out.set(p.bytes, p.at);
     return out;
   }

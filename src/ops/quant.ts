@@ -314,7 +314,7 @@ function lowerQConv(lc: LowerCtx): LoweredStep[] | null {
       dtype: x.dtype, shape: [N, H, W, C], kernel: [kh, kw], multiplier: OC / C, strides: [sh, sw], dilations: [dh, dw],
       pads: [pt, pl, pb, pr], weights: weightBytes(w), weightZero: wz.length > 1 ? wz : wz[0], bias,
       xScale: cval(lc, 1)[0], xZero: cval(lc, 2)[0], wScale: ws.length > 1 ? ws : ws[0], yScale: cval(lc, 6)[0], yZero: cval(lc, 7)[0],
-      requantization: lc.env.requant, clamp, name: node.name,
+      requantization: lc.env.requant, clamp, name: node.name, alloc: lc.env.constAlloc,
     } as any, target(lc.env));
     return [{ kernel: k, inputs: [x.name], outputs: [lc.outputs[0].name] }];
   }
