@@ -246,23 +246,28 @@ export function compile(g: Graph, inputDims: Map<string, number[]>, env: KernelE
     for (const o of s.outputs) touch(o, t);
   });
   for (const o of tg.outputs) touch(o, last);
-  const reqs: BufferRequest[] = [];
   // With threads, a buffer (or a step's scratch) stays reserved for up to LOCAL_SLACK row-local steps after its last
   // use, so that those steps' outputs never land on bytes another thread may still read: pool.ts localDeps can then
-  // drop their barriers (MobileNetV2 INT8 at 2 threads: 17 local phases instead of 4, arena 1.5 -> 2.7 MB; ResNet-18,
+  // drop their barriers (MobileNetV2 INT8 at 2 threads: 23 local phases instead of 4, arena 1.5 -> 2.7 MB; ResNet-18,
   // whose steps are not row-local, +0.2 MB). OCTET_LOCAL_SLACK=0 plans as for one thread (A/B).
   const envSlack = typeof process !== 'undefined' ? (process as any).env?.OCTET_LOCAL_SLACK : undefined;
   const slack = (opts.threads ?? 1) > 1 ? (envSlack !== undefined && envSlack !== '' ? Number(envSlack) : LOCAL_SLACK) : 0;
-  const keep = (t: number): number => {
-    let e = t;
-    while (e < t + slack && e < last && steps[e + 1].kernel.access) e++;
-    return e;
+  const arenaFor = (slack: number) => {
+    const keep = (t: number): number => {
+      let e = t;
+      while (e < t + slack && e < last && steps[e + 1].kernel.access) e++;
+      return e;
+    };
+    const reqs: BufferRequest[] = [];
+    for (const [id, l] of life) reqs.push({ id, bytes: l.bytes, first: l.first, last: keep(l.last) });
+    steps.forEach((s, t) => {
+      if (s.kernel.scratchBytes > 0) reqs.push({ id: `\u0000scratch${t}`, bytes: scratchBytesForThreads(s.kernel, opts.threads ?? 1), first: t, last: keep(t) });
+    });
+    return planArena(reqs, 64);
   };
-  for (const [id, l] of life) reqs.push({ id, bytes: l.bytes, first: l.first, last: keep(l.last) });
-  steps.forEach((s, t) => {
-    if (s.kernel.scratchBytes > 0) reqs.push({ id: `\u0000scratch${t}`, bytes: scratchBytesForThreads(s.kernel, opts.threads ?? 1), first: t, last: keep(t) });
-  });
-  const arena = planArena(reqs, 64);
+  let arena = arenaFor(slack);
+  // the slack is a speed-up, not a need: dropped when it alone would break maxMemoryBytes
+  if (slack > 0 && opts.maxMemoryBytes !== undefined && arenaBase + arena.bytes > opts.maxMemoryBytes) arena = arenaFor(0);
   const totalBytes = arenaBase + arena.bytes;
   if (opts.maxMemoryBytes !== undefined && totalBytes > opts.maxMemoryBytes) {
     throw new Error(`octet: the model needs ${totalBytes} bytes of memory (weights ${weightsBytes}, arena ${arena.bytes}), above maxMemoryBytes ${opts.maxMemoryBytes}`);

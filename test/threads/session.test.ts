@@ -161,4 +161,35 @@ for (const [arch, form] of [['mobilenetv2', 'qdq-ort-s8'], ['resnet18', 'qdq-ort
   });
 }
 
+test('the arena slack for local phases is dropped, not an error, when it alone would exceed maxMemoryBytes', async () => {
+  const bytes = await zooModel('mobilenetv2', 'qdq-ort-s8');
+  const s1 = await InferenceSession.create(bytes, { threads: 1 });
+  const feeds = feedsFor(s1, 5);
+  const want = bytesOf(await s1.run(feeds));
+  await s1.release();
+  const withSlack = await InferenceSession.create(bytes, { threads: 2 });
+  await withSlack.run(feeds);
+  const a = withSlack.memory();
+  await withSlack.release();
+  process.env.OCTET_LOCAL_SLACK = '0';
+  let noSlack: InferenceSession;
+  try {
+    noSlack = await InferenceSession.create(bytes, { threads: 2 });
+    await noSlack.run(feeds);
+  } finally {
+    delete process.env.OCTET_LOCAL_SLACK;
+  }
+  const b = noSlack.memory();
+  await noSlack.release();
+  assert.ok(a.arenaBytes > b.arenaBytes + (1 << 20), `slack arena ${a.arenaBytes} vs ${b.arenaBytes}`);
+  // a limit between the two: the session plans without the slack and still runs on 2 threads, same outputs
+  const limit = Math.floor((a.peakBytes + b.peakBytes) / 2);
+  const s = await InferenceSession.create(bytes, { threads: 2, maxMemoryBytes: limit });
+  assert.equal(bytesOf(await s.run(feeds)), want);
+  assert.is(s.memory().arenaBytes, b.arenaBytes);
+  assert.ok(s.memory().peakBytes <= limit);
+  assert.is(s.threads, 2);
+  await s.release();
+});
+
 test.run();
