@@ -144,7 +144,7 @@ export function qaddScreen(dtype: Q8Type, rBig: number, rSmall: number, fixed: n
   const mask = 2 ** s - 1;
   if (4 * W > mask) return none;
   // every byte pair (a, b) of the type (plain counted loops: this runs per QLinearAdd at session creation)
-  const lo = dtype === 'int8' ? -128 : 0, hi = lo + 255, W2 = 2 * W;
+  const [lo, hi] = qrange(dtype), W2 = 2 * W;
   let near = 0;
   for (let b = lo; b <= hi; b++) {
     const base = b * ms + F + W;
