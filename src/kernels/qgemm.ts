@@ -451,16 +451,16 @@ export function runPlanColumns(wasm: WasmKernels, plan: QGemmPlan, constants: nu
 }
 
 /**
- * How a GEMM-shaped node of M rows and N columns is cut into work items for the worker pool. Rows in quads
- * (the micro-kernels' MR = 4) balance threads to within 4 rows without depending on the thread count; when
- * M is small (fewer than 32 quads: the 7x7 and 14x14 stages of CNNs) 8-column blocks split better, and each thread
- * then reads only its part of the weights. Either way each output element is computed the same way.
+ * How a GEMM-shaped node of M rows and N columns is cut into work items for the worker pool (`threads`: the plan's
+ * thread count). Rows in quads (the micro-kernels' MR = 4); when M has fewer than 4 quads per thread, 8-column blocks
+ * split better, and each thread then reads only its part of the weights. Either way each output element is computed
+ * the same way.
  */
 export function gemmSplit(m: number, n: number, splittable: boolean, threads = 1): { byColumns: boolean; items: number } {
   const quads = Math.ceil(m / 4), blocks = Math.ceil(n / 8);
-  // Column blocks only below 4 row quads per thread: each thread then reads only its share of the weights, but all of
-  // A, half of it written by the other core. At 2 threads, MobileNetV2's 7x7-stage 1x1 convolutions (13 quads) run
-  // 1.7-3.5% faster split by rows (whole model, interleaved A/B). One thread: no difference; the limit of 32 kept.
+  // Column blocks read all of A, half of it written by the other core; rows read what this thread wrote. At 2 threads
+  // MobileNetV2's 7x7-stage 1x1 convolutions (13 quads) run faster split by rows (whole model 0.966-0.983x, interleaved
+  // A/B), and they become row-local (pool.ts localDeps). One thread: no difference; the old limit of 32 kept.
   const limit = threads > 1 ? 4 * threads : 32;
   if (splittable && quads < limit && blocks >= 4) return { byColumns: true, items: blocks };
   return { byColumns: false, items: quads };
