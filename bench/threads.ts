@@ -8,8 +8,9 @@
 //    session run side by side, each whole on one thread: ThreadPool.runPrograms).
 // Wall time (threads only help wall time). GEMMs and requests: median over rounds, the two sides alternating round by
 // round so both see the same background load. Models: both sessions warmed up first (V8 tiers code up over the
-// first ~100-150 runs of a 2-thread session), then blocks of runs interleaved; medians of every run. The load average is printed: on a shared machine the figures are only
-// as good as the idle cores they got.
+// first ~100-150 runs of a 2-thread session), then blocks of runs interleaved; ms are medians of every run, speedups
+// medians of per-round paired ratios, beside the capacity of the two cores at that moment (two requests side by
+// side). The load average is printed: on a shared machine the figures are only as good as the idle cores they got.
 import os from 'node:os';
 import { WasmKernels, BumpAllocator } from '../src/runtime/wasm.js';
 import { ThreadPool } from '../src/runtime/pool.js';
