@@ -6,6 +6,7 @@ import type { Graph, Node } from './ir.js';
 import { topoSort, nodeLabel } from './ir.js';
 import { sizeOf, type HostTensor } from './tensor.js';
 import { findOp } from '../ops/index.js';
+import { requiredInputs } from '../ops/arity.js';
 import { NeedsValue, type ValueState } from '../ops/types.js';
 
 export interface TypedGraph {
@@ -47,6 +48,11 @@ export function typeGraph(g: Graph, inputDims: Map<string, number[]>, inputValue
       throw new Error(`octet: ${nodeLabel(node)}: unsupported operator ${node.domain ? node.domain + '.' : ''}${node.op}`);
     }
     const opset = opsetFor(g.opsets, node.domain);
+    for (const i of requiredInputs(node.domain, node.op, opset)) {
+      if (!node.inputs[i]) {
+        throw new Error(`octet: ${nodeLabel(node)}: input ${i} is required (${node.op} at opset ${opset} takes inputs ${requiredInputs(node.domain, node.op, opset).join(', ')}), but the node ${i < node.inputs.length ? 'leaves it empty' : `has ${node.inputs.length}`}`);
+      }
+    }
     const ins = node.inputs.map((name) => {
       if (!name) return undefined;
       const v = values.get(name);

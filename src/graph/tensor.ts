@@ -57,13 +57,13 @@ export const ONNX_DTYPE: Record<number, DType> = {
   10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64',
 };
 export const ONNX_DTYPE_NAMES: Record<number, string> = {
-  0: 'undefined', 8: 'string', 14: 'complex64', 15: 'complex128', 16: 'bfloat16', 17: 'float8e4m3fn',
+  0: 'UNDEFINED (no type set)', 8: 'string', 14: 'complex64', 15: 'complex128', 16: 'bfloat16', 17: 'float8e4m3fn',
   18: 'float8e4m3fnuz', 19: 'float8e5m2', 20: 'float8e5m2fnuz', 21: 'uint4', 22: 'int4', 23: 'float4e2m1',
   24: 'uint2', 25: 'int2',
 };
 export function dtypeFromOnnx(code: number, where: string): DType {
   const t = ONNX_DTYPE[code];
-  if (!t) throw new Error(`octet: ${where}: unsupported element type ${ONNX_DTYPE_NAMES[code] ?? code}`);
+  if (!t) throw new Error(`octet: ${where}: unsupported element type ${ONNX_DTYPE_NAMES[code] ? `${ONNX_DTYPE_NAMES[code]}, code ${code}` : code}`);
   return t;
 }
 

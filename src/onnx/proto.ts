@@ -143,7 +143,7 @@ export function attrFromProto(a: AttributeMsg, where: string, ext?: ExternalLoad
       if (a.s && a.s.length) return new TextDecoder().decode(a.s);
       if (a.i !== undefined && a.i !== null && longToNumber(a.i) !== 0) return longToNumber(a.i);
       if (a.f) return a.f;
-      throw new Error(`octet: ${where}: attribute '${a.name}' has an unsupported type ${a.type}`);
+      throw new Error(`octet: ${where}: attribute '${a.name}' has ${a.type === undefined ? 'no type and no value' : `an unsupported type ${a.type}`}`);
     }
   }
 }
@@ -152,7 +152,7 @@ export function valueInfoFromProto(v: ValueInfoMsg): ValueInfo | null {
   const tt = v.type?.tensorType;
   if (!tt) return null;
   const code = tt.elemType ?? 0;
-  const dtype = dtypeFromOnnx(code, `value '${v.name}'`);
+  const dtype = dtypeFromOnnx(code, v.name ? `value '${v.name}'` : 'a value with no name');
   let dims: Dim[] | null = null;
   if (tt.shape) {
     dims = (tt.shape.dim ?? []).map((d) => {

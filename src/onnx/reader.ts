@@ -244,14 +244,16 @@ export function readModel(bytes: Uint8Array, opts: ReadOptions = {}): Graph {
   });
   const initNames = new Set(consts.keys());
   const inputs: ValueInfo[] = [];
-  for (const vi of gp.input ?? []) {
-    if (initNames.has(vi.name ?? '')) continue; // IR < 4: initializers are listed as inputs too
+  for (const [i, vi] of (gp.input ?? []).entries()) {
+    if (!vi.name) throw new Error(`octet: graph input ${i} has no name`);
+    if (initNames.has(vi.name)) continue; // IR < 4: initializers are listed as inputs too
     const info = valueInfoFromProto(vi);
     if (!info) throw new Error(`octet: graph input '${vi.name}' is not a tensor (sequences, maps and optionals are unsupported)`);
     inputs.push(info);
   }
   const outputs: ValueInfo[] = [];
-  for (const vi of gp.output ?? []) {
+  for (const [i, vi] of (gp.output ?? []).entries()) {
+    if (!vi.name) throw new Error(`octet: graph output ${i} has no name`);
     const info = valueInfoFromProto(vi);
     if (!info) throw new Error(`octet: graph output '${vi.name}' is not a tensor (sequences, maps and optionals are unsupported)`);
     outputs.push(info);

@@ -109,8 +109,18 @@ function paramIndex(node: Node, dims: number[], s: HostTensor): (i: number) => n
   return (i) => Math.floor(i / inner) % d;
 }
 
+/** QuantizeLinear's output type: the zero point's, else the output_dtype attribute (ONNX TensorProto codes), else uint8. */
+function quantizeOutType(node: Node, z: { dtype: DType } | undefined): DType {
+  if (z) return z.dtype;
+  if (!node.attrs.output_dtype) return 'uint8';
+  const code = attrInt(node, 'output_dtype', 2);
+  const t = ({ 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16' } as Record<number, DType>)[code];
+  if (!t) fail(node, `output_dtype ${code} is not a quantized type this runtime supports (2 uint8, 3 int8, 4 uint16, 5 int16)`);
+  return t;
+}
+
 function quantizeEval(node: Node, [x, s, z]: (HostTensor | undefined)[]): HostTensor {
-  const outT = z ? z.dtype : node.attrs.output_dtype ? (['', 'float32', 'uint8', 'int8', 'uint16', 'int16'][attrInt(node, 'output_dtype', 2)] as DType) : 'uint8';
+  const outT = quantizeOutType(node, z);
   const [lo, hi] = qrange(outT);
   const xv = toNumbers(x!), sv = toNumbers(s!), zv = z ? toNumbers(z) : new Float64Array(sv.length);
   const idx = paramIndex(node, x!.dims, s!);
@@ -145,7 +155,7 @@ const quantizeLinear: OpDef = {
   op: 'QuantizeLinear',
   infer: (ctx) => {
     const z = ctx.inputs[2];
-    const t: DType = z ? z.dtype : ctx.node.attrs.output_dtype ? (['', 'float32', 'uint8', 'int8', 'uint16', 'int16'][attrInt(ctx.node, 'output_dtype', 2)] as DType) : 'uint8';
+    const t = quantizeOutType(ctx.node, z);
     return [{ dtype: t, dims: inputAt(ctx, 0).dims.slice() }];
   },
   eval: (node, ins) => [quantizeEval(node, ins)],

@@ -55,6 +55,39 @@ test('dimensions that do not match name the node', async () => {
   await rejects(InferenceSession.create(bytes), /node 'mm' \(MatMul\): inner dimensions differ/);
 });
 
+test('a required input dropped or left empty names the node and the input (not a TypeError inside the op)', async () => {
+  // BatchNormalization takes X, scale, B, mean, var: the variance dropped (found by mutating conformance models)
+  const bn = model(13, (g, x) => {
+    const c = (n: string) => g.initializer(n, 'float32', Float32Array.of(1, 1, 1, 1), [4]);
+    return g.node('BatchNormalization', [x, c('s'), c('b'), c('m')], ['y'], {}, { name: 'bn' } as any)[0];
+  });
+  await rejects(InferenceSession.create(bn).then((s) => s.run({ x: x4() })), /node 'bn' \(BatchNormalization\): input 4 is required .* but the node has 4/);
+  // Slice (opset >= 10) needs starts and ends: '' is ONNX's absent input
+  const sl = model(13, (g, x) => {
+    const st = g.initializer('st', 'int64', BigInt64Array.of(0n), [1]);
+    return g.node('Slice', [x, st, ''], ['y'], {}, { name: 'sl' } as any)[0];
+  });
+  await rejects(InferenceSession.create(sl).then((s) => s.run({ x: x4() })), /node 'sl' \(Slice\): input 2 is required .* but the node leaves it empty/);
+  // optional inputs stay optional: QuantizeLinear without a zero point, Clip without bounds
+  const ok = model(13, (g, x) => {
+    const sc = g.initializer('sc', 'float32', Float32Array.of(0.5), []);
+    const q = g.node('QuantizeLinear', [x, sc], ['q'])[0];
+    const d = g.node('DequantizeLinear', [q, sc], ['d'])[0];
+    return g.node('Clip', [d, '', ''], ['y'])[0];
+  });
+  const s = await InferenceSession.create(ok);
+  assert.equal(Array.from((await s.run({ x: x4() })).y.data as Float32Array), [1, 0, 3, 0]);
+});
+
+test('QuantizeLinear with an output_dtype that is not a quantized type names the node', async () => {
+  const bytes = model(21, (g, x) => {
+    const sc = g.initializer('sc', 'float32', Float32Array.of(0.5), []);
+    const q = g.node('QuantizeLinear', [x, sc], ['q'], { output_dtype: 1000 }, { name: 'ql' } as any)[0];
+    return g.node('DequantizeLinear', [q, sc], ['y'])[0];
+  });
+  await rejects(InferenceSession.create(bytes).then((s) => s.run({ x: x4() })), /node 'ql' \(QuantizeLinear\): output_dtype 1000 is not a quantized type/);
+});
+
 test('missing, extra, wrong-type and wrong-shape feeds name the input', async () => {
   const s = await InferenceSession.create(model());
   await rejects(s.run({}), /input 'x' is missing/);
