@@ -1,12 +1,13 @@
 // Mutation fuzzing of model loading: every failure must be an Error naming something, never a TypeError / RangeError
 // from inside the runtime, a non-Error throw, a hang or a crash.
-//   npx tsx scripts/fuzz-models.ts bytes [seed] [iterations]     byte mutations (random bytes, truncation, 0xffff,
+//   npx tsx scripts/fuzz-models.ts bytes [seed] [iterations] [threads]     byte mutations (random bytes, truncation, 0xffff,
 //       one bit flipped) of the conformance models (../shared/conformance/onnx-node) and models/*.onnx through
 //       decodeModel and readModel; every 10th also through InferenceSession.create + run
-//   npx tsx scripts/fuzz-models.ts semantic [seed] [iterations]  one change per model, decoded and re-encoded with
+//   npx tsx scripts/fuzz-models.ts semantic [seed] [iterations] [threads]  one change per model, decoded and re-encoded with
 //       onnx-proto (an attribute value, an initializer or input dim, an op type, an input name, an input dropped or
 //       added, an initializer dtype), then create + run (10 s limit each)
-// Prints the suspicious cases (BAD n) and exits 1 when there are any.
+// threads (default 1): the sessions' thread count; with more, every session shares one worker pool, so a bad model
+// must also leave the pool working for the next one. Prints the suspicious cases (BAD n), exits 1 when there are any.
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -15,7 +16,8 @@ import { readModel } from '../src/onnx/reader.js';
 import { InferenceSession, Tensor } from '../src/index.js';
 import { ROOT } from '../src/zoo/index.js';
 
-const [mode = 'bytes', seedArg = '1', nArg] = process.argv.slice(2);
+const [mode = 'bytes', seedArg = '1', nArg, threadsArg = '1'] = process.argv.slice(2);
+const threads = Number(threadsArg);
 const N = Number(nArg ?? (mode === 'bytes' ? 3000 : 800));
 let seed = Number(seedArg) >>> 0;
 const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
@@ -36,7 +38,7 @@ async function createAndRun(bytes: Uint8Array, where: string): Promise<void> {
   const hang = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('HANG')), 10_000); });
   try {
     await Promise.race([hang, (async () => {
-      const s = await InferenceSession.create(bytes, { threads: 1 });
+      const s = await InferenceSession.create(bytes, { threads });
       const feeds: Record<string, Tensor> = {};
       for (const m of s.inputMetadata) {
         const dims = m.shape.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
@@ -97,7 +99,7 @@ if (mode === 'bytes') {
   }
 } else throw new Error(`mode must be bytes or semantic, got ${mode}`);
 
-console.log(`${mode}, seed ${seedArg}, ${N} models from ${seeds.length} seeds`);
+console.log(`${mode}, seed ${seedArg}, ${N} models from ${seeds.length} seeds, ${threads} thread(s)`);
 console.log(`BAD ${bad.length}`);
 for (const x of bad.slice(0, 40)) console.log(`  ${x}`);
 process.exit(bad.length ? 1 : 0);
