@@ -7,15 +7,12 @@
 // weights; a file changed after the session read it is reported, not read.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { InferenceSession, Tensor } from '../../src/index.js';
 import { GraphBuilder } from '../../src/onnx/writer.js';
 import { decodeModel } from '../../src/onnx/decode.js';
 import { Rng } from '../../src/zoo/rng.js';
-import { expectChangedFileReported } from './weights-file-util.js';
+import { expectChangedFileReported, withModelFile } from './weights-file-util.js';
 
 function model(): Uint8Array {
   const rng = new Rng(1234);
@@ -63,10 +60,7 @@ test('FP32 model from its file (weights in place or left in the file, BN applied
   const mis = inits.filter((t) => t.rawData && (t.dims ?? []).length >= 2 && t.rawData.length >= 1024 && t.rawData.length < 65536 && t.rawData.byteOffset % 4 !== 0);
   assert.ok(mis.length >= 3, `misaligned weight tensors: ${mis.map((t) => t.name)}`);
   assert.equal(inits.filter((t) => (t.rawData?.length ?? 0) >= 65536).map((t) => t.name).sort(), ['addc', 'gw', 'mmw', 'w4']);
-  const dir = mkdtempSync(join(tmpdir(), 'octet-inplace-'));
-  try {
-    const path = join(dir, 'm.onnx');
-    writeFileSync(path, bytes);
+  await withModelFile(bytes, async (path) => {
     const rng = new Rng(99);
     const ref = await ort.InferenceSession.create(bytes);
     const input = (h: number, w: number) => Float32Array.from({ length: 5 * h * w }, () => rng.range(-2, 2));
@@ -89,9 +83,7 @@ test('FP32 model from its file (weights in place or left in the file, BN applied
     }
     // the file changes under a session whose weights are still in it: the next compile says so
     await expectChangedFileReported(path, 'scalar', { x: new Tensor('float32', input(9, 9), [1, 5, 9, 9]) }, { x: new Tensor('float32', input(6, 6), [1, 5, 6, 6]) });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test.run();

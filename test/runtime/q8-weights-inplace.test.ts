@@ -6,15 +6,12 @@
 // step; also after a new input shape re-reads the weights; a file changed after the session read it is reported.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { InferenceSession, Tensor } from '../../src/index.js';
 import { GraphBuilder } from '../../src/onnx/writer.js';
 import { decodeModel } from '../../src/onnx/decode.js';
 import { Rng } from '../../src/zoo/rng.js';
-import { expectChangedFileReported } from './weights-file-util.js';
+import { expectChangedFileReported, withModelFile } from './weights-file-util.js';
 
 function model(): Uint8Array {
   const rng = new Rng(4321);
@@ -62,10 +59,7 @@ test('INT8 model from its file (weights left in the file, read when packed) = fr
   const bytes = model();
   const inits = decodeModel(bytes).graph!.initializer!;
   assert.equal(inits.filter((t) => (t.rawData?.length ?? 0) >= 65536).map((t) => t.name).sort(), ['w1', 'w2', 'w3', 'w4', 'w5']);
-  const dir = mkdtempSync(join(tmpdir(), 'octet-q8inplace-'));
-  try {
-    const path = join(dir, 'm.onnx');
-    writeFileSync(path, bytes);
+  await withModelFile(bytes, async (path) => {
     const rng = new Rng(7);
     const ref = await ort.InferenceSession.create(bytes);
     const input = (h: number, w: number) => Float32Array.from({ length: 64 * h * w }, () => rng.range(-2, 2));
@@ -98,9 +92,7 @@ test('INT8 model from its file (weights left in the file, read when packed) = fr
     }
     // the file changes under a session whose weights are still in it: the next compile says so
     await expectChangedFileReported(path, 'x86', { x: new Tensor('float32', input(8, 8), [1, 64, 8, 8]) }, { x: new Tensor('float32', input(6, 6), [1, 64, 6, 6]) });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test.run();
