@@ -48,9 +48,10 @@ export function typeGraph(g: Graph, inputDims: Map<string, number[]>, inputValue
       throw new Error(`octet: ${nodeLabel(node)}: unsupported operator ${node.domain ? node.domain + '.' : ''}${node.op}`);
     }
     const opset = opsetFor(g.opsets, node.domain);
-    for (const i of requiredInputs(node.domain, node.op, opset)) {
+    const required = requiredInputs(node.domain, node.op, opset);
+    for (const i of required) {
       if (!node.inputs[i]) {
-        throw new Error(`octet: ${nodeLabel(node)}: input ${i} is required (${node.op} at opset ${opset} takes inputs ${requiredInputs(node.domain, node.op, opset).join(', ')}), but the node ${i < node.inputs.length ? 'leaves it empty' : `has ${node.inputs.length}`}`);
+        throw new Error(`octet: ${nodeLabel(node)}: input ${i} is required (${node.op} at opset ${opset} takes inputs ${required.join(', ')}), but the node ${i < node.inputs.length ? 'leaves it empty' : `has ${node.inputs.length}`}`);
       }
     }
     const ins = node.inputs.map((name) => {
